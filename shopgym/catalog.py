@@ -1,0 +1,173 @@
+"""The catalog: items as arrays, its sampling, churn, and the platform's cheap candidate generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shopgym.params import CatalogParams, RetrievalParams
+
+__all__ = ["Catalog", "sample_catalog", "churn_catalog", "generate_candidates", "ITEM_FEATURES"]
+
+#: Names of the static per-item observation features, in :attr:`Catalog.item_features` column order.
+ITEM_FEATURES = ("log_price", "margin", "rating", "popularity")
+
+
+@dataclass(frozen=True, eq=False)
+class Catalog:
+    """Items grouped by category (contiguous), most popular first within each category.
+
+    Shapes: ``n`` items, ``C`` categories, embedding dimension ``d``. Prices and costs in currency units.
+    """
+
+    category: np.ndarray  # [n] int64
+    embedding: np.ndarray  # [n, d] float64, unit norm (public)
+    price: np.ndarray  # [n] list price
+    cost: np.ndarray  # [n] unit cost
+    quality: np.ndarray  # [n] utility units, shown to shoppers as a rating
+    popularity: np.ndarray  # [n] base popularity share, sums to 1
+    category_centroid: np.ndarray  # [C, d] unit norm
+    category_start: np.ndarray  # [C] first item of each category
+    category_count: np.ndarray  # [C] items per category (≥ 1)
+    category_log_price: np.ndarray  # [C] mean log price of each category (new items keep it)
+    item_features: np.ndarray  # [n, len(ITEM_FEATURES) + d] float32, catalog-agnostic scaling
+    price_log_mean: float  # mean log list price, the scale the observation and choice model use
+
+    @property
+    def n_items(self) -> int:
+        return int(self.category.shape[0])
+
+    @property
+    def n_categories(self) -> int:
+        return int(self.category_start.shape[0])
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.embedding.shape[1])
+
+    @property
+    def margin(self) -> np.ndarray:
+        return 1.0 - self.cost / self.price
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _draw_items(
+    rng: np.random.Generator, params: CatalogParams, category: np.ndarray, centroid: np.ndarray, cat_price: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    n = category.shape[0]
+    embedding = _unit(centroid[category] + params.cluster_spread * rng.standard_normal((n, params.embed_dim)) / np.sqrt(params.embed_dim))
+    price = np.exp(cat_price[category] + params.price_log_sd_within * rng.standard_normal(n))
+    margin = rng.uniform(params.margin_low, params.margin_high, n)
+    quality = params.quality_sd * rng.standard_normal(n)
+    # Popular items are a little better on average: latent rank → Zipf weight, nudged by quality.
+    popularity = rng.pareto(max(params.popularity_zipf, 1e-3), n) + 1.0 if params.popularity_zipf > 0 else np.ones(n)
+    popularity = popularity * np.exp(0.5 * quality)
+    return embedding, price, price * (1.0 - margin), quality, popularity
+
+
+def _assemble(
+    category: np.ndarray,
+    embedding: np.ndarray,
+    price: np.ndarray,
+    cost: np.ndarray,
+    quality: np.ndarray,
+    popularity: np.ndarray,
+    centroid: np.ndarray,
+    category_log_price: np.ndarray,
+) -> Catalog:
+    # Sort by category, then by descending popularity, so the candidate generator can index contiguously.
+    order = np.lexsort((-popularity, category))
+    category, embedding, price = category[order], embedding[order], price[order]
+    cost, quality, popularity = cost[order], quality[order], popularity[order]
+    n_categories = centroid.shape[0]
+    count = np.bincount(category, minlength=n_categories)
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    popularity = popularity / popularity.sum()
+    log_price = np.log(price)
+    price_log_mean = float(log_price.mean())
+    log_pop = np.log(popularity * category.shape[0])
+    features = np.column_stack(
+        [log_price - price_log_mean, 1.0 - cost / price, quality, log_pop / max(log_pop.std(), 1e-6), embedding]
+    ).astype(np.float32)
+    return Catalog(
+        category=category,
+        embedding=embedding,
+        price=price,
+        cost=cost,
+        quality=quality,
+        popularity=popularity,
+        category_centroid=centroid,
+        category_start=start,
+        category_count=count,
+        category_log_price=category_log_price,
+        item_features=features,
+        price_log_mean=price_log_mean,
+    )
+
+
+def sample_catalog(rng: np.random.Generator, params: CatalogParams) -> Catalog:
+    """Draw a catalog: category centroids, then items around them (every category gets ≥ 1 item)."""
+    n, n_categories, d = params.n_items, params.n_categories, params.embed_dim
+    centroid = _unit(rng.standard_normal((n_categories, d)))
+    cat_price = params.price_log_mean + params.price_log_sd_between * rng.standard_normal(n_categories)
+    extra = rng.integers(0, n_categories, n - n_categories)
+    category = np.concatenate([np.arange(n_categories), extra])
+    items = _draw_items(rng, params, category, centroid, cat_price)
+    return _assemble(category, *items, centroid, cat_price)
+
+
+def churn_catalog(rng: np.random.Generator, catalog: Catalog, params: CatalogParams, fraction: float) -> Catalog:
+    """Replace ``fraction`` of the items (at least one) with new draws in the same categories."""
+    n = catalog.n_items
+    n_new = max(1, int(round(fraction * n)))
+    replaced = rng.choice(n, size=n_new, replace=False)
+    category = catalog.category.copy()
+    embedding, price, cost, quality, popularity = (
+        catalog.embedding.copy(),
+        catalog.price.copy(),
+        catalog.cost.copy(),
+        catalog.quality.copy(),
+        catalog.popularity.copy() * n,
+    )
+    new = _draw_items(rng, params, category[replaced], catalog.category_centroid, catalog.category_log_price)
+    for array, values in zip((embedding, price, cost, quality, popularity), new, strict=True):
+        array[replaced] = values
+    return _assemble(
+        category, embedding, price, cost, quality, popularity, catalog.category_centroid, catalog.category_log_price
+    )
+
+
+def generate_candidates(
+    rng: np.random.Generator,
+    catalog: Catalog,
+    category_weights: np.ndarray,
+    n_candidates: int,
+    retrieval: RetrievalParams,
+) -> np.ndarray:
+    """Propose ``n_candidates`` distinct-per-category items for each shopper without scoring the catalog.
+
+    Each slot draws a category from ``category_weights`` [N, C] (rows sum to 1) mixed with a uniform share
+    ``explore_fraction``; within a category, slots take consecutive items starting at a popularity-biased offset,
+    so items repeat only when a shopper draws a category more often than it has items.
+
+    Returns: [N, n_candidates] int64 item indices.
+    """
+    n_shoppers, n_categories = category_weights.shape
+    weights = (1.0 - retrieval.explore_fraction) * category_weights + retrieval.explore_fraction / n_categories
+    cdf = np.cumsum(weights, axis=1)
+    cdf /= cdf[:, -1:]
+    uniforms = rng.random((n_shoppers, n_candidates + n_categories))
+    # inverse-CDF category draw per slot: count the cdf entries below the uniform
+    category = (uniforms[:, :n_candidates, None] > cdf[:, None, :-1]).sum(axis=2)
+    # popularity-biased start offset per (shopper, category): u**skew piles up near 0 (most popular)
+    count = catalog.category_count[category]
+    offset_u = np.take_along_axis(uniforms[:, n_candidates:], category, axis=1) ** retrieval.popularity_skew
+    # rank of each slot among earlier slots of the same category → consecutive, distinct items
+    same = category[:, :, None] == category[:, None, :]
+    rank = np.tril(same, k=-1).sum(axis=2)
+    within = ((offset_u * count).astype(np.int64) + rank) % count
+    return catalog.category_start[category] + within

@@ -1,0 +1,213 @@
+"""The one batched simulator: N shoppers as arrays, all stepped in one call.
+
+Every env in shopgym (single, Gymnasium vector, SB3 VecEnv) is a view of this class; the dynamics exist
+only here. A step is one *visit* per shopper: the policy shows a slate of candidate items with paid
+fractions, the shopper clicks at most one (or leaves) and may buy it, then the shopper's state moves.
+
+Randomness: :meth:`MarketSimulator.seed` splits one ``np.random.SeedSequence`` into independent streams for
+the catalog, new shoppers, visits and drift. Nothing here touches NumPy's global RNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from shopgym.catalog import Catalog, generate_candidates, sample_catalog
+from shopgym.choice import ChoiceModel, MultinomialLogit, visit_utilities
+from shopgym.drift import DriftComponent, build_drift
+from shopgym.market import Market, compile_market
+from shopgym.params import Scenario
+from shopgym.reward import KpiReward, RewardFunction, reward_components
+from shopgym.shoppers import ShopperState, sample_shoppers
+
+__all__ = ["MarketSimulator", "VisitOutcome", "HISTORY_MEMORY"]
+
+#: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
+HISTORY_MEMORY = 0.8
+
+
+@dataclass(frozen=True, eq=False)
+class VisitOutcome:
+    """What happened in one visit per shopper; every array has leading axis N."""
+
+    clicked: np.ndarray  # slate position clicked, −1 = none
+    item: np.ndarray  # catalog id clicked, −1 = none
+    purchased: np.ndarray  # bool
+    churned: np.ndarray  # bool: the shopper left for good (episode terminated)
+    paid_fraction: np.ndarray  # x of the clicked item (1 when nothing was clicked)
+    reward: np.ndarray  # float64
+    components: dict[str, np.ndarray]  # see shopgym.reward.COMPONENTS
+
+
+class MarketSimulator:
+    """Catalog, market and clock of one scenario, plus the batched visit dynamics.
+
+    Args:
+        scenario: validated market parameters.
+        n_candidates: K, items proposed per visit.
+        resolve_scenario: looks up drift targets by name.
+        choice_model: click/purchase sampler (default :class:`~shopgym.choice.MultinomialLogit`).
+        reward_fn: components → reward (default :class:`~shopgym.reward.KpiReward` of ``scenario.reward``).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        n_candidates: int,
+        resolve_scenario: Callable[[str], Scenario],
+        choice_model: ChoiceModel | None = None,
+        reward_fn: RewardFunction | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.n_candidates = n_candidates
+        self._resolve = resolve_scenario
+        self.choice_model = choice_model or MultinomialLogit()
+        self.reward_fn = reward_fn or KpiReward(scenario.reward)
+        self.catalog: Catalog
+        self.base_market: Market
+        self.market: Market
+        self.drift: list[DriftComponent] = []
+        self.clock = 0
+        self.seed_sequence: np.random.SeedSequence | None = None
+
+    # ------------------------------------------------------------------ seeding and shoppers
+    def seed(self, seed: int | np.random.SeedSequence | None) -> None:
+        """Restart the market: new random streams, catalog, drift schedule, and clock = 0."""
+        sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.seed_sequence = sequence
+        catalog_seq, shopper_seq, visit_seq, drift_seq = sequence.spawn(4)
+        catalog_seed = self.scenario.catalog.catalog_seed
+        if catalog_seed is not None:
+            catalog_seq = np.random.SeedSequence(catalog_seed)
+        self.catalog = sample_catalog(np.random.default_rng(catalog_seq), self.scenario.catalog)
+        self.shopper_rng = np.random.default_rng(shopper_seq)
+        self.visit_rng = np.random.default_rng(visit_seq)
+        self.drift_rng = np.random.default_rng(drift_seq)
+        self.base_market = compile_market(self.scenario, self.catalog)
+        self.market = self.base_market
+        self.drift = build_drift(self.scenario, self.catalog, self._resolve)
+        self.clock = 0
+
+    def new_shoppers(self, n: int) -> ShopperState:
+        """Draw ``n`` shoppers from the current market, with their first candidate sets."""
+        state = sample_shoppers(self.shopper_rng, self.market, n, self.catalog.n_categories, self.n_candidates)
+        state.candidates[:] = self._candidates(state.category_share)
+        return state
+
+    def replace_shoppers(self, state: ShopperState, rows: np.ndarray) -> None:
+        """Put new shoppers in ``rows`` (bool mask or indices) of ``state``, e.g. after churn or the horizon."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        if rows.size:
+            state.assign(rows, self.new_shoppers(rows.size))
+
+    def _candidates(self, category_weights: np.ndarray) -> np.ndarray:
+        return generate_candidates(
+            self.visit_rng, self.catalog, category_weights, self.n_candidates, self.scenario.retrieval
+        )
+
+    # ------------------------------------------------------------------ the visit
+    def step(
+        self,
+        state: ShopperState,
+        slate: np.ndarray,
+        paid_fraction: np.ndarray,
+        active: np.ndarray | None = None,
+    ) -> VisitOutcome:
+        """Run one visit for every shopper, updating ``state`` in place.
+
+        Args:
+            state: the batch of N shoppers.
+            slate: [N, S] candidate positions (indices into ``state.candidates``), −1 for an empty slot.
+            paid_fraction: [N, S] fraction of list price charged, in (0, 1]; discount = 1 − paid_fraction.
+            active: optional bool [N]; only active visits advance the market clock (default: all).
+        """
+        catalog, coef = self.catalog, self.market.coefficients
+        n, slate_size = slate.shape
+        rows = np.arange(n)
+        shown = slate >= 0
+        items = np.where(shown, np.take_along_axis(state.candidates, np.maximum(slate, 0), axis=1), -1)
+        utilities = visit_utilities(state, catalog, coef, items, paid_fraction)
+        clicked, purchased = self.choice_model.choose(self.visit_rng, utilities)
+
+        did_click = clicked >= 0
+        at = np.maximum(clicked, 0)
+        item = np.where(did_click, items[rows, at], -1)
+        safe_item = np.maximum(item, 0)
+        x_clicked = np.where(did_click, paid_fraction[rows, at], 1.0)
+        price, cost = catalog.price[safe_item], catalog.cost[safe_item]
+        spent = purchased * price * x_clicked
+        bought = purchased.astype(np.float64)
+        clicks = did_click.astype(np.float64)
+
+        # wallet: pay, then top up for the next visit
+        state.wallet = np.minimum(state.budget_cap, state.wallet - spent + state.budget_income)
+
+        # reference price: memory of the paid fractions offered in this visit
+        n_shown = shown.sum(axis=1)
+        offered_x = np.where(shown, paid_fraction, 0.0).sum(axis=1) / np.maximum(n_shown, 1)
+        offered_x = np.where(n_shown > 0, offered_x, state.reference_price)
+        state.reference_price = coef.reference_memory * state.reference_price + (1 - coef.reference_memory) * offered_x
+
+        # exposure of categories: fatigue (hidden, scenario decay) and the platform's exposure log
+        n_categories = catalog.n_categories
+        flat = (rows[:, None] * n_categories + catalog.category[np.maximum(items, 0)])[shown]
+        shown_per_category = np.bincount(flat, minlength=n * n_categories).reshape(n, n_categories)
+        state.fatigue *= coef.fatigue_decay
+        state.fatigue += coef.fatigue_per_exposure * shown_per_category
+        state.exposure *= HISTORY_MEMORY
+        state.exposure += (1 - HISTORY_MEMORY) * shown_per_category / np.maximum(n_shown, 1)[:, None]
+
+        # engagement: a purchase pleases, a click without purchase disappoints, an ignored visit bores
+        state.engagement = np.clip(
+            state.engagement
+            + coef.engagement_gain_purchase * bought
+            - coef.engagement_loss_disappoint * clicks * (1.0 - bought)
+            - coef.engagement_loss_ignore * (1.0 - clicks),
+            0.0,
+            1.0,
+        )
+        hazard = coef.churn_min + (coef.churn_max - coef.churn_min) * (1.0 - state.engagement) ** coef.churn_power
+        churned = self.visit_rng.random(n) < hazard
+
+        # taste drifts toward what was bought; the platform's history follows clicks and purchases
+        item_embedding = catalog.embedding[safe_item]
+        step_to = (coef.taste_drift * bought)[:, None]
+        state.taste += step_to * (item_embedding - state.taste)
+        state.taste /= np.maximum(np.linalg.norm(state.taste, axis=1, keepdims=True), 1e-12)
+        history_step = ((1 - HISTORY_MEMORY) * (clicks + bought) / 2)[:, None]
+        state.history_taste += history_step * (item_embedding - state.history_taste)
+        bought_category = np.zeros((n, n_categories))
+        bought_category[rows, catalog.category[safe_item]] = bought
+        state.category_share += (1 - HISTORY_MEMORY) * bought[:, None] * (bought_category - state.category_share)
+
+        discount = 1.0 - offered_x
+        m = HISTORY_MEMORY
+        state.click_rate = m * state.click_rate + (1 - m) * clicks
+        state.purchase_rate = m * state.purchase_rate + (1 - m) * bought
+        state.offered_discount = m * state.offered_discount + (1 - m) * discount
+        state.spend = m * state.spend + (1 - m) * spent
+        state.last_discount, state.last_click, state.last_purchase = discount, clicks, bought
+        state.visits += 1
+
+        components = reward_components(clicked, purchased, churned, price, cost, x_clicked)
+        outcome = VisitOutcome(
+            clicked=clicked,
+            item=item,
+            purchased=purchased,
+            churned=churned,
+            paid_fraction=x_clicked,
+            reward=self.reward_fn(components),
+            components=components,
+        )
+
+        self.clock += n if active is None else int(active.sum())
+        if self.drift:
+            market, catalog = self.base_market, self.catalog
+            for component in self.drift:
+                market, catalog = component.apply(self.clock, market, catalog, self.drift_rng)
+            self.market, self.catalog = market, catalog
+        state.candidates[:] = self._candidates(state.category_share)
+        return outcome

@@ -1,0 +1,34 @@
+"""Environment adapters over the batched core, and their registration with Gymnasium."""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+from shopgym.envs.batch import DEFAULT_HORIZON, ShopperBatch
+from shopgym.envs.single import ShopEnv
+from shopgym.envs.vector import ShopVectorEnv
+
+__all__ = ["ENV_IDS", "ShopEnv", "ShopVectorEnv", "ShopperBatch", "register_envs"]
+
+#: Registered ids → task name. Versions bump whenever the dynamics change.
+ENV_IDS: dict[str, str] = {
+    "shopgym/Recommend-v0": "recommend",
+    "shopgym/RecommendSlate-v0": "slate",
+    "shopgym/Promote-v0": "promote",
+    "shopgym/Marketing-v0": "marketing",
+    "shopgym/Pricing-v0": "pricing",
+}
+
+
+def register_envs() -> None:
+    """Register every shopgym id (idempotent)."""
+    for env_id, task in ENV_IDS.items():
+        if env_id in registry:
+            continue
+        register(
+            id=env_id,
+            entry_point="shopgym.envs.single:ShopEnv",
+            vector_entry_point="shopgym.envs.vector:ShopVectorEnv",
+            max_episode_steps=DEFAULT_HORIZON,
+            kwargs={"task": task},
+        )

@@ -1,0 +1,109 @@
+"""A stable-baselines3 ``VecEnv`` over the batched core, so PPO / DQN train on thousands of shoppers at once.
+
+SB3 cannot take a Gymnasium ``VectorEnv``; this adapter gives it the interface it expects: same-step autoreset,
+``terminal_observation`` and ``TimeLimit.truncated`` in the infos of finished slots, and seeding through
+:meth:`ShopVecEnv.seed` before :meth:`reset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
+
+from shopgym.envs.batch import DEFAULT_HORIZON, ShopperBatch
+
+__all__ = ["ShopVecEnv", "make_sb3_vec_env"]
+
+
+class ShopVecEnv(VecEnv):
+    """``num_envs`` shopper slots of one market as an SB3 ``VecEnv``.
+
+    ``infos`` is a list of dicts as SB3 requires; only finished slots carry entries (building per-slot dicts of
+    KPIs would cost a Python loop per shopper). The KPI arrays of the last step are in :attr:`last_info`.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        task: str = "marketing",
+        max_episode_steps: int = DEFAULT_HORIZON,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.render_mode = None
+        self.batch = ShopperBatch(task, num_envs, horizon=max_episode_steps, **kwargs)
+        super().__init__(self.batch.num_shoppers, self.batch.task.observation_space, self.batch.task.action_space)
+        self._seed: int | None = seed
+        self._actions: np.ndarray | None = None
+        self._market_seeded = False
+        self.last_info: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ the VecEnv interface
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Seed the market at the next :meth:`reset` (one seed for all slots: they share one market)."""
+        self._seed = seed
+        return [seed] * self.num_envs
+
+    def reset(self) -> np.ndarray:
+        if self._seed is not None or not self._market_seeded:
+            entropy = self._seed if self._seed is not None else np.random.SeedSequence().entropy
+            self.batch.seed(entropy)
+            self._market_seeded = True
+            self._seed = None
+        return self.batch.reset()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self) -> VecEnvStepReturn:
+        reward, terminated, truncated, info = self.batch.step(self._actions)
+        self.last_info = info
+        done = terminated | truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        if done.any():
+            finished = np.flatnonzero(done)
+            terminal = self.batch.observe()[finished]
+            for row, last_obs in zip(finished, terminal, strict=True):
+                infos[row]["terminal_observation"] = last_obs
+                infos[row]["TimeLimit.truncated"] = bool(truncated[row])
+            self.batch.replace(done)
+        return self.batch.observe(), reward.astype(np.float32), done, infos
+
+    def close(self) -> None:
+        pass
+
+    def _indices(self, indices: VecEnvIndices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        if isinstance(indices, int | np.integer):
+            return [int(indices)]
+        return list(indices)
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        value = getattr(self, attr_name)
+        return [value for _ in self._indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+        result = getattr(self, method_name)(*method_args, **method_kwargs)
+        return [result for _ in self._indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._indices(indices)]
+
+
+def make_sb3_vec_env(env_id: str, num_envs: int, seed: int | None = None, **kwargs: Any) -> ShopVecEnv:
+    """An SB3 ``VecEnv`` for a registered shopgym id (its task and horizon from the registry) plus kwargs."""
+    spec = gym.spec(env_id)
+    if not str(spec.entry_point).startswith("shopgym."):
+        raise ValueError(f"{env_id!r} is not a shopgym environment")
+    options = {**spec.kwargs, **kwargs}
+    options.setdefault("max_episode_steps", spec.max_episode_steps or DEFAULT_HORIZON)
+    return ShopVecEnv(num_envs=num_envs, seed=seed, **options)

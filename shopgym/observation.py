@@ -1,0 +1,85 @@
+"""Fixed-size, catalog-agnostic observations.
+
+An observation is one float32 vector: shopper features, then the same features for each of the K candidate
+items. Nothing in it depends on the catalog's size or item ids, so a policy trained on one catalog runs on
+another (the precondition for transfer). ``full=True`` appends the hidden state for fully observed studies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shopgym.catalog import ITEM_FEATURES, Catalog
+from shopgym.shoppers import HIDDEN_FEATURES, ShopperState
+
+__all__ = ["shopper_feature_names", "item_feature_names", "observe"]
+
+_SHOPPER = (
+    "time_fraction",
+    "click_rate",
+    "purchase_rate",
+    "offered_discount",
+    "last_discount",
+    "last_click",
+    "last_purchase",
+    "log_spend",
+)
+_ITEM_DYNAMIC = ("history_affinity", "category_share", "category_exposure")
+_ITEM_HIDDEN = ("true_affinity", "category_fatigue")
+
+
+def shopper_feature_names(full: bool) -> tuple[str, ...]:
+    return _SHOPPER + (HIDDEN_FEATURES if full else ())
+
+
+def item_feature_names(embed_dim: int, full: bool) -> tuple[str, ...]:
+    embedding = tuple(f"embedding_{i}" for i in range(embed_dim))
+    return ITEM_FEATURES + embedding + _ITEM_DYNAMIC + (_ITEM_HIDDEN if full else ())
+
+
+def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> np.ndarray:
+    """[N, F_shopper + K·F_item] float32 observation of every shopper and its candidates."""
+    n, k = state.candidates.shape
+    price_scale = np.exp(catalog.price_log_mean)
+    shopper = [
+        np.minimum(state.visits / horizon, 1.0),
+        state.click_rate,
+        state.purchase_rate,
+        state.offered_discount,
+        state.last_discount,
+        state.last_click,
+        state.last_purchase,
+        np.log1p(state.spend / price_scale),
+    ]
+    if full:
+        shopper += [
+            state.reference_price,
+            state.engagement,
+            state.price_sensitivity,
+            state.promo_affinity,
+            state.gain_coef,
+            state.loss_coef,
+            np.log1p(np.maximum(state.wallet, 0.0) / price_scale),
+        ]
+    cand = state.candidates
+    category = catalog.category[cand]
+    dynamic = [
+        np.einsum("nkd,nd->nk", catalog.embedding[cand], state.history_taste),
+        np.take_along_axis(state.category_share, category, axis=1),
+        np.take_along_axis(state.exposure, category, axis=1),
+    ]
+    if full:
+        dynamic += [
+            np.einsum("nkd,nd->nk", catalog.embedding[cand], state.taste),
+            np.take_along_axis(state.fatigue, category, axis=1),
+        ]
+    static = catalog.item_features[cand]  # [N, K, F_static]
+    n_static = static.shape[2]
+    n_item = n_static + len(dynamic)
+    n_shopper = len(shopper)
+    out = np.empty((n, n_shopper + k * n_item), dtype=np.float32)
+    out[:, :n_shopper] = np.column_stack(shopper)
+    items = out[:, n_shopper:].reshape(n, k, n_item)
+    items[:, :, :n_static] = static
+    items[:, :, n_static:] = np.stack(dynamic, axis=2)
+    return out

@@ -1,0 +1,249 @@
+"""Typed, validated market parameters.
+
+A :class:`Scenario` is one market: its catalog, shopper segments, choice model, dynamics, reward and drift.
+Every section is a frozen pydantic model: unknown keys and out-of-range or non-finite values are rejected at
+construction with a :class:`ParameterError` naming the field, the value and the allowed range.
+
+Units: prices are in currency units; a *paid fraction* ``x = 1 - discount`` is dimensionless; time is counted in
+shopper visits (one env step = one visit).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "CatalogParams",
+    "ChoiceParams",
+    "CompetitorEntry",
+    "CatalogChurn",
+    "DriftSpec",
+    "DynamicsParams",
+    "GradualShift",
+    "ParameterError",
+    "RetrievalParams",
+    "RewardParams",
+    "Scenario",
+    "Seasonal",
+    "SegmentParams",
+    "AbruptSwitch",
+    "validate_scenario",
+]
+
+
+class ParameterError(ValueError):
+    """A parameter is unknown, malformed or out of its allowed range; the message names the field."""
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "<root>"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        return f"{field}: unknown key"
+    value = error.get("input")
+    if isinstance(value, dict):
+        return f"{field}: {message}"
+    return f"{field} = {value!r}: {message}"
+
+
+def format_validation_error(error: ValidationError, where: str) -> ParameterError:
+    """Turn a pydantic error into one readable ``ParameterError`` (one line per bad field)."""
+    lines = [_describe(e) for e in error.errors()]
+    return ParameterError(f"invalid {where}: " + "; ".join(lines))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, validate_default=True)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0, le=1e6)]
+
+
+class CatalogParams(_Section):
+    """The items on sale. Items are grouped in categories; embeddings cluster around a category centroid."""
+
+    n_items: int = Field(1000, ge=1, le=1_000_000, description="number of items in the catalog")
+    n_categories: int = Field(8, ge=1, le=1000, description="number of categories (≤ n_items)")
+    embed_dim: int = Field(16, ge=2, le=256, description="dimension d of the public item embedding")
+    cluster_spread: float = Field(0.5, ge=0.0, le=10.0, description="item embedding noise around its category centroid")
+    price_log_mean: float = Field(3.5, ge=-5.0, le=15.0, description="mean log list price (currency units)")
+    price_log_sd_between: float = Field(0.5, ge=0.0, le=5.0, description="sd of category mean log price")
+    price_log_sd_within: float = Field(0.3, ge=0.0, le=5.0, description="sd of log price within a category")
+    margin_low: float = Field(0.3, gt=0.0, lt=1.0, description="lowest gross margin 1 - cost/price")
+    margin_high: float = Field(0.6, gt=0.0, lt=1.0, description="highest gross margin 1 - cost/price")
+    quality_sd: float = Field(0.5, ge=0.0, le=10.0, description="sd of item quality (rating), utility units")
+    popularity_zipf: float = Field(1.0, ge=0.0, le=5.0, description="Zipf exponent of base item popularity")
+    catalog_seed: int | None = Field(
+        0, ge=0, description="seed of the catalog draw; None draws the catalog from the env seed"
+    )
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> CatalogParams:
+        if self.n_categories > self.n_items:
+            raise ValueError(f"n_categories ({self.n_categories}) must be ≤ n_items ({self.n_items})")
+        if self.margin_low > self.margin_high:
+            raise ValueError(f"margin_low ({self.margin_low}) must be ≤ margin_high ({self.margin_high})")
+        return self
+
+
+class SegmentParams(_Section):
+    """One shopper segment of the population mixture; individual traits are drawn around these means."""
+
+    name: str = Field("shoppers", min_length=1, max_length=64)
+    weight: float = Field(1.0, gt=0.0, le=1e6, description="mixture weight (normalised over segments)")
+    taste_concentration: float = Field(
+        0.5, gt=0.0, le=100.0, description="Dirichlet concentration of the segment's category mix (small = focused)"
+    )
+    taste_sd: float = Field(0.3, ge=0.0, le=10.0, description="sd of individual taste around the segment centroid")
+    price_sensitivity: float = Field(1.0, ge=0.0, le=20.0, description="mean β: utility per unit of log price")
+    price_sensitivity_sd: float = Field(0.3, ge=0.0, le=3.0, description="log-normal sd of β across shoppers")
+    promo_affinity: float = Field(0.5, ge=-10.0, le=10.0, description="click utility of a discount badge")
+    promo_affinity_sd: float = Field(0.2, ge=0.0, le=10.0, description="sd of promotion affinity across shoppers")
+    gain_coef: float = Field(2.0, ge=0.0, le=50.0, description="η⁺: utility per unit the paid fraction is below ρ")
+    loss_coef: float = Field(4.0, ge=0.0, le=50.0, description="η⁻: utility per unit the paid fraction is above ρ")
+    reference_price0: float = Field(1.0, gt=0.0, le=2.0, description="initial reference price index ρ₀")
+    engagement0: Probability = Field(0.6, description="mean initial engagement e₀ ∈ [0, 1]")
+    engagement_sd: float = Field(0.1, ge=0.0, le=1.0, description="sd of initial engagement")
+    budget_income: NonNegative = Field(40.0, description="wallet top-up per visit (currency units)")
+    budget_cap: NonNegative = Field(300.0, description="wallet cap (currency units)")
+
+
+class ChoiceParams(_Section):
+    """Click (multinomial logit over shown items + leave) then purchase (logit) model."""
+
+    affinity_weight: float = Field(2.0, ge=0.0, le=50.0, description="a: click utility per unit taste·embedding")
+    outside_utility: float = Field(1.0, ge=-20.0, le=20.0, description="utility of leaving without a click")
+    engagement_weight: float = Field(1.0, ge=0.0, le=20.0, description="engaged shoppers find leaving less attractive")
+    position_decay: float = Field(0.5, ge=0.0, le=20.0, description="θ: slate position bias is -θ·ln(1 + position)")
+    fatigue_weight: float = Field(0.3, ge=0.0, le=20.0, description="κ: click utility lost per unit category fatigue")
+    purchase_bias: float = Field(-0.5, ge=-20.0, le=20.0, description="log-odds of buying a typical item after a click")
+    purchase_affinity_weight: float = Field(1.0, ge=0.0, le=50.0, description="purchase log-odds per unit affinity")
+
+
+class DynamicsParams(_Section):
+    """How a visit changes the shopper."""
+
+    reference_memory: float = Field(0.8, ge=0.0, lt=1.0, description="ζ in ρ ← ζρ + (1 − ζ)x")
+    fatigue_decay: Probability = Field(0.7, description="per-visit decay of category fatigue φ")
+    fatigue_per_exposure: NonNegative = Field(1.0, description="fatigue added per shown item of a category")
+    engagement_gain_purchase: Probability = Field(0.05, description="engagement gained by a purchase")
+    engagement_loss_disappoint: Probability = Field(0.03, description="engagement lost by a click without purchase")
+    engagement_loss_ignore: Probability = Field(0.01, description="engagement lost when nothing is clicked")
+    churn_min: Probability = Field(0.002, description="churn hazard per visit at engagement 1")
+    churn_max: Probability = Field(0.08, description="churn hazard per visit at engagement 0")
+    churn_power: float = Field(3.0, gt=0.0, le=20.0, description="hazard = min + (max − min)(1 − e)^power")
+    taste_drift: Probability = Field(0.05, description="step of taste toward a purchased item's embedding")
+
+    @model_validator(mode="after")
+    def _check_churn(self) -> DynamicsParams:
+        if self.churn_min > self.churn_max:
+            raise ValueError(f"churn_min ({self.churn_min}) must be ≤ churn_max ({self.churn_max})")
+        return self
+
+
+class RetrievalParams(_Section):
+    """The platform's candidate generator that proposes K items per visit (cheap, no catalog-wide scoring)."""
+
+    explore_fraction: Probability = Field(0.3, description="share of category draws that ignore purchase history")
+    popularity_skew: float = Field(2.0, ge=1.0, le=20.0, description="≥ 1; larger favours popular items")
+
+
+class RewardParams(_Section):
+    """Which KPI is the reward. ``clv`` is profit minus ``churn_penalty`` per churned shopper."""
+
+    kind: Literal["profit", "revenue", "clicks", "clv"] = "profit"
+    churn_penalty: NonNegative = Field(50.0, description="currency units charged per churn when kind = clv")
+
+
+class AbruptSwitch(_Section):
+    """At market clock ``at`` the market switches to ``to`` (shoppers arriving after it come from the new mix)."""
+
+    kind: Literal["switch"] = "switch"
+    at: int = Field(ge=0, description="market clock tick of the switch")
+    to: str = Field(min_length=1, description="name of the target scenario")
+
+
+class GradualShift(_Section):
+    """Linear interpolation from this market to ``to`` between clock ticks ``start`` and ``end``."""
+
+    kind: Literal["gradual"] = "gradual"
+    start: int = Field(ge=0)
+    end: int = Field(ge=1)
+    to: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_window(self) -> GradualShift:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be > start ({self.start})")
+        return self
+
+
+class Seasonal(_Section):
+    """Sinusoidal season: price sensitivity scales by 1 + a·sin, the outside option shifts by -b·sin."""
+
+    kind: Literal["seasonal"] = "seasonal"
+    period: int = Field(ge=2, description="ticks per season cycle")
+    price_sensitivity_amplitude: float = Field(0.2, ge=0.0, lt=1.0)
+    demand_amplitude: float = Field(0.5, ge=0.0, le=20.0, description="utility units added to clicking at the peak")
+    phase: float = Field(0.0, ge=0.0, le=1.0, description="fraction of a period")
+
+
+class CatalogChurn(_Section):
+    """Every ``every`` ticks a ``fraction`` of items is replaced by new draws of the same category."""
+
+    kind: Literal["catalog_churn"] = "catalog_churn"
+    every: int = Field(ge=1)
+    fraction: float = Field(gt=0.0, le=1.0)
+
+
+class CompetitorEntry(_Section):
+    """A competitor enters at ``at``: the outside option rises by ``outside_shift`` over ``ramp`` ticks."""
+
+    kind: Literal["competitor"] = "competitor"
+    at: int = Field(ge=0)
+    ramp: int = Field(0, ge=0)
+    outside_shift: float = Field(1.0, ge=-20.0, le=20.0)
+
+
+DriftSpec = Annotated[
+    AbruptSwitch | GradualShift | Seasonal | CatalogChurn | CompetitorEntry, Field(discriminator="kind")
+]
+
+
+class Scenario(_Section):
+    """One named market: everything the simulator needs besides the task and the seed."""
+
+    name: str = Field("custom", min_length=1, max_length=64)
+    description: str = ""
+    catalog: CatalogParams = CatalogParams()
+    segments: tuple[SegmentParams, ...] = Field((SegmentParams(),), min_length=1, max_length=32)
+    choice: ChoiceParams = ChoiceParams()
+    dynamics: DynamicsParams = DynamicsParams()
+    retrieval: RetrievalParams = RetrievalParams()
+    reward: RewardParams = RewardParams()
+    drift: tuple[DriftSpec, ...] = ()
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A validated copy with top-level sections (or nested dicts of fields) replaced."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value.model_dump() if isinstance(value, BaseModel) else value
+        return validate_scenario(data, where=f"scenario {self.name!r}")
+
+
+def validate_scenario(data: Any, where: str = "scenario") -> Scenario:
+    """Build a :class:`Scenario` from a mapping, raising :class:`ParameterError` on any bad field."""
+    if isinstance(data, Scenario):
+        return data
+    if not isinstance(data, dict):
+        raise ParameterError(f"invalid {where}: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise format_validation_error(error, where) from None

@@ -1,0 +1,209 @@
+"""Named market presets, and saving / loading scenarios as YAML.
+
+Each preset is a :class:`~shopgym.params.Scenario` that differs from ``default`` in ways that change what a
+good policy does: price level and sensitivity, promotion affinity, loss aversion versus gain seeking, fatigue,
+churn, segment mix and catalog size. Use them by name: ``gymnasium.make("shopgym/Marketing-v0",
+scenario="fashion")``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shopgym.params import ParameterError, Scenario, SegmentParams, validate_scenario
+
+__all__ = ["SCENARIOS", "get_scenario", "list_scenarios", "load_scenario", "save_scenario", "resolve_scenario"]
+
+_MAINSTREAM = SegmentParams(name="mainstream", weight=0.5)
+_BARGAIN = SegmentParams(
+    name="bargain_hunters",
+    weight=0.3,
+    price_sensitivity=1.8,
+    promo_affinity=1.0,
+    gain_coef=3.0,
+    loss_coef=5.0,
+    budget_income=25.0,
+)
+_PREMIUM = SegmentParams(
+    name="premium",
+    weight=0.2,
+    taste_concentration=0.2,
+    price_sensitivity=0.5,
+    promo_affinity=0.1,
+    gain_coef=1.0,
+    loss_coef=2.0,
+    engagement0=0.7,
+    budget_income=80.0,
+    budget_cap=600.0,
+)
+
+
+def _scenario(**fields: Any) -> Scenario:
+    return validate_scenario(fields, where=f"preset {fields.get('name')!r}")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in [
+        _scenario(
+            name="default",
+            description="General merchandise: three segments, loss-averse shoppers, moderate margins.",
+            segments=[_MAINSTREAM, _BARGAIN, _PREMIUM],
+        ),
+        _scenario(
+            name="fashion",
+            description="Fashion: many categories, strong taste, high margins, fatigue, promotion-hungry "
+            "gain-seeking shoppers.",
+            catalog={"n_items": 2000, "n_categories": 16, "margin_low": 0.5, "margin_high": 0.75,
+                     "price_log_mean": 3.8, "quality_sd": 0.7, "catalog_seed": 1},
+            segments=[
+                {"name": "trend_followers", "weight": 0.5, "taste_concentration": 0.2, "promo_affinity": 1.2,
+                 "gain_coef": 4.0, "loss_coef": 2.0, "price_sensitivity": 0.8},
+                {"name": "deal_hunters", "weight": 0.35, "price_sensitivity": 1.6, "promo_affinity": 1.5,
+                 "gain_coef": 5.0, "loss_coef": 2.5, "budget_income": 30.0},
+                {"name": "classic", "weight": 0.15, "taste_concentration": 0.3, "promo_affinity": 0.0,
+                 "gain_coef": 1.0, "loss_coef": 3.0, "price_sensitivity": 0.6, "budget_income": 70.0},
+            ],
+            choice={"affinity_weight": 3.0, "fatigue_weight": 0.6},
+            dynamics={"fatigue_decay": 0.8, "taste_drift": 0.08},
+        ),
+        _scenario(
+            name="electronics",
+            description="Electronics: expensive items, thin margins, price-sensitive and strongly loss-averse "
+            "shoppers, rare purchases.",
+            catalog={"n_items": 600, "n_categories": 6, "price_log_mean": 5.5, "price_log_sd_between": 0.8,
+                     "margin_low": 0.08, "margin_high": 0.25, "quality_sd": 0.8, "catalog_seed": 2},
+            segments=[
+                {"name": "researchers", "weight": 0.6, "price_sensitivity": 2.0, "promo_affinity": 0.3,
+                 "gain_coef": 2.0, "loss_coef": 7.0, "budget_income": 120.0, "budget_cap": 2500.0},
+                {"name": "enthusiasts", "weight": 0.4, "taste_concentration": 0.15, "price_sensitivity": 0.9,
+                 "promo_affinity": 0.6, "gain_coef": 2.0, "loss_coef": 4.0, "budget_income": 250.0,
+                 "budget_cap": 4000.0},
+            ],
+            choice={"purchase_bias": -1.5, "fatigue_weight": 0.1},
+            dynamics={"fatigue_decay": 0.5, "churn_max": 0.06},
+        ),
+        _scenario(
+            name="grocery",
+            description="Grocery: a large cheap catalog, frequent repeat buying, shoppers habituated to "
+            "promotions (gain-seeking), little fatigue, low churn.",
+            catalog={"n_items": 5000, "n_categories": 20, "price_log_mean": 1.5, "price_log_sd_between": 0.4,
+                     "price_log_sd_within": 0.4, "margin_low": 0.15, "margin_high": 0.4, "catalog_seed": 3},
+            segments=[
+                {"name": "families", "weight": 0.6, "taste_concentration": 2.0, "price_sensitivity": 1.5,
+                 "promo_affinity": 0.8, "gain_coef": 4.0, "loss_coef": 3.0, "budget_income": 15.0,
+                 "budget_cap": 80.0, "engagement0": 0.75},
+                {"name": "singles", "weight": 0.4, "taste_concentration": 0.8, "price_sensitivity": 1.0,
+                 "promo_affinity": 0.6, "gain_coef": 3.0, "loss_coef": 2.5, "budget_income": 10.0,
+                 "budget_cap": 60.0, "engagement0": 0.7},
+            ],
+            choice={"purchase_bias": 0.5, "fatigue_weight": 0.1},
+            dynamics={"reference_memory": 0.7, "fatigue_decay": 0.4, "churn_max": 0.05, "taste_drift": 0.02},
+        ),
+        _scenario(
+            name="holiday",
+            description="Holiday season: high demand (weak outside option), gift buyers less sensitive to price, "
+            "more attention to deals, bigger budgets.",
+            segments=[
+                _MAINSTREAM.model_copy(update={"price_sensitivity": 0.7, "promo_affinity": 1.0,
+                                               "budget_income": 70.0}),
+                _BARGAIN.model_copy(update={"promo_affinity": 1.6, "gain_coef": 4.0}),
+                _PREMIUM.model_copy(update={"budget_income": 140.0}),
+            ],
+            choice={"outside_utility": 0.3, "purchase_bias": 0.0},
+            dynamics={"reference_memory": 0.85},
+        ),
+        _scenario(
+            name="new_market",
+            description="A new country: a small catalog, mostly price-sensitive newcomers with low initial "
+            "engagement and high churn.",
+            catalog={"n_items": 300, "n_categories": 6, "price_log_mean": 3.2, "catalog_seed": 4},
+            segments=[
+                {"name": "newcomers", "weight": 0.7, "price_sensitivity": 1.6, "promo_affinity": 0.9,
+                 "engagement0": 0.35, "gain_coef": 2.5, "loss_coef": 4.0, "budget_income": 25.0},
+                _PREMIUM.model_copy(update={"weight": 0.3, "engagement0": 0.5}),
+            ],
+            dynamics={"churn_max": 0.15},
+        ),
+        _scenario(
+            name="recession",
+            description="Recession: every segment more price-sensitive and loss-averse, smaller budgets, "
+            "stronger pull of the outside option.",
+            segments=[
+                _MAINSTREAM.model_copy(update={"price_sensitivity": 1.6, "loss_coef": 6.0, "budget_income": 25.0}),
+                _BARGAIN.model_copy(update={"weight": 0.5, "price_sensitivity": 2.5, "loss_coef": 7.0,
+                                            "budget_income": 15.0}),
+                _PREMIUM.model_copy(update={"weight": 0.1, "price_sensitivity": 0.9}),
+            ],
+            choice={"outside_utility": 1.5},
+        ),
+    ]
+}
+
+
+def list_scenarios() -> list[str]:
+    """Names of the built-in presets."""
+    return sorted(SCENARIOS)
+
+
+def get_scenario(name: str) -> Scenario:
+    """A built-in preset by name; an unknown name raises :class:`ParameterError` listing the known ones."""
+    try:
+        return SCENARIOS[name]
+    except (KeyError, TypeError):
+        raise ParameterError(f"unknown scenario {name!r}; known scenarios: {', '.join(list_scenarios())}") from None
+
+
+def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> Scenario:
+    """Accept a preset name, a path to a YAML file, a mapping or a :class:`Scenario`."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return validate_scenario(scenario)
+    if isinstance(scenario, os.PathLike) or (isinstance(scenario, str) and scenario.endswith((".yaml", ".yml"))):
+        return load_scenario(scenario)
+    if isinstance(scenario, str):
+        return get_scenario(scenario)
+    raise ParameterError(f"scenario must be a name, a YAML path, a mapping or a Scenario, got {type(scenario).__name__}")
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read a scenario from YAML (safe loading). A top-level ``base: NAME`` starts from that preset."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ParameterError(f"cannot read scenario file {str(path)!r}: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ParameterError(f"scenario file {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"scenario file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}")
+    base_name = data.pop("base", None)
+    if base_name is None:
+        return validate_scenario(data, where=f"scenario file {str(path)!r}")
+    base = get_scenario(base_name).model_dump(mode="json")
+    for key, value in data.items():
+        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return validate_scenario(base, where=f"scenario file {str(path)!r}")
+
+
+def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
+    """Write a scenario as YAML atomically (temporary file, then rename)."""
+    path = Path(path)
+    text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

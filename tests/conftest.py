@@ -1,0 +1,48 @@
+"""Shared fixtures: small markets and deterministic fake components."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shopgym  # noqa: F401  (registers the env ids)
+from shopgym.choice import VisitUtilities
+from shopgym.core import MarketSimulator
+from shopgym.params import Scenario
+from shopgym.scenarios import get_scenario, resolve_scenario
+
+ALL_IDS = sorted(shopgym.ENV_IDS)
+
+
+class ClickFirstBuyAlways:
+    """Fake choice model: click the first shown item and buy it whenever it is affordable."""
+
+    def choose(self, rng: np.random.Generator, utilities: VisitUtilities) -> tuple[np.ndarray, np.ndarray]:
+        shown = np.isfinite(utilities.click)
+        clicked = np.where(shown.any(axis=1), shown.argmax(axis=1), -1)
+        affordable = np.isfinite(utilities.purchase[np.arange(clicked.size), np.maximum(clicked, 0)])
+        return clicked, (clicked >= 0) & affordable
+
+
+class NeverClick:
+    """Fake choice model: every shopper leaves without clicking."""
+
+    def choose(self, rng: np.random.Generator, utilities: VisitUtilities) -> tuple[np.ndarray, np.ndarray]:
+        n = utilities.outside.shape[0]
+        return np.full(n, -1), np.zeros(n, dtype=bool)
+
+
+def small_scenario(**changes) -> Scenario:
+    """The default market with a small catalog, optionally changed section by section."""
+    return get_scenario("default").replace(catalog={"n_items": 60, "n_categories": 4}, **changes)
+
+
+def make_simulator(scenario: Scenario, n_candidates: int = 5, seed: int = 0, choice_model=None) -> MarketSimulator:
+    sim = MarketSimulator(scenario, n_candidates, resolve_scenario, choice_model=choice_model)
+    sim.seed(seed)
+    return sim
+
+
+@pytest.fixture
+def fake_click_buy() -> ClickFirstBuyAlways:
+    return ClickFirstBuyAlways()
