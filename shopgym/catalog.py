@@ -148,11 +148,12 @@ def generate_candidates(
     n_candidates: int,
     retrieval: RetrievalParams,
 ) -> np.ndarray:
-    """Propose ``n_candidates`` distinct-per-category items for each shopper without scoring the catalog.
+    """Propose ``n_candidates`` items for each shopper without scoring the catalog.
 
-    Each slot draws a category from ``category_weights`` [N, C] (rows sum to 1) mixed with a uniform share
-    ``explore_fraction``; within a category, slots take consecutive items starting at a popularity-biased offset,
-    so items repeat only when a shopper draws a category more often than it has items.
+    Each slot k draws a category from ``category_weights`` [N, C] (rows sum to 1) mixed with a uniform share
+    ``explore_fraction``. Within a category the shopper gets a popularity-biased anchor (items are stored most
+    popular first) and slot k takes the item k places after it, wrapping around; so no item repeats in a
+    candidate set when every category holds at least ``n_candidates`` items.
 
     Returns: [N, n_candidates] int64 item indices.
     """
@@ -160,14 +161,28 @@ def generate_candidates(
     weights = (1.0 - retrieval.explore_fraction) * category_weights + retrieval.explore_fraction / n_categories
     cdf = np.cumsum(weights, axis=1)
     cdf /= cdf[:, -1:]
-    uniforms = rng.random((n_shoppers, n_candidates + n_categories))
-    # inverse-CDF category draw per slot: count the cdf entries below the uniform
-    category = (uniforms[:, :n_candidates, None] > cdf[:, None, :-1]).sum(axis=2)
-    # popularity-biased start offset per (shopper, category): u**skew piles up near 0 (most popular)
-    count = catalog.category_count[category]
-    offset_u = np.take_along_axis(uniforms[:, n_candidates:], category, axis=1) ** retrieval.popularity_skew
-    # rank of each slot among earlier slots of the same category → consecutive, distinct items
-    same = category[:, :, None] == category[:, None, :]
-    rank = np.tril(same, k=-1).sum(axis=2)
-    within = ((offset_u * count).astype(np.int64) + rank) % count
-    return catalog.category_start[category] + within
+    uniforms = rng.random((n_shoppers, n_candidates + n_categories), dtype=np.float32)
+    category = _draw_categories(cdf, uniforms[:, :n_candidates])
+    count = np.take(catalog.category_count, category)
+    row_offset = np.arange(n_shoppers)[:, None] * (n_candidates + n_categories) + n_candidates
+    anchor = np.take(uniforms, row_offset + category) ** retrieval.popularity_skew
+    within = (anchor * count).astype(np.int64) + np.arange(n_candidates)
+    if catalog.category_count.min() >= n_candidates:
+        within -= count * (within >= count)  # wrap around without an integer modulo
+    else:
+        within %= count
+    return np.take(catalog.category_start, category) + within
+
+
+def _draw_categories(cdf: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draw: for each uniform [N, K], the index of the first entry of its row's cdf [N, C] above it."""
+    n_categories = cdf.shape[1]
+    if n_categories <= 64:
+        # counting the cdf entries below u, one category at a time, beats a search for few categories
+        category = np.zeros(uniforms.shape, dtype=np.int8)
+        for c in range(n_categories - 1):
+            category += uniforms > cdf[:, c : c + 1]
+        return category.astype(np.int64)
+    row = np.arange(cdf.shape[0])[:, None]
+    flat = np.searchsorted((cdf + row).ravel(), (uniforms + row).ravel(), side="right")
+    return np.minimum(flat.reshape(uniforms.shape) - row * n_categories, n_categories - 1)

@@ -53,15 +53,16 @@ def visit_utilities(
     """Utilities for showing ``items`` [N, S] (catalog ids, −1 = empty slot) at ``paid_fraction`` [N, S]."""
     shown = items >= 0
     safe = np.where(shown, items, 0)
-    affinity = np.einsum("nsd,nd->ns", catalog.embedding[safe], state.taste)
-    fatigue = np.take_along_axis(state.fatigue, catalog.category[safe], axis=1)
-    click = coef.affinity_weight * affinity + catalog.quality[safe] - coef.fatigue_weight * fatigue
+    affinity = np.einsum("nsd,nd->ns", np.take(catalog.embedding, safe, axis=0), state.taste)
+    flat_category = np.take(catalog.category, safe) + np.arange(safe.shape[0])[:, None] * catalog.n_categories
+    fatigue = np.take(state.fatigue, flat_category)
+    click = coef.affinity_weight * affinity + np.take(catalog.quality, safe) - coef.fatigue_weight * fatigue
     click += state.promo_affinity[:, None] * deal_signal(state.reference_price[:, None], paid_fraction)
     if items.shape[1] > 1:
         click -= coef.position_decay * np.log1p(np.arange(items.shape[1]))
     outside = coef.outside_utility + coef.outside_shift - coef.engagement_weight * (state.engagement - 0.5)
 
-    paid_price = catalog.price[safe] * paid_fraction
+    paid_price = np.take(catalog.price, safe) * paid_fraction
     rho = state.reference_price[:, None]
     purchase = (
         coef.purchase_bias

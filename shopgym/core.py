@@ -27,6 +27,8 @@ __all__ = ["MarketSimulator", "VisitOutcome", "HISTORY_MEMORY"]
 
 #: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
 HISTORY_MEMORY = 0.8
+#: New shoppers are drawn in blocks of this many while the market is unchanged (fewer, larger array calls).
+SHOPPER_BLOCK = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,9 @@ class MarketSimulator:
         self.drift: list[DriftComponent] = []
         self.clock = 0
         self.seed_sequence: np.random.SeedSequence | None = None
+        self._waiting: ShopperState | None = None  # drawn, not yet arrived shoppers of ``_waiting_market``
+        self._waiting_market: Market | None = None
+        self._waiting_next = 0
 
     # ------------------------------------------------------------------ seeding and shoppers
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
@@ -90,12 +95,26 @@ class MarketSimulator:
         self.market = self.base_market
         self.drift = build_drift(self.scenario, self.catalog, self._resolve)
         self.clock = 0
+        self._waiting, self._waiting_market, self._waiting_next = None, None, 0
 
     def new_shoppers(self, n: int) -> ShopperState:
         """Draw ``n`` shoppers from the current market, with their first candidate sets."""
-        state = sample_shoppers(self.shopper_rng, self.market, n, self.catalog.n_categories, self.n_candidates)
+        state = self._arrivals(n)
         state.candidates[:] = self._candidates(state.category_share)
         return state
+
+    def _arrivals(self, n: int) -> ShopperState:
+        """``n`` new shoppers. While the market is unchanged they come from a block drawn ahead of time."""
+        n_categories = self.catalog.n_categories
+        if self._waiting_market is not self.market or n > SHOPPER_BLOCK:
+            # the market changed (or a big request): draw exactly what is needed from the current market
+            self._waiting, self._waiting_market, self._waiting_next = None, self.market, 0
+            return sample_shoppers(self.shopper_rng, self.market, n, n_categories, self.n_candidates)
+        if self._waiting is None or self._waiting_next + n > self._waiting.n:
+            self._waiting = sample_shoppers(self.shopper_rng, self.market, SHOPPER_BLOCK, n_categories, self.n_candidates)
+            self._waiting_next = 0
+        start, self._waiting_next = self._waiting_next, self._waiting_next + n
+        return self._waiting.take(slice(start, start + n))
 
     def replace_shoppers(self, state: ShopperState, rows: np.ndarray) -> None:
         """Put new shoppers in ``rows`` (bool mask or indices) of ``state``, e.g. after churn or the horizon."""
@@ -128,16 +147,18 @@ class MarketSimulator:
         n, slate_size = slate.shape
         rows = np.arange(n)
         shown = slate >= 0
-        items = np.where(shown, np.take_along_axis(state.candidates, np.maximum(slate, 0), axis=1), -1)
+        n_candidates = state.candidates.shape[1]
+        items = np.where(shown, np.take(state.candidates, np.maximum(slate, 0) + rows[:, None] * n_candidates), -1)
         utilities = visit_utilities(state, catalog, coef, items, paid_fraction)
         clicked, purchased = self.choice_model.choose(self.visit_rng, utilities)
 
         did_click = clicked >= 0
         at = np.maximum(clicked, 0)
-        item = np.where(did_click, items[rows, at], -1)
+        flat_at = at + rows * slate_size
+        item = np.where(did_click, np.take(items, flat_at), -1)
         safe_item = np.maximum(item, 0)
-        x_clicked = np.where(did_click, paid_fraction[rows, at], 1.0)
-        price, cost = catalog.price[safe_item], catalog.cost[safe_item]
+        x_clicked = np.where(did_click, np.take(paid_fraction, flat_at), 1.0)
+        price, cost = np.take(catalog.price, safe_item), np.take(catalog.cost, safe_item)
         spent = purchased * price * x_clicked
         bought = purchased.astype(np.float64)
         clicks = did_click.astype(np.float64)
@@ -153,7 +174,7 @@ class MarketSimulator:
 
         # exposure of categories: fatigue (hidden, scenario decay) and the platform's exposure log
         n_categories = catalog.n_categories
-        flat = (rows[:, None] * n_categories + catalog.category[np.maximum(items, 0)])[shown]
+        flat = (rows[:, None] * n_categories + np.take(catalog.category, np.maximum(items, 0)))[shown]
         shown_per_category = np.bincount(flat, minlength=n * n_categories).reshape(n, n_categories)
         state.fatigue *= coef.fatigue_decay
         state.fatigue += coef.fatigue_per_exposure * shown_per_category
@@ -173,15 +194,22 @@ class MarketSimulator:
         churned = self.visit_rng.random(n) < hazard
 
         # taste drifts toward what was bought; the platform's history follows clicks and purchases
-        item_embedding = catalog.embedding[safe_item]
-        step_to = (coef.taste_drift * bought)[:, None]
-        state.taste += step_to * (item_embedding - state.taste)
-        state.taste /= np.maximum(np.linalg.norm(state.taste, axis=1, keepdims=True), 1e-12)
-        history_step = ((1 - HISTORY_MEMORY) * (clicks + bought) / 2)[:, None]
-        state.history_taste += history_step * (item_embedding - state.history_taste)
-        bought_category = np.zeros((n, n_categories))
-        bought_category[rows, catalog.category[safe_item]] = bought
-        state.category_share += (1 - HISTORY_MEMORY) * bought[:, None] * (bought_category - state.category_share)
+        buyers = np.flatnonzero(purchased)
+        if buyers.size:
+            bought_item = item[buyers]
+            taste = state.taste[buyers]
+            taste += coef.taste_drift * (np.take(catalog.embedding, bought_item, axis=0) - taste)
+            taste /= np.maximum(np.linalg.norm(taste, axis=1, keepdims=True), 1e-12)
+            state.taste[buyers] = taste
+            share = state.category_share[buyers] * HISTORY_MEMORY
+            share[np.arange(buyers.size), np.take(catalog.category, bought_item)] += 1 - HISTORY_MEMORY
+            state.category_share[buyers] = share
+        clickers = np.flatnonzero(did_click)
+        if clickers.size:
+            weight = ((1 - HISTORY_MEMORY) * (1.0 + bought[clickers]) / 2)[:, None]
+            history = state.history_taste[clickers]
+            history += weight * (np.take(catalog.embedding, item[clickers], axis=0) - history)
+            state.history_taste[clickers] = history
 
         discount = 1.0 - offered_x
         m = HISTORY_MEMORY

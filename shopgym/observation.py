@@ -62,24 +62,27 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
             np.log1p(np.maximum(state.wallet, 0.0) / price_scale),
         ]
     cand = state.candidates
-    category = catalog.category[cand]
+    category = np.take(catalog.category, cand)
+    flat_category = category + np.arange(n)[:, None] * catalog.n_categories
+    static = np.take(catalog.item_features, cand, axis=0)  # [N, K, F_static] float32
+    n_static = static.shape[2]
+    embedding = static[:, :, n_static - catalog.embed_dim :]
     dynamic = [
-        np.einsum("nkd,nd->nk", catalog.embedding[cand], state.history_taste),
-        np.take_along_axis(state.category_share, category, axis=1),
-        np.take_along_axis(state.exposure, category, axis=1),
+        np.matmul(embedding, state.history_taste.astype(np.float32)[:, :, None])[:, :, 0],
+        np.take(state.category_share, flat_category),
+        np.take(state.exposure, flat_category),
     ]
     if full:
         dynamic += [
-            np.einsum("nkd,nd->nk", catalog.embedding[cand], state.taste),
-            np.take_along_axis(state.fatigue, category, axis=1),
+            np.matmul(embedding, state.taste.astype(np.float32)[:, :, None])[:, :, 0],
+            np.take(state.fatigue, flat_category),
         ]
-    static = catalog.item_features[cand]  # [N, K, F_static]
-    n_static = static.shape[2]
     n_item = n_static + len(dynamic)
     n_shopper = len(shopper)
     out = np.empty((n, n_shopper + k * n_item), dtype=np.float32)
     out[:, :n_shopper] = np.column_stack(shopper)
     items = out[:, n_shopper:].reshape(n, k, n_item)
     items[:, :, :n_static] = static
-    items[:, :, n_static:] = np.stack(dynamic, axis=2)
+    for column, values in enumerate(dynamic, start=n_static):
+        items[:, :, column] = values
     return out

@@ -41,9 +41,9 @@ def test_candidates_are_valid_distinct_and_favour_popular_items():
     # each category has ≥ 20 items here, so no shopper sees an item twice
     assert all(len(set(row)) == 20 for row in cands[:200])
     counts = np.bincount(cands.ravel(), minlength=400)
-    first = catalog.category_start
-    last = first + catalog.category_count - 1
-    assert counts[first].sum() > 2 * counts[last].sum()
+    position = np.arange(400) - catalog.category_start[catalog.category]  # 0 = most popular of its category
+    quarter = position / catalog.category_count[catalog.category]
+    assert counts[quarter < 0.25].sum() > 2 * counts[quarter >= 0.75].sum()
 
 
 def test_candidates_follow_category_weights():
