@@ -66,8 +66,12 @@ def main() -> None:
         return np.argmax(items[:, :, history] + items[:, :, rating], axis=1) * n_levels  # level 0: no discount
 
     print(f"shopgym {shopgym.__version__} · Marketing-v0 · scenario {args.scenario} · {args.shoppers} shoppers")
-    print(f"{'policy':<22}" + "".join(f"{k:>17}" for k in ("profit/shopper", "revenue/shopper", "CTR",
-                                                          "conversion", "avg discount", "retention")))
+    print(
+        f"{'policy':<22}"
+        + "".join(
+            f"{k:>17}" for k in ("profit/shopper", "revenue/shopper", "CTR", "conversion", "avg discount", "retention")
+        )
+    )
     for name, policy in (("random", random_policy), ("greedy (affinity)", greedy_policy)):
         start = time.perf_counter()
         kpis = rollout("shopgym/Marketing-v0", policy, args.scenario, args.shoppers, args.seed)

@@ -8,7 +8,7 @@ import numpy as np
 
 from shopgym.params import CatalogParams, RetrievalParams
 
-__all__ = ["Catalog", "sample_catalog", "churn_catalog", "generate_candidates", "ITEM_FEATURES"]
+__all__ = ["ITEM_FEATURES", "Catalog", "churn_catalog", "generate_candidates", "sample_catalog"]
 
 #: Names of the static per-item observation features, in :attr:`Catalog.item_features` column order.
 ITEM_FEATURES = ("log_price", "margin", "rating", "popularity")
@@ -59,7 +59,10 @@ def _draw_items(
     rng: np.random.Generator, params: CatalogParams, category: np.ndarray, centroid: np.ndarray, cat_price: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     n = category.shape[0]
-    embedding = _unit(centroid[category] + params.cluster_spread * rng.standard_normal((n, params.embed_dim)) / np.sqrt(params.embed_dim))
+    embedding = _unit(
+        centroid[category]
+        + params.cluster_spread * rng.standard_normal((n, params.embed_dim)) / np.sqrt(params.embed_dim)
+    )
     price = np.exp(cat_price[category] + params.price_log_sd_within * rng.standard_normal(n))
     margin = rng.uniform(params.margin_low, params.margin_high, n)
     quality = params.quality_sd * rng.standard_normal(n)
@@ -123,7 +126,7 @@ def sample_catalog(rng: np.random.Generator, params: CatalogParams) -> Catalog:
 def churn_catalog(rng: np.random.Generator, catalog: Catalog, params: CatalogParams, fraction: float) -> Catalog:
     """Replace ``fraction`` of the items (at least one) with new draws in the same categories."""
     n = catalog.n_items
-    n_new = max(1, int(round(fraction * n)))
+    n_new = max(1, round(fraction * n))
     replaced = rng.choice(n, size=n_new, replace=False)
     category = catalog.category.copy()
     embedding, price, cost, quality, popularity = (

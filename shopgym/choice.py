@@ -64,10 +64,11 @@ def visit_utilities(
 
     paid_price = np.take(catalog.price, safe) * paid_fraction
     rho = state.reference_price[:, None]
+    beta = (coef.price_sensitivity_scale * state.price_sensitivity)[:, None]
     purchase = (
         coef.purchase_bias
         + coef.purchase_affinity_weight * affinity
-        - (coef.price_sensitivity_scale * state.price_sensitivity)[:, None] * (np.log(paid_price) - catalog.price_log_mean)
+        - beta * (np.log(paid_price) - catalog.price_log_mean)
         + state.gain_coef[:, None] * np.maximum(rho - paid_fraction, 0.0)
         - state.loss_coef[:, None] * np.maximum(paid_fraction - rho, 0.0)
     )

@@ -23,7 +23,7 @@ from shopgym.params import Scenario
 from shopgym.reward import KpiReward, RewardFunction, reward_components
 from shopgym.shoppers import ShopperState, sample_shoppers
 
-__all__ = ["MarketSimulator", "VisitOutcome", "HISTORY_MEMORY"]
+__all__ = ["HISTORY_MEMORY", "MarketSimulator", "VisitOutcome"]
 
 #: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
 HISTORY_MEMORY = 0.8
@@ -111,7 +111,9 @@ class MarketSimulator:
             self._waiting, self._waiting_market, self._waiting_next = None, self.market, 0
             return sample_shoppers(self.shopper_rng, self.market, n, n_categories, self.n_candidates)
         if self._waiting is None or self._waiting_next + n > self._waiting.n:
-            self._waiting = sample_shoppers(self.shopper_rng, self.market, SHOPPER_BLOCK, n_categories, self.n_candidates)
+            self._waiting = sample_shoppers(
+                self.shopper_rng, self.market, SHOPPER_BLOCK, n_categories, self.n_candidates
+            )
             self._waiting_next = 0
         start, self._waiting_next = self._waiting_next, self._waiting_next + n
         return self._waiting.take(slice(start, start + n))

@@ -105,7 +105,9 @@ class CompetitorDrift:
         if clock < self.at:
             return market, catalog
         level = 1.0 if self.ramp == 0 else min((clock - self.at) / self.ramp, 1.0)
-        coef = replace(market.coefficients, outside_shift=market.coefficients.outside_shift + level * self.outside_shift)
+        coef = replace(
+            market.coefficients, outside_shift=market.coefficients.outside_shift + level * self.outside_shift
+        )
         return Market(segments=market.segments, coefficients=coef), catalog
 
 

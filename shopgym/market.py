@@ -15,7 +15,7 @@ import numpy as np
 from shopgym.catalog import Catalog
 from shopgym.params import Scenario
 
-__all__ = ["Coefficients", "Market", "SegmentTable", "compile_market", "blend_markets"]
+__all__ = ["Coefficients", "Market", "SegmentTable", "blend_markets", "compile_market"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,9 +117,6 @@ def blend_markets(a: Market, b: Market, w: float) -> Market:
     )
     sa, sb = a.segments.scaled(1.0 - w), b.segments.scaled(w)
     segments = SegmentTable(
-        **{
-            f.name: np.concatenate([getattr(sa, f.name), getattr(sb, f.name)])
-            for f in dataclasses.fields(SegmentTable)
-        }
+        **{f.name: np.concatenate([getattr(sa, f.name), getattr(sb, f.name)]) for f in dataclasses.fields(SegmentTable)}
     )
     return Market(segments=segments, coefficients=coefficients)

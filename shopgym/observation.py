@@ -12,7 +12,29 @@ import numpy as np
 from shopgym.catalog import ITEM_FEATURES, Catalog
 from shopgym.shoppers import HIDDEN_FEATURES, ShopperState
 
-__all__ = ["shopper_feature_names", "item_feature_names", "observe"]
+__all__ = ["feature_bounds", "item_feature_names", "observe", "shopper_feature_names"]
+
+#: Bounds of features that have them; every other feature is unbounded and carries ±UNBOUNDED (finite, so
+#: space checkers and normalisers can work with the Box).
+UNBOUNDED = 1e6
+_BOUNDS = {
+    "time_fraction": (0.0, 1.0),
+    "click_rate": (0.0, 1.0),
+    "purchase_rate": (0.0, 1.0),
+    "offered_discount": (0.0, 1.0),
+    "last_discount": (0.0, 1.0),
+    "last_click": (0.0, 1.0),
+    "last_purchase": (0.0, 1.0),
+    "log_spend": (0.0, UNBOUNDED),
+    "reference_price": (0.0, 2.0),
+    "engagement": (0.0, 1.0),
+    "margin": (0.0, 1.0),
+    "history_affinity": (-1.0, 1.0),
+    "category_share": (0.0, 1.0),
+    "category_exposure": (0.0, 1.0),
+    "true_affinity": (-1.0, 1.0),
+    "log_wallet": (0.0, UNBOUNDED),
+}
 
 _SHOPPER = (
     "time_fraction",
@@ -35,6 +57,22 @@ def shopper_feature_names(full: bool) -> tuple[str, ...]:
 def item_feature_names(embed_dim: int, full: bool) -> tuple[str, ...]:
     embedding = tuple(f"embedding_{i}" for i in range(embed_dim))
     return ITEM_FEATURES + embedding + _ITEM_DYNAMIC + (_ITEM_HIDDEN if full else ())
+
+
+def feature_bounds(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) float32 arrays for the named features (embeddings lie in [-1, 1])."""
+    low, high = [], []
+    for name in names:
+        bound = (-1.0, 1.0) if name.startswith("embedding_") else _BOUNDS.get(name, (-UNBOUNDED, UNBOUNDED))
+        low.append(bound[0])
+        high.append(bound[1])
+    return np.array(low, dtype=np.float32), np.array(high, dtype=np.float32)
+
+
+def observation_names(n_candidates: int, embed_dim: int, full: bool) -> tuple[str, ...]:
+    """Names of every entry of the flat observation, e.g. ``candidate_3.margin``."""
+    items = item_feature_names(embed_dim, full)
+    return shopper_feature_names(full) + tuple(f"candidate_{k}.{name}" for k in range(n_candidates) for name in items)
 
 
 def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> np.ndarray:

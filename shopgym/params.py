@@ -15,10 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = [
+    "AbruptSwitch",
+    "CatalogChurn",
     "CatalogParams",
     "ChoiceParams",
     "CompetitorEntry",
-    "CatalogChurn",
     "DriftSpec",
     "DynamicsParams",
     "GradualShift",
@@ -28,7 +29,6 @@ __all__ = [
     "Scenario",
     "Seasonal",
     "SegmentParams",
-    "AbruptSwitch",
     "validate_scenario",
 ]
 

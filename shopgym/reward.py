@@ -8,7 +8,7 @@ import numpy as np
 
 from shopgym.params import RewardParams
 
-__all__ = ["COMPONENTS", "RewardFunction", "KpiReward", "reward_components"]
+__all__ = ["COMPONENTS", "KpiReward", "RewardFunction", "reward_components"]
 
 #: Named per-visit components, each an array [N], reported in every step's ``info``.
 COMPONENTS = ("revenue", "profit", "discount_cost", "clicks", "purchases", "churn")

@@ -17,7 +17,7 @@ import yaml
 
 from shopgym.params import ParameterError, Scenario, SegmentParams, validate_scenario
 
-__all__ = ["SCENARIOS", "get_scenario", "list_scenarios", "load_scenario", "save_scenario", "resolve_scenario"]
+__all__ = ["SCENARIOS", "get_scenario", "list_scenarios", "load_scenario", "resolve_scenario", "save_scenario"]
 
 _MAINSTREAM = SegmentParams(name="mainstream", weight=0.5)
 _BARGAIN = SegmentParams(
@@ -59,15 +59,44 @@ SCENARIOS: dict[str, Scenario] = {
             name="fashion",
             description="Fashion: many categories, strong taste, high margins, fatigue, promotion-hungry "
             "gain-seeking shoppers.",
-            catalog={"n_items": 2000, "n_categories": 16, "margin_low": 0.5, "margin_high": 0.75,
-                     "price_log_mean": 3.8, "quality_sd": 0.7, "catalog_seed": 1},
+            catalog={
+                "n_items": 2000,
+                "n_categories": 16,
+                "margin_low": 0.5,
+                "margin_high": 0.75,
+                "price_log_mean": 3.8,
+                "quality_sd": 0.7,
+                "catalog_seed": 1,
+            },
             segments=[
-                {"name": "trend_followers", "weight": 0.5, "taste_concentration": 0.2, "promo_affinity": 1.2,
-                 "gain_coef": 4.0, "loss_coef": 2.0, "price_sensitivity": 0.8},
-                {"name": "deal_hunters", "weight": 0.35, "price_sensitivity": 1.6, "promo_affinity": 1.5,
-                 "gain_coef": 5.0, "loss_coef": 2.5, "budget_income": 30.0},
-                {"name": "classic", "weight": 0.15, "taste_concentration": 0.3, "promo_affinity": 0.0,
-                 "gain_coef": 1.0, "loss_coef": 3.0, "price_sensitivity": 0.6, "budget_income": 70.0},
+                {
+                    "name": "trend_followers",
+                    "weight": 0.5,
+                    "taste_concentration": 0.2,
+                    "promo_affinity": 1.2,
+                    "gain_coef": 4.0,
+                    "loss_coef": 2.0,
+                    "price_sensitivity": 0.8,
+                },
+                {
+                    "name": "deal_hunters",
+                    "weight": 0.35,
+                    "price_sensitivity": 1.6,
+                    "promo_affinity": 1.5,
+                    "gain_coef": 5.0,
+                    "loss_coef": 2.5,
+                    "budget_income": 30.0,
+                },
+                {
+                    "name": "classic",
+                    "weight": 0.15,
+                    "taste_concentration": 0.3,
+                    "promo_affinity": 0.0,
+                    "gain_coef": 1.0,
+                    "loss_coef": 3.0,
+                    "price_sensitivity": 0.6,
+                    "budget_income": 70.0,
+                },
             ],
             choice={"affinity_weight": 3.0, "fatigue_weight": 0.6},
             dynamics={"fatigue_decay": 0.8, "taste_drift": 0.08},
@@ -76,14 +105,38 @@ SCENARIOS: dict[str, Scenario] = {
             name="electronics",
             description="Electronics: expensive items, thin margins, price-sensitive and strongly loss-averse "
             "shoppers, rare purchases.",
-            catalog={"n_items": 600, "n_categories": 6, "price_log_mean": 5.5, "price_log_sd_between": 0.8,
-                     "margin_low": 0.08, "margin_high": 0.25, "quality_sd": 0.8, "catalog_seed": 2},
+            catalog={
+                "n_items": 600,
+                "n_categories": 6,
+                "price_log_mean": 5.5,
+                "price_log_sd_between": 0.8,
+                "margin_low": 0.08,
+                "margin_high": 0.25,
+                "quality_sd": 0.8,
+                "catalog_seed": 2,
+            },
             segments=[
-                {"name": "researchers", "weight": 0.6, "price_sensitivity": 2.0, "promo_affinity": 0.3,
-                 "gain_coef": 2.0, "loss_coef": 7.0, "budget_income": 120.0, "budget_cap": 2500.0},
-                {"name": "enthusiasts", "weight": 0.4, "taste_concentration": 0.15, "price_sensitivity": 0.9,
-                 "promo_affinity": 0.6, "gain_coef": 2.0, "loss_coef": 4.0, "budget_income": 250.0,
-                 "budget_cap": 4000.0},
+                {
+                    "name": "researchers",
+                    "weight": 0.6,
+                    "price_sensitivity": 2.0,
+                    "promo_affinity": 0.3,
+                    "gain_coef": 2.0,
+                    "loss_coef": 7.0,
+                    "budget_income": 120.0,
+                    "budget_cap": 2500.0,
+                },
+                {
+                    "name": "enthusiasts",
+                    "weight": 0.4,
+                    "taste_concentration": 0.15,
+                    "price_sensitivity": 0.9,
+                    "promo_affinity": 0.6,
+                    "gain_coef": 2.0,
+                    "loss_coef": 4.0,
+                    "budget_income": 250.0,
+                    "budget_cap": 4000.0,
+                },
             ],
             choice={"purchase_bias": -1.5, "fatigue_weight": 0.1},
             dynamics={"fatigue_decay": 0.5, "churn_max": 0.06},
@@ -92,15 +145,41 @@ SCENARIOS: dict[str, Scenario] = {
             name="grocery",
             description="Grocery: a large cheap catalog, frequent repeat buying, shoppers habituated to "
             "promotions (gain-seeking), little fatigue, low churn.",
-            catalog={"n_items": 5000, "n_categories": 20, "price_log_mean": 1.5, "price_log_sd_between": 0.4,
-                     "price_log_sd_within": 0.4, "margin_low": 0.15, "margin_high": 0.4, "catalog_seed": 3},
+            catalog={
+                "n_items": 5000,
+                "n_categories": 20,
+                "price_log_mean": 1.5,
+                "price_log_sd_between": 0.4,
+                "price_log_sd_within": 0.4,
+                "margin_low": 0.15,
+                "margin_high": 0.4,
+                "catalog_seed": 3,
+            },
             segments=[
-                {"name": "families", "weight": 0.6, "taste_concentration": 2.0, "price_sensitivity": 1.5,
-                 "promo_affinity": 0.8, "gain_coef": 4.0, "loss_coef": 3.0, "budget_income": 15.0,
-                 "budget_cap": 80.0, "engagement0": 0.75},
-                {"name": "singles", "weight": 0.4, "taste_concentration": 0.8, "price_sensitivity": 1.0,
-                 "promo_affinity": 0.6, "gain_coef": 3.0, "loss_coef": 2.5, "budget_income": 10.0,
-                 "budget_cap": 60.0, "engagement0": 0.7},
+                {
+                    "name": "families",
+                    "weight": 0.6,
+                    "taste_concentration": 2.0,
+                    "price_sensitivity": 1.5,
+                    "promo_affinity": 0.8,
+                    "gain_coef": 4.0,
+                    "loss_coef": 3.0,
+                    "budget_income": 15.0,
+                    "budget_cap": 80.0,
+                    "engagement0": 0.75,
+                },
+                {
+                    "name": "singles",
+                    "weight": 0.4,
+                    "taste_concentration": 0.8,
+                    "price_sensitivity": 1.0,
+                    "promo_affinity": 0.6,
+                    "gain_coef": 3.0,
+                    "loss_coef": 2.5,
+                    "budget_income": 10.0,
+                    "budget_cap": 60.0,
+                    "engagement0": 0.7,
+                },
             ],
             choice={"purchase_bias": 0.5, "fatigue_weight": 0.1},
             dynamics={"reference_memory": 0.7, "fatigue_decay": 0.4, "churn_max": 0.05, "taste_drift": 0.02},
@@ -110,8 +189,7 @@ SCENARIOS: dict[str, Scenario] = {
             description="Holiday season: high demand (weak outside option), gift buyers less sensitive to price, "
             "more attention to deals, bigger budgets.",
             segments=[
-                _MAINSTREAM.model_copy(update={"price_sensitivity": 0.7, "promo_affinity": 1.0,
-                                               "budget_income": 70.0}),
+                _MAINSTREAM.model_copy(update={"price_sensitivity": 0.7, "promo_affinity": 1.0, "budget_income": 70.0}),
                 _BARGAIN.model_copy(update={"promo_affinity": 1.6, "gain_coef": 4.0}),
                 _PREMIUM.model_copy(update={"budget_income": 140.0}),
             ],
@@ -124,8 +202,16 @@ SCENARIOS: dict[str, Scenario] = {
             "engagement and high churn.",
             catalog={"n_items": 300, "n_categories": 6, "price_log_mean": 3.2, "catalog_seed": 4},
             segments=[
-                {"name": "newcomers", "weight": 0.7, "price_sensitivity": 1.6, "promo_affinity": 0.9,
-                 "engagement0": 0.35, "gain_coef": 2.5, "loss_coef": 4.0, "budget_income": 25.0},
+                {
+                    "name": "newcomers",
+                    "weight": 0.7,
+                    "price_sensitivity": 1.6,
+                    "promo_affinity": 0.9,
+                    "engagement0": 0.35,
+                    "gain_coef": 2.5,
+                    "loss_coef": 4.0,
+                    "budget_income": 25.0,
+                },
                 _PREMIUM.model_copy(update={"weight": 0.3, "engagement0": 0.5}),
             ],
             dynamics={"churn_max": 0.15},
@@ -136,8 +222,9 @@ SCENARIOS: dict[str, Scenario] = {
             "stronger pull of the outside option.",
             segments=[
                 _MAINSTREAM.model_copy(update={"price_sensitivity": 1.6, "loss_coef": 6.0, "budget_income": 25.0}),
-                _BARGAIN.model_copy(update={"weight": 0.5, "price_sensitivity": 2.5, "loss_coef": 7.0,
-                                            "budget_income": 15.0}),
+                _BARGAIN.model_copy(
+                    update={"weight": 0.5, "price_sensitivity": 2.5, "loss_coef": 7.0, "budget_income": 15.0}
+                ),
                 _PREMIUM.model_copy(update={"weight": 0.1, "price_sensitivity": 0.9}),
             ],
             choice={"outside_utility": 1.5},
@@ -169,7 +256,9 @@ def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any
         return load_scenario(scenario)
     if isinstance(scenario, str):
         return get_scenario(scenario)
-    raise ParameterError(f"scenario must be a name, a YAML path, a mapping or a Scenario, got {type(scenario).__name__}")
+    raise ParameterError(
+        f"scenario must be a name, a YAML path, a mapping or a Scenario, got {type(scenario).__name__}"
+    )
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:

@@ -9,7 +9,7 @@ import numpy as np
 
 from shopgym.market import Market
 
-__all__ = ["ShopperState", "sample_shoppers", "HIDDEN_FEATURES"]
+__all__ = ["HIDDEN_FEATURES", "ShopperState", "sample_shoppers"]
 
 #: Names of the hidden per-shopper quantities added to observations when ``observability="full"``.
 HIDDEN_FEATURES = (

@@ -15,17 +15,17 @@ import numpy as np
 from gymnasium import spaces
 
 from shopgym.catalog import Catalog
-from shopgym.observation import item_feature_names, observe, shopper_feature_names
+from shopgym.observation import feature_bounds, observation_names, observe
 from shopgym.params import ParameterError, Scenario, SegmentParams
 from shopgym.shoppers import ShopperState
 
 __all__ = [
     "DEFAULT_DISCOUNT_LEVELS",
     "DEFAULT_PRICE_LEVELS",
+    "TASK_NAMES",
     "Task",
     "make_task",
     "pricing_scenario",
-    "TASK_NAMES",
 ]
 
 DEFAULT_DISCOUNT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -59,8 +59,9 @@ class Task:
         self.embed_dim = embed_dim
         self.full = full
         self.action_space = self._action_space()
-        n_features = len(shopper_feature_names(full)) + self.n_candidates * len(item_feature_names(embed_dim, full))
-        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(n_features,), dtype=np.float32)
+        self.feature_names = observation_names(self.n_candidates, embed_dim, full)
+        low, high = feature_bounds(tuple(name.rsplit(".", 1)[-1] for name in self.feature_names))
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
 
     def _action_space(self) -> spaces.Space:
         raise NotImplementedError
@@ -115,7 +116,9 @@ class RecommendSlate(Task):
 
     def __init__(self, n_candidates: int, embed_dim: int, full: bool, slate_size: int) -> None:
         if not isinstance(slate_size, int | np.integer) or not 1 <= slate_size <= n_candidates:
-            raise ParameterError(f"slate_size = {slate_size!r} is outside the allowed range [1, n_candidates={n_candidates}]")
+            raise ParameterError(
+                f"slate_size = {slate_size!r} is outside the allowed range [1, n_candidates={n_candidates}]"
+            )
         self.slate_size = int(slate_size)
         super().__init__(n_candidates, embed_dim, full)
 
@@ -185,7 +188,8 @@ class Pricing(Task):
         self.price_levels = _levels(price_levels, "price_levels", 0.01, 1.0, high_open=False)
         self.n_candidates, self.embed_dim, self.full = 1, 0, True
         self.action_space = spaces.Discrete(self.price_levels.size)
-        self.observation_space = spaces.Box(0.0, np.inf, shape=(2,), dtype=np.float32)
+        self.feature_names = ("reference_price", "time_fraction")
+        self.observation_space = spaces.Box(0.0, np.array([2.0, 1.0], dtype=np.float32), dtype=np.float32)
 
     def observe(self, state: ShopperState, catalog: Catalog, horizon: int) -> np.ndarray:
         return np.column_stack([state.reference_price, np.minimum(state.visits / horizon, 1.0)]).astype(np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import shopgym  # noqa: F401  (registers the env ids)
+import shopgym
 from shopgym.choice import VisitUtilities
 from shopgym.core import MarketSimulator
 from shopgym.params import Scenario

@@ -121,7 +121,9 @@ def test_clock_runs_across_episodes_and_restarts_with_a_seed():
 
 def test_drift_from_yaml(tmp_path):
     path = tmp_path / "drifting.yaml"
-    path.write_text("base: default\ndrift:\n  - {kind: seasonal, period: 100}\n  - {kind: switch, at: 500, to: holiday}\n")
+    path.write_text(
+        "base: default\ndrift:\n  - {kind: seasonal, period: 100}\n  - {kind: switch, at: 500, to: holiday}\n"
+    )
     env = gym.make_vec("shopgym/Marketing-v0", num_envs=100, scenario=str(path))
     env.reset(seed=1)
     for _ in range(6):

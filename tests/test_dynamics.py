@@ -49,9 +49,7 @@ def test_candidates_are_valid_distinct_and_favour_popular_items():
 def test_candidates_follow_category_weights():
     catalog = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=200, n_categories=4))
     weights = np.tile([1.0, 0.0, 0.0, 0.0], (2000, 1))
-    cands = generate_candidates(
-        np.random.default_rng(2), catalog, weights, 10, RetrievalParams(explore_fraction=0.2)
-    )
+    cands = generate_candidates(np.random.default_rng(2), catalog, weights, 10, RetrievalParams(explore_fraction=0.2))
     share = (catalog.category[cands] == 0).mean()
     assert abs(share - (0.8 + 0.2 / 4)) < 0.01
 

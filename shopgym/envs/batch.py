@@ -19,7 +19,7 @@ from shopgym.reward import COMPONENTS, RewardFunction
 from shopgym.scenarios import resolve_scenario
 from shopgym.tasks import DEFAULT_DISCOUNT_LEVELS, DEFAULT_PRICE_LEVELS, Task, make_task, pricing_scenario
 
-__all__ = ["ShopperBatch", "DEFAULT_HORIZON"]
+__all__ = ["DEFAULT_HORIZON", "ShopperBatch"]
 
 DEFAULT_HORIZON = 50
 
@@ -132,9 +132,9 @@ class ShopperBatch:
         lines = [
             f"market clock {sim.clock} · scenario {self.scenario.name} · task {self.task.name}",
             (
-                f"shopper {row}: segment {self.scenario.segments[state.segment[row]].name}, visit {state.visits[row]}"
-                f"/{self.horizon}, engagement {state.engagement[row]:.2f}, reference price {state.reference_price[row]:.2f}"
-                f", wallet {state.wallet[row]:.0f}"
+                f"shopper {row}: segment {self.scenario.segments[state.segment[row]].name}, "
+                f"visit {state.visits[row]}/{self.horizon}, engagement {state.engagement[row]:.2f}, "
+                f"reference price {state.reference_price[row]:.2f}, wallet {state.wallet[row]:.0f}"
             ),
         ]
         if self.last_outcome is not None and self.last_action is not None:

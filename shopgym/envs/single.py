@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -58,7 +58,7 @@ class ShopEnv(gym.Env):
     without ``gymnasium.make``), ``render_mode`` (``"ansi"``), ``choice_model``, ``reward_fn``.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self, task: str = "marketing", horizon: int = DEFAULT_HORIZON, render_mode: str | None = None, **kwargs: Any

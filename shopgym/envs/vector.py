@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.utils import seeding
@@ -10,6 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from shopgym.envs.batch import DEFAULT_HORIZON, ShopperBatch
+from shopgym.reward import COMPONENTS
 
 __all__ = ["ShopVectorEnv"]
 
@@ -24,7 +25,7 @@ class ShopVectorEnv(VectorEnv):
     ``info`` holds arrays [num_envs] for every reward component (and ``_name`` masks, all True).
     """
 
-    metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -60,6 +61,14 @@ class ShopVectorEnv(VectorEnv):
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         restarting = self._autoreset.copy()
+        if restarting.all():  # nobody visits: skip the core (a vector env of one then matches the single env)
+            self.batch.task.check(actions, self.num_envs)
+            self.batch.replace(restarting)
+            zeros, no = np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=bool)
+            self._autoreset = no.copy()
+            info = {key: zeros for key in (*COMPONENTS, "discount")}
+            info.update({f"_{key}": ~no for key in list(info)})
+            return self.batch.observe(), zeros, no, no.copy(), info
         reward, terminated, truncated, info = self.batch.step(actions, active=~restarting)
         if restarting.any():
             self.batch.replace(restarting)
