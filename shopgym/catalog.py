@@ -26,6 +26,7 @@ class Catalog:
     price: np.ndarray  # [n] list price
     cost: np.ndarray  # [n] unit cost
     quality: np.ndarray  # [n] utility units, shown to shoppers as a rating
+    popularity_weight: np.ndarray  # [n] unnormalised base popularity, rank^(−s)·exp(quality/2)
     popularity: np.ndarray  # [n] base popularity share, sums to 1
     category_centroid: np.ndarray  # [C, d] unit norm
     category_start: np.ndarray  # [C] first item of each category
@@ -66,9 +67,9 @@ def _draw_items(
     price = np.exp(cat_price[category] + params.price_log_sd_within * rng.standard_normal(n))
     margin = rng.uniform(params.margin_low, params.margin_high, n)
     quality = params.quality_sd * rng.standard_normal(n)
-    # Popular items are a little better on average: latent rank → Zipf weight, nudged by quality.
-    popularity = rng.pareto(max(params.popularity_zipf, 1e-3), n) + 1.0 if params.popularity_zipf > 0 else np.ones(n)
-    popularity = popularity * np.exp(0.5 * quality)
+    # Zipf popularity over a latent rank drawn uniformly from 1..n_items, nudged up by quality.
+    rank = rng.integers(1, params.n_items + 1, n)
+    popularity = rank ** -params.popularity_zipf * np.exp(0.5 * quality)
     return embedding, price, price * (1.0 - margin), quality, popularity
 
 
@@ -89,10 +90,10 @@ def _assemble(
     n_categories = centroid.shape[0]
     count = np.bincount(category, minlength=n_categories)
     start = np.concatenate(([0], np.cumsum(count)[:-1]))
-    popularity = popularity / popularity.sum()
+    share = popularity / popularity.sum()
     log_price = np.log(price)
     price_log_mean = float(log_price.mean())
-    log_pop = np.log(popularity * category.shape[0])
+    log_pop = np.log(share * category.shape[0])
     features = np.column_stack(
         [log_price - price_log_mean, 1.0 - cost / price, quality, log_pop / max(log_pop.std(), 1e-6), embedding]
     ).astype(np.float32)
@@ -102,7 +103,8 @@ def _assemble(
         price=price,
         cost=cost,
         quality=quality,
-        popularity=popularity,
+        popularity_weight=popularity,
+        popularity=share,
         category_centroid=centroid,
         category_start=start,
         category_count=count,
@@ -134,7 +136,7 @@ def churn_catalog(rng: np.random.Generator, catalog: Catalog, params: CatalogPar
         catalog.price.copy(),
         catalog.cost.copy(),
         catalog.quality.copy(),
-        catalog.popularity.copy() * n,
+        catalog.popularity_weight.copy(),
     )
     new = _draw_items(rng, params, category[replaced], catalog.category_centroid, catalog.category_log_price)
     for array, values in zip((embedding, price, cost, quality, popularity), new, strict=True):

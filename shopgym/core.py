@@ -96,6 +96,7 @@ class MarketSimulator:
         self.drift = build_drift(self.scenario, self.catalog, self._resolve)
         self.clock = 0
         self._waiting, self._waiting_market, self._waiting_next = None, None, 0
+        self._apply_drift()
 
     def new_shoppers(self, n: int) -> ShopperState:
         """Draw ``n`` shoppers from the current market, with their first candidate sets."""
@@ -171,7 +172,7 @@ class MarketSimulator:
         # reference price: memory of the paid fractions offered in this visit
         n_shown = shown.sum(axis=1)
         offered_x = np.where(shown, paid_fraction, 0.0).sum(axis=1) / np.maximum(n_shown, 1)
-        offered_x = np.where(n_shown > 0, offered_x, state.reference_price)
+        offered_x = np.where(n_shown > 0, offered_x, state.reference_price)  # nothing shown: ρ stays
         state.reference_price = coef.reference_memory * state.reference_price + (1 - coef.reference_memory) * offered_x
 
         # exposure of categories: fatigue (hidden, scenario decay) and the platform's exposure log
@@ -213,7 +214,7 @@ class MarketSimulator:
             history += weight * (np.take(catalog.embedding, item[clickers], axis=0) - history)
             state.history_taste[clickers] = history
 
-        discount = 1.0 - offered_x
+        discount = np.where(n_shown > 0, 1.0 - offered_x, 0.0)
         m = HISTORY_MEMORY
         state.click_rate = m * state.click_rate + (1 - m) * clicks
         state.purchase_rate = m * state.purchase_rate + (1 - m) * bought
@@ -234,10 +235,14 @@ class MarketSimulator:
         )
 
         self.clock += n if active is None else int(active.sum())
+        self._apply_drift()
+        state.candidates[:] = self._candidates(state.category_share)
+        return outcome
+
+    def _apply_drift(self) -> None:
+        """Set the market (and catalog) for the current clock from the base market and the drift components."""
         if self.drift:
             market, catalog = self.base_market, self.catalog
             for component in self.drift:
                 market, catalog = component.apply(self.clock, market, catalog, self.drift_rng)
             self.market, self.catalog = market, catalog
-        state.candidates[:] = self._candidates(state.category_share)
-        return outcome

@@ -69,13 +69,15 @@ class CatalogParams(_Section):
     n_categories: int = Field(8, ge=1, le=1000, description="number of categories (≤ n_items)")
     embed_dim: int = Field(16, ge=2, le=256, description="dimension d of the public item embedding")
     cluster_spread: float = Field(0.5, ge=0.0, le=10.0, description="item embedding noise around its category centroid")
-    price_log_mean: float = Field(3.5, ge=-5.0, le=15.0, description="mean log list price (currency units)")
+    price_log_mean: float = Field(3.5, ge=-5.0, le=12.0, description="mean log list price (currency units)")
     price_log_sd_between: float = Field(0.5, ge=0.0, le=5.0, description="sd of category mean log price")
     price_log_sd_within: float = Field(0.3, ge=0.0, le=5.0, description="sd of log price within a category")
     margin_low: float = Field(0.3, gt=0.0, lt=1.0, description="lowest gross margin 1 - cost/price")
     margin_high: float = Field(0.6, gt=0.0, lt=1.0, description="highest gross margin 1 - cost/price")
     quality_sd: float = Field(0.5, ge=0.0, le=10.0, description="sd of item quality (rating), utility units")
-    popularity_zipf: float = Field(1.0, ge=0.0, le=5.0, description="Zipf exponent of base item popularity")
+    popularity_zipf: float = Field(
+        1.0, ge=0.0, le=5.0, description="Zipf exponent s: popularity ∝ rank^(−s), 0 = uniform"
+    )
     catalog_seed: int | None = Field(
         0, ge=0, description="seed of the catalog draw; None draws the catalog from the env seed"
     )
@@ -159,7 +161,9 @@ class RewardParams(_Section):
 
 
 class AbruptSwitch(_Section):
-    """At market clock ``at`` the market switches to ``to`` (shoppers arriving after it come from the new mix)."""
+    """At market clock ``at`` the market switches to ``to``: its choice and dynamics coefficients apply at once to
+    every shopper, and shoppers arriving after it come from its segment mix. The catalog, retrieval, reward and
+    drift of ``to`` are not used (catalog changes are :class:`CatalogChurn`'s job)."""
 
     kind: Literal["switch"] = "switch"
     at: int = Field(ge=0, description="market clock tick of the switch")

@@ -131,3 +131,10 @@ def test_drift_from_yaml(tmp_path):
     sim = env.batch.simulator
     assert 500 <= sim.clock <= 600  # slots being refilled (next-step autoreset) serve no visit
     assert sim.market.coefficients.outside_utility == get_scenario("holiday").choice.outside_utility
+
+
+def test_drift_active_from_clock_zero():
+    scenario = small_scenario(drift=[{"kind": "competitor", "at": 0, "outside_shift": 0.7}])
+    sim = make_simulator(scenario, n_candidates=1)
+    assert sim.clock == 0
+    assert sim.market.coefficients.outside_shift == pytest.approx(0.7)

@@ -200,3 +200,20 @@ def test_batched_rows_match_rows_stepped_alone():
         assert single.reward[0] == outcome.reward[row]
         for name in ("reference_price", "engagement", "wallet", "taste", "fatigue", "category_share", "spend"):
             np.testing.assert_array_equal(getattr(alone, name)[0], getattr(batched, name)[row], err_msg=name)
+
+
+def test_an_empty_visit_offers_no_discount_and_keeps_the_reference_price():
+    sim = make_simulator(small_scenario(dynamics=NO_CHURN), n_candidates=2, choice_model=NeverClick())
+    state = sim.new_shoppers(3)
+    state.reference_price[:] = 0.7
+    sim.step(state, np.full((3, 1), -1), np.ones((3, 1)))
+    np.testing.assert_array_equal(state.reference_price, 0.7)
+    np.testing.assert_array_equal(state.last_discount, 0.0)
+
+
+def test_popularity_follows_the_zipf_exponent():
+    flat = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_zipf=0.0, quality_sd=0.0))
+    np.testing.assert_allclose(flat.popularity, 1 / 500)
+    skewed = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_zipf=1.5, quality_sd=0.0))
+    top = np.sort(skewed.popularity)[::-1]
+    assert top[:25].sum() > 0.5  # the top 5 % of items hold most of the popularity
