@@ -20,8 +20,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (1, 64, 1024, 16384)
-TASKS = ("shopgym/Recommend-v0", "shopgym/RecommendSlate-v0", "shopgym/Promote-v0", "shopgym/Marketing-v0",
-         "shopgym/Pricing-v0")
+TASKS = (
+    "shopgym/Recommend-v0",
+    "shopgym/RecommendSlate-v0",
+    "shopgym/Promote-v0",
+    "shopgym/Marketing-v0",
+    "shopgym/Pricing-v0",
+)
 
 
 def _rate(step, n_per_step: int, min_seconds: float) -> float:
@@ -35,6 +40,18 @@ def _rate(step, n_per_step: int, min_seconds: float) -> float:
     return calls * n_per_step / elapsed
 
 
+def _stepper(env, actions: list, reset_when_done: bool):
+    """A function that steps ``env`` with the next of ``actions`` (cycling), resetting single envs when done."""
+    counter = iter(range(10**12))
+
+    def step() -> None:
+        _, _, terminated, truncated, _ = env.step(actions[next(counter) % len(actions)])
+        if reset_when_done and (terminated or truncated):
+            env.reset()
+
+    return step
+
+
 def measure(seconds: float) -> dict:
     import gymnasium as gym
 
@@ -46,29 +63,16 @@ def measure(seconds: float) -> dict:
         env.reset(seed=0)
         env.action_space.seed(0)
         actions = [env.action_space.sample() for _ in range(256)]
-        counter = iter(range(10**12))
-
-        def single_step(env=env, actions=actions, counter=counter) -> None:
-            _, _, terminated, truncated, _ = env.step(actions[next(counter) % 256])
-            if terminated or truncated:
-                env.reset()
-
-        results["single"][env_id] = _rate(single_step, 1, seconds)
+        results["single"][env_id] = _rate(_stepper(env, actions, reset_when_done=True), 1, seconds)
 
     for n in SIZES:
         rng = np.random.default_rng(0)
-        native = gym.make_vec("shopgym/Marketing-v0", num_envs=n, vectorization_mode="vector_entry_point")
-        native.reset(seed=0)
         batches = [rng.integers(0, 100, n) for _ in range(16)]
-        counter = iter(range(10**12))
-        results["native"][n] = _rate(lambda: native.step(batches[next(counter) % 16]), n, seconds)
-        native.close()
-
-        sync = gym.make_vec("shopgym/Marketing-v0", num_envs=n, vectorization_mode="sync")
-        sync.reset(seed=0)
-        counter = iter(range(10**12))
-        results["sync"][n] = _rate(lambda: sync.step(batches[next(counter) % 16]), n, seconds / 2)
-        sync.close()
+        for mode, key, budget in (("vector_entry_point", "native", seconds), ("sync", "sync", seconds / 2)):
+            envs = gym.make_vec("shopgym/Marketing-v0", num_envs=n, vectorization_mode=mode)
+            envs.reset(seed=0)
+            results[key][n] = _rate(_stepper(envs, batches, reset_when_done=False), n, budget)
+            envs.close()
     return results
 
 

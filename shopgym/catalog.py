@@ -69,7 +69,7 @@ def _draw_items(
     quality = params.quality_sd * rng.standard_normal(n)
     # Zipf popularity over a latent rank drawn uniformly from 1..n_items, nudged up by quality.
     rank = rng.integers(1, params.n_items + 1, n)
-    popularity = rank ** -params.popularity_zipf * np.exp(0.5 * quality)
+    popularity = rank**-params.popularity_zipf * np.exp(0.5 * quality)
     return embedding, price, price * (1.0 - margin), quality, popularity
 
 

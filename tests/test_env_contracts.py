@@ -242,6 +242,7 @@ def test_bad_vector_actions_raise_clear_errors():
         ({"render_mode": "human"}, "render_mode"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:.*render_mode.*:UserWarning")
 def test_bad_constructor_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         gym.make("shopgym/Marketing-v0", **kwargs)

@@ -60,16 +60,15 @@ class ShopVectorEnv(VectorEnv):
         return self.batch.reset(), {"market_clock": self.batch.simulator.clock}
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        restarting = self._autoreset.copy()
-        if restarting.all():  # nobody visits: skip the core (a vector env of one then matches the single env)
+        restarting = self._autoreset
+        if restarting.all():
+            # nobody visits, so the core is skipped (a vector env of one then matches the single env exactly)
             self.batch.task.check(actions, self.num_envs)
-            self.batch.replace(restarting)
-            zeros, no = np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=bool)
-            self._autoreset = no.copy()
+            zeros = np.zeros(self.num_envs)
+            reward, terminated, truncated = zeros, zeros.astype(bool), zeros.astype(bool)
             info = {key: zeros for key in (*COMPONENTS, "discount")}
-            info.update({f"_{key}": ~no for key in list(info)})
-            return self.batch.observe(), zeros, no, no.copy(), info
-        reward, terminated, truncated, info = self.batch.step(actions, active=~restarting)
+        else:
+            reward, terminated, truncated, info = self.batch.step(actions, active=~restarting)
         if restarting.any():
             self.batch.replace(restarting)
             reward = np.where(restarting, 0.0, reward)
