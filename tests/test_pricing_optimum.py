@@ -1,0 +1,92 @@
+"""The dynamic-programming optimum of Pricing-v0: consistency with the simulator, convergence, optimality."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import shopgym  # noqa: F401
+from shopgym.envs.batch import ShopperBatch
+from shopgym.pricing_optimum import PricingModel, solve_pricing
+
+
+def model_for(scenario: str, horizon: int = 50) -> PricingModel:
+    batch = ShopperBatch("pricing", 1, scenario=scenario, horizon=horizon)
+    batch.seed(0)
+    return PricingModel.from_batch(batch)
+
+
+def path_return(model: PricingModel, prices: np.ndarray, gamma: float = 1.0) -> float:
+    """Exact expected return of a fixed price sequence (ρ moves deterministically)."""
+    rho, total = model.rho0, 0.0
+    for t, x in enumerate(prices):
+        level = int(np.argmin(np.abs(model.levels - x)))
+        total += gamma**t * model.expected_reward(np.array([rho]))[0, level]
+        rho = model.memory * rho + (1 - model.memory) * x
+    return total
+
+
+def test_expected_reward_matches_sampled_visits():
+    model = model_for("default")
+    n = 200_000
+    envs = gym.make_vec("shopgym/Pricing-v0", num_envs=n)
+    obs, _ = envs.reset(seed=1)
+    level = 7
+    _, reward, _, _, _ = envs.step(np.full(n, level))
+    expected = model.expected_reward(obs[:1, 0].astype(np.float64))[0, level]
+    assert abs(reward.mean() - expected) < 4 * reward.std() / np.sqrt(n)
+
+
+def test_grid_refinement_converges():
+    model = model_for("default")
+    values = [solve_pricing(model, grid_size=g).j_star for g in (201, 801, 3201)]
+    assert abs(values[1] - values[2]) < 1e-3 * abs(values[2])
+    assert abs(values[0] - values[2]) >= abs(values[1] - values[2])
+
+
+@pytest.mark.parametrize("scenario", ["default", "grocery", "electronics"])
+def test_no_fixed_price_sequence_beats_the_optimum(scenario):
+    model = model_for(scenario)
+    solution = solve_pricing(model, grid_size=3201)
+    _, optimal_prices = solution.path()
+    j_path = path_return(model, optimal_prices)
+    assert j_path == pytest.approx(solution.j_star, rel=1e-3)
+    for x in model.levels:  # every constant price
+        assert path_return(model, np.full(model.horizon, x)) <= solution.j_star * (1 + 1e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # random price sequences
+        assert path_return(model, rng.choice(model.levels, model.horizon)) <= solution.j_star * (1 + 1e-3)
+
+
+def test_discounted_solution_uses_gamma():
+    model = model_for("default", horizon=20)
+    undiscounted = solve_pricing(model, gamma=1.0).j_star
+    discounted = solve_pricing(model, gamma=0.9).j_star
+    assert 0 < discounted < undiscounted
+
+
+def test_simulated_optimal_policy_reproduces_j_star():
+    model = model_for("grocery", horizon=30)
+    solution = solve_pricing(model, grid_size=2001)
+    n = 20_000
+    envs = gym.make_vec("shopgym/Pricing-v0", num_envs=n, scenario="grocery", max_episode_steps=30)
+    obs, _ = envs.reset(seed=3)
+    returns = np.zeros(n)
+    for t in range(30):
+        obs, reward, terminated, truncated, _ = envs.step(solution.act(np.full(n, t), obs[:, 0]))
+        returns += reward
+    assert truncated.all() and not terminated.any()
+    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(n)
+
+
+def test_bad_arguments():
+    model = model_for("default")
+    with pytest.raises(ValueError, match="gamma"):
+        solve_pricing(model, gamma=1.5)
+    with pytest.raises(ValueError, match="grid_size"):
+        solve_pricing(model, grid_size=1)
+    batch = ShopperBatch("recommend", 1)
+    batch.seed(0)
+    with pytest.raises(ValueError, match="pricing task"):
+        PricingModel.from_batch(batch)
