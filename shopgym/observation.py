@@ -7,6 +7,8 @@ another (the precondition for transfer). ``full=True`` appends the hidden state 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from shopgym.catalog import ITEM_FEATURES, Catalog
@@ -57,6 +59,27 @@ def shopper_feature_names(full: bool) -> tuple[str, ...]:
 def item_feature_names(embed_dim: int, full: bool) -> tuple[str, ...]:
     embedding = tuple(f"embedding_{i}" for i in range(embed_dim))
     return ITEM_FEATURES + embedding + _ITEM_DYNAMIC + (_ITEM_HIDDEN if full else ())
+
+
+@dataclass(frozen=True)
+class ObservationLayout:
+    """Where each named feature sits in a flat observation: shopper features first, then per candidate."""
+
+    shopper_names: tuple[str, ...]
+    item_names: tuple[str, ...] = ()
+    n_candidates: int = 0
+
+    def shopper(self, obs: np.ndarray, name: str) -> np.ndarray:
+        """[N] the shopper feature ``name`` of a batch of observations [N, F]."""
+        return obs[:, self.shopper_names.index(name)]
+
+    def items(self, obs: np.ndarray) -> np.ndarray:
+        """[N, K, F_item] view of the candidate features."""
+        return obs[:, len(self.shopper_names) :].reshape(obs.shape[0], self.n_candidates, len(self.item_names))
+
+    def item(self, obs: np.ndarray, name: str) -> np.ndarray:
+        """[N, K] the candidate feature ``name``."""
+        return self.items(obs)[:, :, self.item_names.index(name)]
 
 
 def feature_bounds(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

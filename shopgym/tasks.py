@@ -15,7 +15,14 @@ import numpy as np
 from gymnasium import spaces
 
 from shopgym.catalog import Catalog
-from shopgym.observation import feature_bounds, observation_names, observe
+from shopgym.observation import (
+    ObservationLayout,
+    feature_bounds,
+    item_feature_names,
+    observation_names,
+    observe,
+    shopper_feature_names,
+)
 from shopgym.params import ParameterError, Scenario, SegmentParams
 from shopgym.shoppers import ShopperState
 
@@ -60,6 +67,9 @@ class Task:
         self.full = full
         self.action_space = self._action_space()
         self.feature_names = observation_names(self.n_candidates, embed_dim, full)
+        self.layout = ObservationLayout(
+            shopper_feature_names(full), item_feature_names(embed_dim, full), self.n_candidates
+        )
         low, high = feature_bounds(tuple(name.rsplit(".", 1)[-1] for name in self.feature_names))
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
 
@@ -189,6 +199,7 @@ class Pricing(Task):
         self.n_candidates, self.embed_dim, self.full = 1, 0, True
         self.action_space = spaces.Discrete(self.price_levels.size)
         self.feature_names = ("reference_price", "time_fraction")
+        self.layout = ObservationLayout(self.feature_names)
         self.observation_space = spaces.Box(0.0, np.array([2.0, 1.0], dtype=np.float32), dtype=np.float32)
 
     def observe(self, state: ShopperState, catalog: Catalog, horizon: int) -> np.ndarray:
