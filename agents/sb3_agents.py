@@ -1,0 +1,273 @@
+"""stable-baselines3 agents (PPO, DQN, A2C, RecurrentPPO) trained on the batched SB3 VecEnv.
+
+Hyperparameters come from ``agents/hyperparams/<algo>.yml``, keyed by env id with a ``default`` entry (the
+env's entry overrides it key by key), safe-loaded and validated: an unknown key or a bad value is an error that
+names it. Nothing is ``eval``-ed: network sizes are lists of ints, activations are names.
+
+Saving writes ``agent.json`` (algorithm, env id, env kwargs, hyperparameters, seed) and the policy's weights
+(``policy.pt``, a torch state dict) plus observation-normalisation statistics when used. Loading rebuilds the
+model from ``agent.json`` and loads the weights with ``torch.load(weights_only=True)``: a user never unpickles a
+file they did not produce.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from agents.base import TaskInfo
+from agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy, candidate_layout
+from shopgym.envs.batch import ShopperBatch
+from shopgym.envs.sb3 import make_sb3_vec_env
+from shopgym.params import ParameterError, format_validation_error
+
+__all__ = ["ALGORITHMS", "HyperParams", "SB3Agent", "load_hyperparams"]
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN, "a2c": A2C, "recurrentppo": RecurrentPPO}
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class PolicyKwargs(_Strict):
+    architecture: Literal["auto", "mlp", "candidate"] = Field(
+        "auto",
+        description="candidate: a shared per-candidate scorer (agents/networks.py); auto uses it where it applies",
+    )
+    net_arch: list[int] = Field(default=[64, 64], min_length=1, max_length=8)
+    activation: Literal["tanh", "relu"] = "tanh"
+    lstm_hidden_size: int | None = Field(default=None, ge=4, le=1024)
+
+    def to_sb3(self, algo: str, info: TaskInfo) -> tuple[str | type, dict[str, Any]]:
+        """(SB3 policy, policy_kwargs) for ``algo`` on the task of ``info``."""
+        activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[self.activation]
+        if algo == "recurrentppo":
+            kwargs: dict[str, Any] = {"net_arch": list(self.net_arch), "activation_fn": activation}
+            if self.lstm_hidden_size is not None:
+                kwargs["lstm_hidden_size"] = self.lstm_hidden_size
+            return "MlpLstmPolicy", kwargs
+        layout = candidate_layout(info)
+        if self.architecture == "candidate" and layout is None:
+            raise ParameterError(f"architecture 'candidate' does not apply to the {info.name!r} task")
+        if self.architecture == "mlp" or layout is None:
+            return "MlpPolicy", {"net_arch": list(self.net_arch), "activation_fn": activation}
+        policy = CandidateDQNPolicy if algo == "dqn" else CandidateActorCriticPolicy
+        return policy, {"candidate_layout": layout, "hidden": list(self.net_arch), "activation_fn": activation}
+
+
+class HyperParams(_Strict):
+    """Validated hyperparameters. Algorithm-specific keys are checked against the algorithm in use."""
+
+    n_envs: int = Field(256, ge=1, le=65536, description="shoppers stepped together (SB3 num_envs)")
+    normalize_observations: bool = True
+    reward_scale: float = Field(0.01, gt=0.0, le=1e3, description="rewards are multiplied by this in training")
+    learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
+    gamma: float = Field(0.99, ge=0.0, le=1.0)
+    policy_kwargs: PolicyKwargs = PolicyKwargs()
+    # PPO / A2C / RecurrentPPO
+    n_steps: int | None = Field(None, ge=1, le=100_000)
+    batch_size: int | None = Field(None, ge=1, le=10_000_000)
+    n_epochs: int | None = Field(None, ge=1, le=100)
+    gae_lambda: float | None = Field(None, ge=0.0, le=1.0)
+    clip_range: float | None = Field(None, gt=0.0, le=10.0)
+    ent_coef: float | None = Field(None, ge=0.0, le=10.0)
+    vf_coef: float | None = Field(None, ge=0.0, le=10.0)
+    max_grad_norm: float | None = Field(None, gt=0.0, le=1e3)
+    # DQN
+    buffer_size: int | None = Field(None, ge=1, le=100_000_000)
+    learning_starts: int | None = Field(None, ge=0)
+    tau: float | None = Field(None, gt=0.0, le=1.0)
+    train_freq: int | None = Field(None, ge=1)
+    gradient_steps: int | None = Field(None, ge=-1)
+    target_update_interval: int | None = Field(None, ge=1)
+    exploration_fraction: float | None = Field(None, ge=0.0, le=1.0)
+    exploration_initial_eps: float | None = Field(None, ge=0.0, le=1.0)
+    exploration_final_eps: float | None = Field(None, ge=0.0, le=1.0)
+
+    _ON_POLICY = (
+        "n_steps",
+        "batch_size",
+        "n_epochs",
+        "gae_lambda",
+        "clip_range",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+    )
+    _ALLOWED = {
+        "ppo": _ON_POLICY,
+        "recurrentppo": _ON_POLICY,
+        "a2c": ("n_steps", "gae_lambda", "ent_coef", "vf_coef", "max_grad_norm"),
+        "dqn": (
+            "buffer_size",
+            "learning_starts",
+            "batch_size",
+            "tau",
+            "train_freq",
+            "gradient_steps",
+            "target_update_interval",
+            "exploration_fraction",
+            "exploration_initial_eps",
+            "exploration_final_eps",
+            "max_grad_norm",
+        ),
+    }
+
+    def algorithm_kwargs(self, algo: str) -> dict[str, Any]:
+        """Keyword arguments for the SB3 constructor; a key set that the algorithm does not take is an error."""
+        allowed = self._ALLOWED[algo]
+        specific = {k: v for k in self._ON_POLICY + self._ALLOWED["dqn"] if (v := getattr(self, k)) is not None}
+        wrong = sorted(set(specific) - set(allowed))
+        if wrong:
+            raise ParameterError(f"hyperparameters {wrong} do not apply to {algo}; allowed: {sorted(allowed)}")
+        return {"learning_rate": self.learning_rate, "gamma": self.gamma, **specific}
+
+
+def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> HyperParams:
+    """The ``default`` entry of ``<algo>.yml`` updated with the ``env_id`` entry, validated."""
+    if algo not in ALGORITHMS:
+        raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
+    path = Path(path) if path is not None else HYPERPARAMS_DIR / f"{algo}.yml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ParameterError(f"cannot read hyperparameter file {str(path)!r}: {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        raise ParameterError(f"hyperparameter file {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ParameterError(f"hyperparameter file {str(path)!r} must map env ids (and 'default') to mappings")
+    merged = {**data.get("default", {}), **data.get(env_id, {})}
+    try:
+        params = HyperParams.model_validate(merged)
+    except ValidationError as error:
+        raise format_validation_error(error, f"hyperparameters for {algo} on {env_id} in {str(path)!r}") from None
+    params.algorithm_kwargs(algo)
+    return params
+
+
+class _ScaledReward(VecNormalize):
+    """VecNormalize used only to scale rewards by a constant (and optionally normalise observations)."""
+
+    def __init__(self, venv: VecEnv, scale: float, normalize_observations: bool) -> None:
+        super().__init__(venv, norm_obs=normalize_observations, norm_reward=False, gamma=1.0)
+        self.scale = scale
+
+    def normalize_reward(self, reward: np.ndarray) -> np.ndarray:
+        return reward * self.scale if self.training else reward
+
+
+class SB3Agent:
+    """An SB3 model plus what rebuilds it. Implements the :class:`agents.base.Policy` protocol."""
+
+    def __init__(
+        self,
+        algo: str,
+        env_id: str,
+        hyperparams: HyperParams | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        env_kwargs: dict[str, Any] | None = None,
+        n_envs: int | None = None,
+    ) -> None:
+        if algo not in ALGORITHMS:
+            raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
+        self.algo, self.env_id, self.seed, self.device = algo, env_id, seed, device
+        self.name = algo
+        self.env_kwargs = dict(env_kwargs or {})
+        self.hyperparams = hyperparams or load_hyperparams(algo, env_id)
+        n_envs = n_envs or self.hyperparams.n_envs
+        raw = make_sb3_vec_env(env_id, num_envs=n_envs, seed=seed, **self.env_kwargs)
+        self.info = TaskInfo.of(raw)
+        self.venv = _ScaledReward(raw, self.hyperparams.reward_scale, self.hyperparams.normalize_observations)
+        policy, policy_kwargs = self.hyperparams.policy_kwargs.to_sb3(algo, self.info)
+        self.model = ALGORITHMS[algo](
+            policy,
+            self.venv,
+            seed=seed,
+            device=device,
+            verbose=0,
+            policy_kwargs=policy_kwargs,
+            **self.hyperparams.algorithm_kwargs(algo),
+        )
+        self._lstm_state: Any = None
+
+    # ------------------------------------------------------------------ training
+    def learn(self, total_timesteps: int, callback: BaseCallback | None = None) -> SB3Agent:
+        if total_timesteps < 1:
+            raise ValueError(f"total_timesteps = {total_timesteps!r} must be ≥ 1")
+        self.model.learn(total_timesteps=total_timesteps, callback=callback, reset_num_timesteps=False)
+        return self
+
+    # ------------------------------------------------------------------ the Policy protocol
+    def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
+        """Deterministic actions; observations are normalised with frozen training statistics."""
+        normalized = self.venv.normalize_obs(obs) if self.hyperparams.normalize_observations else obs
+        if self.algo == "recurrentppo":
+            starts = self.info.visit_index(obs) == 0
+            if self._lstm_state is not None and self._lstm_state[0].shape[1] != obs.shape[0]:
+                self._lstm_state = None
+            actions, self._lstm_state = self.model.predict(
+                normalized, state=self._lstm_state, episode_start=starts, deterministic=True
+            )
+            return actions
+        return self.model.predict(normalized, deterministic=True)[0]
+
+    def update(self, *args: Any) -> None:
+        return None
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        config = {
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seed": self.seed,
+            "hyperparams": self.hyperparams.model_dump(mode="json"),
+            "num_timesteps": int(self.model.num_timesteps),
+        }
+        (path / "agent.json").write_text(json.dumps(config, indent=1))
+        torch.save(self.model.policy.state_dict(), path / "policy.pt")
+        if self.hyperparams.normalize_observations:
+            rms = self.venv.obs_rms
+            np.savez(path / "obs_normalization.npz", mean=rms.mean, var=rms.var, count=np.array(rms.count))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> SB3Agent:
+        """Rebuild from ``agent.json`` and load the saved weights (no unpickling)."""
+        path = Path(path)
+        config = json.loads((path / "agent.json").read_text())
+        with warnings.catch_warnings():  # a one-shopper rebuild makes SB3 warn about PPO's batch size
+            warnings.simplefilter("ignore", UserWarning)
+            agent = cls(
+                config["algo"],
+                config["env_id"],
+                HyperParams.model_validate(config["hyperparams"]),
+                seed=config["seed"],
+                device=device,
+                env_kwargs=config["env_kwargs"],
+                n_envs=1,
+            )
+        state = torch.load(path / "policy.pt", map_location=agent.model.device, weights_only=True)
+        agent.model.policy.load_state_dict(state)
+        agent.model.num_timesteps = config["num_timesteps"]
+        if agent.hyperparams.normalize_observations:
+            with np.load(path / "obs_normalization.npz", allow_pickle=False) as data:
+                agent.venv.obs_rms.mean, agent.venv.obs_rms.var = data["mean"], data["var"]
+                agent.venv.obs_rms.count = float(data["count"])
+        agent.venv.training = False
+        return agent

@@ -1,0 +1,107 @@
+"""SB3 agents: hyperparameter validation, candidate networks, tiny training runs, save → load."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agents import TaskInfo
+from agents.evaluation import evaluate
+from agents.networks import CandidateEncoder, CandidateHead, candidate_layout
+from agents.sb3_agents import SB3Agent, load_hyperparams
+from shopgym.params import ParameterError
+
+TINY = {"n_envs": 16, "n_steps": 4, "batch_size": 64, "n_epochs": 1}
+
+
+def tiny(algo: str, env_id: str) -> SB3Agent:
+    params = load_hyperparams(algo, env_id)
+    if algo == "dqn":
+        changes = {"n_envs": 16, "learning_starts": 32, "buffer_size": 1000, "batch_size": 32}
+    elif algo == "a2c":
+        changes = {"n_envs": 16, "n_steps": 4}
+    else:
+        changes = TINY
+    return SB3Agent(algo, env_id, params.model_copy(update=changes), seed=0, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id"),
+    [
+        ("ppo", "shopgym/Marketing-v0"),
+        ("ppo", "shopgym/RecommendSlate-v0"),
+        ("ppo", "shopgym/Pricing-v0"),
+        ("dqn", "shopgym/Recommend-v0"),
+        ("dqn", "shopgym/Promote-v0"),
+        ("a2c", "shopgym/Marketing-v0"),
+        ("recurrentppo", "shopgym/Promote-v0"),
+    ],
+)
+def test_train_save_load_identical_actions(tmp_path, algo, env_id):
+    agent = tiny(algo, env_id).learn(256)
+    envs = gym.make_vec(env_id, num_envs=8)
+    obs, _ = envs.reset(seed=1)
+    actions = agent.act(obs)
+    assert all(envs.single_action_space.contains(np.asarray(a)) for a in actions)
+    agent.save(tmp_path)
+    assert not list(tmp_path.glob("*.zip")) and (tmp_path / "policy.pt").exists()
+    clone = SB3Agent.load(tmp_path, device="cpu")
+    if algo == "recurrentppo":
+        agent._lstm_state = None
+    np.testing.assert_array_equal(clone.act(obs), agent.act(obs))
+    assert clone.model.num_timesteps == agent.model.num_timesteps
+
+
+def test_candidate_network_is_permutation_equivariant():
+    info = TaskInfo.of(gym.make("shopgym/Marketing-v0"))
+    layout = candidate_layout(info)
+    encoder = CandidateEncoder(layout, [32, 32], torch.nn.Tanh)
+    head = CandidateHead(layout, 32)
+    envs = gym.make_vec("shopgym/Marketing-v0", num_envs=3)
+    obs, _ = envs.reset(seed=0)
+    logits = head(encoder(torch.from_numpy(obs))).detach().numpy()
+    order = np.random.default_rng(0).permutation(info.n_candidates)
+    items = info.layout.items(obs)[:, order]
+    permuted = np.concatenate([obs[:, : len(info.layout.shopper_names)], items.reshape(3, -1)], axis=1)
+    permuted_logits = head(encoder(torch.from_numpy(permuted))).detach().numpy()
+    levels = info.discount_levels.size
+    np.testing.assert_allclose(
+        permuted_logits.reshape(3, -1, levels), logits.reshape(3, -1, levels)[:, order], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_hyperparameter_files_are_validated(tmp_path):
+    bad = tmp_path / "ppo.yml"
+    bad.write_text("default:\n  n_stepz: 8\n")
+    with pytest.raises(ParameterError, match="n_stepz: unknown key"):
+        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+    bad.write_text("default:\n  learning_rate: -1\n")
+    with pytest.raises(ParameterError, match=r"learning_rate = -1"):
+        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+    bad.write_text("default:\n  buffer_size: 100\n")
+    with pytest.raises(ParameterError, match="do not apply to ppo"):
+        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+    bad.write_text("default: [1, 2\n")
+    with pytest.raises(ParameterError, match="not valid YAML"):
+        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+    bad.write_text("default:\n  policy_kwargs: {net_arch: '[64] * 2'}\n")
+    with pytest.raises(ParameterError, match="net_arch"):
+        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+    with pytest.raises(ParameterError, match="unknown algorithm 'sac'"):
+        load_hyperparams("sac", "shopgym/Marketing-v0")
+    with pytest.raises(ParameterError, match="cannot read"):
+        load_hyperparams("ppo", "shopgym/Marketing-v0", tmp_path / "missing.yml")
+
+
+def test_env_specific_entry_overrides_default():
+    params = load_hyperparams("ppo", "shopgym/Pricing-v0")
+    assert params.gamma == 1.0 and params.n_steps == load_hyperparams("ppo", "shopgym/Marketing-v0").n_steps
+
+
+def test_evaluation_does_not_update_normalisation():
+    agent = tiny("ppo", "shopgym/Recommend-v0").learn(256)
+    mean = agent.venv.obs_rms.mean.copy()
+    evaluate(agent, "shopgym/Recommend-v0", n_shoppers=32, seed=0)
+    np.testing.assert_array_equal(agent.venv.obs_rms.mean, mean)
