@@ -182,10 +182,12 @@ class SB3Agent:
         device: str = "auto",
         env_kwargs: dict[str, Any] | None = None,
         n_envs: int | None = None,
+        deterministic: bool = True,
     ) -> None:
         if algo not in ALGORITHMS:
             raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
         self.algo, self.env_id, self.seed, self.device = algo, env_id, seed, device
+        self.deterministic = deterministic
         self.name = algo
         self.env_kwargs = dict(env_kwargs or {})
         self.hyperparams = hyperparams or load_hyperparams(algo, env_id)
@@ -214,17 +216,18 @@ class SB3Agent:
 
     # ------------------------------------------------------------------ the Policy protocol
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
-        """Deterministic actions; observations are normalised with frozen training statistics."""
+        """Actions (the mode of the policy unless built with ``deterministic=False``); observations are
+        normalised with frozen training statistics."""
         normalized = self.venv.normalize_obs(obs) if self.hyperparams.normalize_observations else obs
         if self.algo == "recurrentppo":
             starts = self.info.visit_index(obs) == 0
             if self._lstm_state is not None and self._lstm_state[0].shape[1] != obs.shape[0]:
                 self._lstm_state = None
             actions, self._lstm_state = self.model.predict(
-                normalized, state=self._lstm_state, episode_start=starts, deterministic=True
+                normalized, state=self._lstm_state, episode_start=starts, deterministic=self.deterministic
             )
             return actions
-        return self.model.predict(normalized, deterministic=True)[0]
+        return self.model.predict(normalized, deterministic=self.deterministic)[0]
 
     def update(self, *args: Any) -> None:
         return None
