@@ -155,7 +155,11 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
             lines.append(
                 f"| {name} | {result['mean']:.2f} ± {result['half_width']:.2f} | {result['mean'] / j_star:.3f} |"
             )
-        lines.append("")
+        verdicts = [
+            f"{name} {'met' if iqm_ci([r['mean'] / j_star for r in runs])[0] >= 0.95 else 'not met'}"
+            for name, runs in learned.items()
+        ]
+        lines += ["", f"Target J(π) ≥ 0.95 J* within {steps:,} steps (IQM over seeds): {'; '.join(verdicts)}.", ""]
     return lines
 
 

@@ -16,11 +16,28 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_demo_prints_kpis_for_each_policy():
     result = run("-m", "experiments.demo", "--shoppers", "64", "--scenario", "fashion")
     assert result.returncode == 0, result.stderr
-    assert "profit/shopper" in result.stdout
-    assert "random" in result.stdout and "greedy" in result.stdout
+    assert "profit_per_shopper" in result.stdout
+    for policy in ("random", "popular", "calendar", "linucb", "myopic_oracle"):
+        assert policy in result.stdout
 
 
 def test_demo_rejects_unknown_scenario():
     result = run("-m", "experiments.demo", "--scenario", "atlantis")
     assert result.returncode != 0
     assert "invalid choice: 'atlantis'" in result.stderr
+
+
+def test_demo_rejects_a_bad_size():
+    result = run("-m", "experiments.demo", "--shoppers", "-3")
+    assert result.returncode != 0
+    assert "--shoppers must be ≥ 1" in result.stderr
+
+
+def test_agent_results_quick(tmp_path):
+    out = tmp_path / "results.md"
+    result = run("-m", "experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "c.json"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text()
+    for heading in ("Pricing-v0", "Marketing-v0", "Training speed"):
+        assert heading in text
+    assert (tmp_path / "marketing_comparison.png").stat().st_size > 10_000
