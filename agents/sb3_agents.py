@@ -229,7 +229,10 @@ class SB3Agent:
             return actions
         return self.model.predict(normalized, deterministic=self.deterministic)[0]
 
-    def update(self, *args: Any) -> None:
+    def update(
+        self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, dones: np.ndarray
+    ) -> None:
+        """SB3 agents learn in :meth:`learn`, not from evaluation transitions."""
         return None
 
     def save(self, path: str | Path) -> None:
