@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m experiments.demo
+	$(BIN)/shopgym quickstart
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

@@ -19,7 +19,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from scipy import stats
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -31,6 +30,8 @@ from agents.features import arm_features
 from agents.imitation import BehaviourClonedRecommender, collect_impressions
 from agents.oracles import DPPricingPolicy, MyopicOracle
 from agents.sb3_agents import SB3Agent, load_hyperparams
+from experiments.plots import plot_comparison
+from experiments.stats import iqm_ci
 from shopgym.perf import tune_malloc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,23 +61,6 @@ class Cache:
                 json.dump(self.data, handle)
             os.replace(tmp, self.path)
         return self.data[key]
-
-
-def iqm_ci(scores: list[float]) -> tuple[float, float, float]:
-    """Interquartile mean and its 95 % percentile-bootstrap interval over runs."""
-    values = np.asarray(scores, dtype=np.float64)
-    iqm = float(stats.trim_mean(values, 0.25))
-    if np.ptp(values) == 0:
-        return iqm, iqm, iqm
-    result = stats.bootstrap(
-        (values,),
-        lambda x, axis: stats.trim_mean(x, 0.25, axis=axis),
-        confidence_level=0.95,
-        n_resamples=5000,
-        method="percentile",
-        random_state=0,
-    )
-    return iqm, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 # ---------------------------------------------------------------------- Pricing-v0
@@ -281,29 +265,6 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
     plot_comparison(summary, out_dir / "marketing_comparison.png", oracle)
     lines += ["", "![Marketing-v0 comparison](marketing_comparison.png)", ""]
     return lines
-
-
-def plot_comparison(summary: dict, path: Path, oracle: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [n for n in sorted(summary, key=lambda n: summary[n][0]) if n != oracle]
-    iqm = np.array([summary[n][0] for n in names])
-    low = iqm - np.array([summary[n][1] for n in names])
-    high = np.array([summary[n][2] for n in names]) - iqm
-    fig, ax = plt.subplots(figsize=(8, 5.2), dpi=130)
-    colors = ["tab:orange" if n.startswith(("PPO", "DQN")) else "tab:blue" for n in names]
-    ax.barh(names, iqm, xerr=[low, high], color=colors, alpha=0.85, capsize=3)
-    ax.axvline(summary[oracle][0], color="black", linestyle="--", linewidth=1.2, label="myopic oracle (hidden state)")
-    ax.set_xlabel("profit per shopper over a 50-visit episode (currency units), IQM with 95 % CI")
-    ax.set_title("Marketing-v0, default market: policies on the same shoppers")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------------- training speed

@@ -13,26 +13,6 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_demo_prints_kpis_for_each_policy():
-    result = run("-m", "experiments.demo", "--shoppers", "64", "--scenario", "fashion")
-    assert result.returncode == 0, result.stderr
-    assert "profit_per_shopper" in result.stdout
-    for policy in ("random", "popular", "calendar", "linucb", "myopic_oracle"):
-        assert policy in result.stdout
-
-
-def test_demo_rejects_unknown_scenario():
-    result = run("-m", "experiments.demo", "--scenario", "atlantis")
-    assert result.returncode != 0
-    assert "invalid choice: 'atlantis'" in result.stderr
-
-
-def test_demo_rejects_a_bad_size():
-    result = run("-m", "experiments.demo", "--shoppers", "-3")
-    assert result.returncode != 0
-    assert "--shoppers must be ≥ 1" in result.stderr
-
-
 def test_agent_results_quick(tmp_path):
     out = tmp_path / "results.md"
     result = run("-m", "experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "c.json"))

@@ -1,0 +1,93 @@
+"""Run directories: what produced a run (config, seeds, versions, git revision, command line) and its
+outputs, every file written atomically (temporary file, then rename)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunDirectory", "RunError", "write_atomic"]
+
+PACKAGES = ("shopgym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy", "scipy", "matplotlib")
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue; the message says why in one line."""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _git_revision() -> str:
+    root = Path(__file__).resolve().parents[1]
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+class RunDirectory:
+    """A folder that holds one run. ``summary.json`` is written last: its presence marks a finished run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise RunError(f"--out {str(self.path)!r} is a file, not a folder")
+
+    @property
+    def finished(self) -> bool:
+        return (self.path / "summary.json").exists()
+
+    def start(self, config: dict[str, Any], overwrite: bool = False) -> None:
+        """Create the folder and record what produces the run; refuse to overwrite a finished run."""
+        if self.finished and not overwrite:
+            raise RunError(f"{str(self.path)!r} already holds a finished run (summary.json); choose another --out")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_json(
+            "run.json",
+            {"config": config, "versions": _versions(), "git_revision": _git_revision(), "command": sys.argv},
+        )
+
+    def write_json(self, name: str, data: Any) -> None:
+        write_atomic(self.path / name, json.dumps(data, indent=1, default=float) + "\n")
+
+    def write_csv(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """Rewrite a whole CSV atomically (runs are small enough; no torn rows after a kill)."""
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        write_atomic(self.path / name, buffer.getvalue())
+
+    def write_text(self, name: str, text: str) -> None:
+        write_atomic(self.path / name, text)
