@@ -19,7 +19,7 @@ def plot_comparison(summary: dict, path: Path, oracle: str) -> None:
     low = iqm - np.array([summary[n][1] for n in names])
     high = np.array([summary[n][2] for n in names]) - iqm
     fig, ax = plt.subplots(figsize=(8, 5.2), dpi=130)
-    colors = ["tab:orange" if n.startswith(("PPO", "DQN")) else "tab:blue" for n in names]
+    colors = ["tab:orange" if n.startswith(("PPO", "DQN", "A2C")) else "tab:blue" for n in names]
     ax.barh(names, iqm, xerr=[low, high], color=colors, alpha=0.85, capsize=3)
     ax.axvline(summary[oracle][0], color="black", linestyle="--", linewidth=1.2, label="myopic oracle (hidden state)")
     ax.set_xlabel("profit per shopper over a 50-visit episode (currency units), IQM with 95 % CI")
