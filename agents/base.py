@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from shopgym.envs.batch import ShopperBatch
+from shopgym.files import write_atomic
 from shopgym.tasks import Task
 
 __all__ = ["BasePolicy", "Policy", "TaskInfo"]
@@ -108,7 +109,7 @@ class BasePolicy:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         saved = {"name": self.name, "params": self.params, "rng_state": self.rng.bit_generator.state}
-        (path / "policy.json").write_text(json.dumps(saved, indent=1))
+        write_atomic(path / "policy.json", json.dumps(saved, indent=1))
 
     def load(self, path: str | Path) -> None:
         saved = json.loads((Path(path) / "policy.json").read_text())

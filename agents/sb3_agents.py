@@ -31,6 +31,7 @@ from agents.base import TaskInfo
 from agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy, candidate_layout
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
+from shopgym.files import write_atomic
 from shopgym.params import ParameterError, format_validation_error
 
 __all__ = ["ALGORITHMS", "HyperParams", "SB3Agent", "load_hyperparams"]
@@ -246,7 +247,7 @@ class SB3Agent:
             "hyperparams": self.hyperparams.model_dump(mode="json"),
             "num_timesteps": int(self.model.num_timesteps),
         }
-        (path / "agent.json").write_text(json.dumps(config, indent=1))
+        write_atomic(path / "agent.json", json.dumps(config, indent=1))
         torch.save(self.model.policy.state_dict(), path / "policy.pt")
         if self.hyperparams.normalize_observations:
             rms = self.venv.obs_rms

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +30,7 @@ from agents.oracles import DPPricingPolicy, MyopicOracle
 from agents.sb3_agents import SB3Agent, load_hyperparams
 from experiments.plots import plot_comparison
 from experiments.stats import iqm_ci
+from shopgym.files import write_atomic
 from shopgym.perf import tune_malloc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +54,7 @@ class Cache:
             value = compute()
             print(f"  {key}: {time.perf_counter() - start:.0f} s", flush=True)
             self.data[key] = value
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self.data, handle)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(self.data))
         return self.data[key]
 
 

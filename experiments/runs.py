@@ -6,34 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunDirectory", "RunError", "write_atomic"]
+from shopgym.files import write_atomic
+
+__all__ = ["RunDirectory", "RunError"]
 
 PACKAGES = ("shopgym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy", "scipy", "matplotlib")
 
 
 class RunError(RuntimeError):
     """A run cannot start or continue; the message says why in one line."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _versions() -> dict[str, str]:

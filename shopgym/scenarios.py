@@ -9,12 +9,12 @@ scenario="fashion")``.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from shopgym.files import write_atomic
 from shopgym.params import ParameterError, Scenario, SegmentParams, validate_scenario
 
 __all__ = ["SCENARIOS", "get_scenario", "list_scenarios", "load_scenario", "resolve_scenario", "save_scenario"]
@@ -285,14 +285,4 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
     """Write a scenario as YAML atomically (temporary file, then rename)."""
-    path = Path(path)
-    text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
