@@ -225,9 +225,5 @@ def quickstart(
     typer.echo(f"report: {out / 'report.md'}", err=True)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="shopgym")
-
-
 if __name__ == "__main__":
     sys.exit(app(prog_name="shopgym"))

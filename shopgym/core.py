@@ -73,7 +73,6 @@ class MarketSimulator:
         self.market: Market
         self.drift: list[DriftComponent] = []
         self.clock = 0
-        self.seed_sequence: np.random.SeedSequence | None = None
         self._waiting: ShopperState | None = None  # drawn, not yet arrived shoppers of ``_waiting_market``
         self._waiting_market: Market | None = None
         self._waiting_next = 0
@@ -82,7 +81,6 @@ class MarketSimulator:
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
         """Restart the market: new random streams, catalog, drift schedule, and clock = 0."""
         sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        self.seed_sequence = sequence
         catalog_seq, shopper_seq, visit_seq, drift_seq = sequence.spawn(4)
         catalog_seed = self.scenario.catalog.catalog_seed
         if catalog_seed is not None:

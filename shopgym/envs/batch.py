@@ -78,7 +78,6 @@ class ShopperBatch:
             market, self.task.n_candidates, resolve_scenario, choice_model=choice_model, reward_fn=reward_fn
         )
         self.state = None
-        self.episode_return = np.zeros(self.num_shoppers)
         self.last_outcome: VisitOutcome | None = None
         self.last_action: np.ndarray | None = None
 
@@ -89,14 +88,12 @@ class ShopperBatch:
     def reset(self) -> np.ndarray:
         """New shoppers in every slot (the market clock keeps running); returns observations [N, F]."""
         self.state = self.simulator.new_shoppers(self.num_shoppers)
-        self.episode_return[:] = 0.0
         self.last_outcome, self.last_action = None, None
         return self.observe()
 
     def replace(self, rows: np.ndarray) -> None:
         """New shoppers in the slots of the bool mask ``rows``."""
         self.simulator.replace_shoppers(self.state, rows)
-        self.episode_return[rows] = 0.0
 
     def observe(self) -> np.ndarray:
         return self.task.observe(self.state, self.simulator.catalog, self.horizon)
@@ -115,7 +112,6 @@ class ShopperBatch:
         slate, paid_fraction = self.task.decode(checked)
         outcome = self.simulator.step(self.state, slate, paid_fraction, active)
         self.last_outcome, self.last_action = outcome, checked
-        self.episode_return += outcome.reward
         terminated = outcome.churned
         truncated = ~terminated & (self.state.visits >= self.horizon)
         info = {name: outcome.components[name] for name in COMPONENTS}
