@@ -26,6 +26,7 @@ __all__ = ["EpsilonGreedyBandit", "LinUCBBandit", "ThompsonBandit"]
 
 class _LinearBandit(BasePolicy):
     tasks = ("recommend", "promote", "marketing")
+    learns_online = True
 
     def __init__(self, info: TaskInfo, seed: int | None = None, ridge: float = 1.0, **params: float) -> None:
         super().__init__(info, seed)

@@ -88,6 +88,8 @@ class BasePolicy:
     name = "policy"
     #: tasks the policy can act in (by task name)
     tasks: tuple[str, ...] = ("recommend", "slate", "promote", "marketing", "pricing")
+    #: whether ``update`` learns from transitions (such policies warm up online before a frozen evaluation)
+    learns_online = False
 
     def __init__(self, info: TaskInfo, seed: int | None = None) -> None:
         if info.name not in self.tasks:

@@ -29,13 +29,17 @@ class Evaluation:
         return float(self.returns.mean())
 
     def kpis(self) -> dict[str, float]:
-        """Business KPIs: profit and revenue per shopper, conversion, CTR, average discount, retention."""
+        """Business KPIs: profit, revenue, purchases and discount cost per shopper (currency units or counts over
+        the episode), CTR (clicks per visit), conversion (purchases per click), average discount (share of the
+        list value of purchases given away) and retention (share of shoppers who did not churn)."""
         t = {k: float(v.sum()) for k, v in self.totals.items()}
         list_value = t["revenue"] + t["discount_cost"]
         return {
             "return": self.mean_return,
             "profit_per_shopper": t["profit"] / self.returns.size,
             "revenue_per_shopper": t["revenue"] / self.returns.size,
+            "purchases_per_shopper": t["purchases"] / self.returns.size,
+            "discount_cost_per_shopper": t["discount_cost"] / self.returns.size,
             "ctr": t["clicks"] / float(self.visits.sum()),
             "conversion": t["purchases"] / max(t["clicks"], 1.0),
             "avg_discount": t["discount_cost"] / list_value if list_value > 0 else 0.0,

@@ -155,7 +155,9 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
     try:
         params = HyperParams.model_validate(merged)
     except ValidationError as error:
-        raise format_validation_error(error, f"hyperparameters for {algo} on {env_id} in {str(path)!r}") from None
+        raise format_validation_error(
+            error, f"hyperparameters for {algo} on {env_id} in {str(path)!r}", HyperParams
+        ) from None
     params.algorithm_kwargs(algo)
     return params
 
@@ -184,6 +186,7 @@ class SB3Agent:
         env_kwargs: dict[str, Any] | None = None,
         n_envs: int | None = None,
         deterministic: bool = True,
+        tensorboard_log: str | None = None,
     ) -> None:
         if algo not in ALGORITHMS:
             raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
@@ -204,15 +207,19 @@ class SB3Agent:
             device=device,
             verbose=0,
             policy_kwargs=policy_kwargs,
+            tensorboard_log=tensorboard_log,
             **self.hyperparams.algorithm_kwargs(algo),
         )
         self._lstm_state: Any = None
 
     # ------------------------------------------------------------------ training
-    def learn(self, total_timesteps: int, callback: BaseCallback | None = None) -> SB3Agent:
+    def learn(self, total_timesteps: int, callback: BaseCallback | None = None, tb_log_name: str = "run") -> SB3Agent:
+        """Train for ``total_timesteps`` more env steps (SB3 rounds up to whole rollouts)."""
         if total_timesteps < 1:
             raise ValueError(f"total_timesteps = {total_timesteps!r} must be ≥ 1")
-        self.model.learn(total_timesteps=total_timesteps, callback=callback, reset_num_timesteps=False)
+        self.model.learn(
+            total_timesteps=total_timesteps, callback=callback, reset_num_timesteps=False, tb_log_name=tb_log_name
+        )
         return self
 
     # ------------------------------------------------------------------ the Policy protocol

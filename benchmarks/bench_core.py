@@ -15,7 +15,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,34 +30,11 @@ TASKS = (
 )
 
 
-def _rate(step, n_per_step: int, min_seconds: float) -> float:
-    """Steps per second of ``step()`` (three warm-up calls first), timed over at least ``min_seconds``."""
-    for _ in range(3):
-        step()
-    calls, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < min_seconds or calls < 3:
-        step()
-        calls += 1
-    return calls * n_per_step / elapsed
-
-
-def _stepper(env, actions: list, reset_when_done: bool):
-    """A function that steps ``env`` with the next of ``actions`` (cycling), resetting single envs when done."""
-    counter = iter(range(10**12))
-
-    def step() -> None:
-        _, _, terminated, truncated, _ = env.step(actions[next(counter) % len(actions)])
-        if reset_when_done and (terminated or truncated):
-            env.reset()
-
-    return step
-
-
 def measure(part: str, seconds: float) -> dict:
     """One process's measurements: ``single`` (steps/s per task), ``native`` or ``sync`` (per N)."""
     import gymnasium as gym
 
-    import shopgym  # noqa: F401
+    from experiments.bench import rate, stepper, vector_throughput
 
     results: dict = {}
     if part == "single":
@@ -67,16 +43,11 @@ def measure(part: str, seconds: float) -> dict:
             env.reset(seed=0)
             env.action_space.seed(0)
             actions = [env.action_space.sample() for _ in range(256)]
-            results[env_id] = _rate(_stepper(env, actions, reset_when_done=True), 1, seconds)
+            results[env_id] = rate(stepper(env, actions, reset_when_done=True), 1, seconds)
         return results
     mode = "vector_entry_point" if part == "native" else "sync"
     for n in SIZES:
-        rng = np.random.default_rng(0)
-        batches = [rng.integers(0, 100, n) for _ in range(16)]
-        envs = gym.make_vec("shopgym/Marketing-v0", num_envs=n, vectorization_mode=mode)
-        envs.reset(seed=0)
-        results[str(n)] = _rate(_stepper(envs, batches, reset_when_done=False), n, seconds)
-        envs.close()
+        results[str(n)] = vector_throughput("shopgym/Marketing-v0", n, seconds, mode)
     return results
 
 

@@ -259,7 +259,13 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
             f" {np.mean([r['top1_accuracy'] for r in bc]):.3f}, top-3 {np.mean([r['top3_accuracy'] for r in bc]):.3f}"
             " (chance: 0.2 and 0.6)."
         )
-    plot_comparison(summary, out_dir / "marketing_comparison.png", oracle)
+    plot_comparison(
+        summary,
+        out_dir / "marketing_comparison.png",
+        "Marketing-v0, default market: policies on the same shoppers",
+        "profit per shopper over a 50-visit episode (currency units), IQM with 95 % CI",
+        reference=oracle,
+    )
     lines += ["", "![Marketing-v0 comparison](marketing_comparison.png)", ""]
     return lines
 

@@ -1,36 +1,47 @@
-"""The ``shopgym`` command: ``quickstart`` (the main job), ``train`` and ``eval``.
+"""The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``plot`` and ``bench``.
 
 Bad input (unknown env id or algorithm, a negative budget, an unreadable config, an ``--out`` that is a file)
-prints one line naming the problem and exits with status 2, without a traceback.
+prints one line naming the problem and exits with status 2, without a traceback. Long work shows a progress bar
+with an ETA when stderr is a terminal and ``CI`` is not set; ``--verbose`` adds a line per evaluation and
+checkpoint.
 """
 
 from __future__ import annotations
 
-import csv
+import importlib.util
 import json
+import logging
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import gymnasium as gym
 import numpy as np
 import typer
+from pydantic import BaseModel, ValidationError
 
 import shopgym
-from agents import TaskInfo, make_policy
 from agents.evaluation import evaluate
 from agents.sb3_agents import ALGORITHMS, SB3Agent
-from experiments.plots import plot_comparison, plot_learning_curves
+from experiments.bench import vector_throughput
+from experiments.compare import read_curve, run_comparison, write_report
+from experiments.configs import CONFIG_DIR, CompareConfig, TrainConfig, load_config
+from experiments.plots import plot_learning_curves
 from experiments.runs import RunDirectory, RunError
-from experiments.stats import iqm_ci
 from experiments.training import train_agent
-from shopgym.params import ParameterError
+from shopgym.params import ParameterError, format_validation_error
 from shopgym.perf import tune_malloc
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="shopgym: train, evaluate and compare policies.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="shopgym: train, evaluate and compare marketing policies on simulated shoppers.",
+)
 
-ORACLE = "myopic oracle (hidden state)"
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log every evaluation and checkpoint")]
+Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda")]
 
 
 def fail(message: str) -> None:
@@ -38,51 +49,83 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def check_env_id(env_id: str) -> None:
-    if env_id not in shopgym.ENV_IDS:
-        fail(f"unknown env id {env_id!r}; known: {', '.join(sorted(shopgym.ENV_IDS))}")
+def _setup(verbose: bool) -> bool:
+    """Configure logging; returns whether to draw progress bars."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True)
+    for noisy in ("matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    tune_malloc()
+    return verbose or (sys.stderr.isatty() and not os.environ.get("CI"))
 
 
-def check_algo(algo: str) -> None:
-    if algo not in ALGORITHMS:
-        fail(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
+def _positive(**values: int | None) -> None:
+    for name, value in values.items():
+        if value is not None and value < 1:
+            fail(f"--{name.replace('_', '-')} must be ≥ 1, got {value}")
 
 
-def positive(name: str, value: int) -> None:
-    if value < 1:
-        fail(f"{name} must be ≥ 1, got {value}")
+def _validate(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fail(str(format_validation_error(error, where, model)))
 
 
 @app.command()
 def train(
-    algo: Annotated[str, typer.Option(help="ppo, dqn, a2c or recurrentppo")] = "ppo",
-    env: Annotated[str, typer.Option(help="registered env id")] = "shopgym/Marketing-v0",
-    scenario: Annotated[str, typer.Option(help="scenario preset name or YAML path")] = "default",
-    seed: Annotated[int, typer.Option(help="training seed")] = 0,
-    n_timesteps: Annotated[int, typer.Option(help="env steps (shopper visits) to train for")] = 300_000,
-    eval_freq: Annotated[int, typer.Option(help="evaluate every this many env steps")] = 50_000,
-    n_eval: Annotated[int, typer.Option(help="shoppers per evaluation (the same ones every time)")] = 500,
-    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda")] = "auto",
-    out: Annotated[Path, typer.Option(help="run directory to create")] = Path("runs/train"),
+    config: Annotated[Path | None, typer.Option(help="YAML run config (experiments/configs/train_*.yml)")] = None,
+    algo: Annotated[str | None, typer.Option(help="ppo, dqn, a2c or recurrentppo [ppo]")] = None,
+    env: Annotated[str | None, typer.Option(help="registered env id [shopgym/Marketing-v0]")] = None,
+    scenario: Annotated[str | None, typer.Option(help="scenario preset name or YAML path [default]")] = None,
+    seed: Annotated[int | None, typer.Option(help="training seed [0]")] = None,
+    n_timesteps: Annotated[int | None, typer.Option(help="env steps (shopper visits) to train for [300000]")] = None,
+    eval_freq: Annotated[int | None, typer.Option(help="evaluate every this many env steps [50000]")] = None,
+    n_eval: Annotated[int | None, typer.Option(help="shoppers per evaluation, the same every time [500]")] = None,
+    eval_seed: Annotated[int | None, typer.Option(help="seed of the evaluation shoppers [10000]")] = None,
+    checkpoint_freq: Annotated[int | None, typer.Option(help="checkpoint every this many env steps, 0: never")] = None,
+    hyperparams: Annotated[Path | None, typer.Option(help="hyperparameter YAML (default agents/hyperparams/)")] = None,
+    device: Device = "auto",
+    out: Annotated[Path, typer.Option(help="run directory to create (or to continue with --resume)")] = Path(
+        "runs/train"
+    ),
+    resume: Annotated[bool, typer.Option(help="continue the killed run in --out from its last checkpoint")] = False,
+    tensorboard: Annotated[bool, typer.Option(help="also write TensorBoard events to OUT/tensorboard")] = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Train one SB3 agent into a run directory (config, versions, evaluations.csv, model/, summary.json)."""
-    check_env_id(env)
-    check_algo(algo)
-    for name, value in (("--n-timesteps", n_timesteps), ("--eval-freq", eval_freq), ("--n-eval", n_eval)):
-        positive(name, value)
-    tune_malloc()
+    """Train one SB3 agent into a run directory: run.json, evaluations.csv, progress.csv, episodes.csv,
+    checkpoint/, model/ and summary.json (written last). Flags override --config; [defaults] in brackets."""
+    given = {
+        "algo": algo,
+        "env": env,
+        "scenario": scenario,
+        "seed": seed,
+        "n_timesteps": n_timesteps,
+        "eval_freq": eval_freq,
+        "n_eval": n_eval,
+        "eval_seed": eval_seed,
+        "checkpoint_freq": checkpoint_freq,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    _positive(n_timesteps=n_timesteps, eval_freq=eval_freq, n_eval=n_eval)
+    if env is not None and env not in shopgym.ENV_IDS:
+        fail(f"unknown env id {env!r}; known: {', '.join(sorted(shopgym.ENV_IDS))}")
+    if algo is not None and algo not in ALGORITHMS:
+        fail(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
+    if resume and (given or config or hyperparams or tensorboard):
+        flags = sorted(f"--{k.replace('_', '-')}" for k in given) + [
+            f for f, v in (("--config", config), ("--hyperparams", hyperparams), ("--tensorboard", tensorboard)) if v
+        ]
+        fail(f"--resume continues the run with the config it recorded; drop {', '.join(flags)}")
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        fail("--tensorboard needs the tensorboard package: pip install 'shopgym[tensorboard]'")
+    progress = _setup(verbose)
     try:
-        summary = train_agent(
-            RunDirectory(out),
-            algo,
-            env,
-            seed,
-            n_timesteps,
-            eval_freq,
-            n_eval,
-            device=device,
-            env_kwargs={"scenario": scenario},
-        )
+        run = RunDirectory(out)
+        if config is not None:
+            run_config = load_config(config, TrainConfig, given)
+        else:
+            run_config = _validate(TrainConfig, given, "train flags")
+        summary = train_agent(run, run_config, device, resume, hyperparams, tensorboard, progress)
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
     typer.echo(json.dumps(summary, indent=1))
@@ -90,13 +133,13 @@ def train(
 
 @app.command("eval")
 def evaluate_model(
-    model: Annotated[Path, typer.Option(help="a model folder written by train (run/model)")],
+    model: Annotated[Path, typer.Option(help="a model folder written by train (RUN/model)")],
     n_shoppers: Annotated[int, typer.Option(help="shoppers, one episode each")] = 1000,
     seed: Annotated[int, typer.Option(help="evaluation seed (the shoppers)")] = 10_000,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    device: Device = "auto",
 ) -> None:
     """Evaluate a saved agent on fresh shoppers and print its KPIs as JSON."""
-    positive("--n-shoppers", n_shoppers)
+    _positive(n_shoppers=n_shoppers)
     if not (model / "agent.json").is_file():
         fail(f"{str(model)!r} holds no saved agent (agent.json)")
     try:
@@ -107,122 +150,117 @@ def evaluate_model(
     typer.echo(json.dumps(result.kpis(), indent=1))
 
 
-def _curve(run: Path) -> tuple[np.ndarray, np.ndarray]:
-    with open(run / "evaluations.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return np.array([int(r["env_steps"]) for r in rows]), np.array([float(r["mean_return"]) for r in rows])
+def _compare(config: CompareConfig, out: Path, device: str, progress: bool) -> None:
+    try:
+        summary = run_comparison(config, out, device, progress)
+    except (ParameterError, RunError, ValueError) as error:
+        fail(str(error))
+    typer.echo((out / "report.md").read_text(encoding="utf-8"))
+    typer.echo(f"report: {out / 'report.md'} (best baseline: {summary['best_baseline']})", err=True)
+
+
+@app.command()
+def compare(
+    config: Annotated[Path, typer.Argument(help="comparison YAML (experiments/configs/*.yml)")],
+    out: Annotated[Path | None, typer.Option(help="comparison folder (default: runs/<config>-<time>)")] = None,
+    seeds: Annotated[int | None, typer.Option(help="override: training seeds per agent")] = None,
+    n_eval: Annotated[int | None, typer.Option(help="override: evaluation shoppers")] = None,
+    device: Device = "auto",
+    verbose: Verbose = False,
+) -> None:
+    """Train the config's agents (several seeds) and compare them with its baselines on the same shoppers:
+    report.md with a comparison chart, learning curves, probabilities of improvement and KPIs. Rerunning into
+    the same --out continues a killed comparison."""
+    _positive(seeds=seeds, n_eval=n_eval)
+    progress = _setup(verbose)
+    try:
+        parsed = load_config(config, CompareConfig, {"seeds": seeds, "n_eval": n_eval})
+    except ParameterError as error:
+        fail(str(error))
+    _compare(parsed, out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S"), device, progress)
 
 
 @app.command()
 def quickstart(
     out: Annotated[Path | None, typer.Option(help="report folder (default: runs/quickstart-<time>)")] = None,
-    seeds: Annotated[int, typer.Option(help="training seeds per agent")] = 2,
-    ppo_steps: Annotated[int, typer.Option(help="PPO env steps per seed")] = 300_000,
-    dqn_steps: Annotated[int, typer.Option(help="DQN env steps per seed")] = 150_000,
-    eval_freq: Annotated[int, typer.Option(help="evaluate every this many env steps")] = 50_000,
-    n_eval: Annotated[int, typer.Option(help="shoppers per evaluation (the same for every policy)")] = 1000,
-    device: Annotated[str, typer.Option(help="auto (CUDA when present) or cpu")] = "auto",
+    seeds: Annotated[int | None, typer.Option(help="training seeds per agent [2]")] = None,
+    ppo_steps: Annotated[int | None, typer.Option(help="PPO env steps per seed [300000]")] = None,
+    dqn_steps: Annotated[int | None, typer.Option(help="DQN env steps per seed [150000]")] = None,
+    eval_freq: Annotated[int | None, typer.Option(help="evaluate every this many env steps [50000]")] = None,
+    n_eval: Annotated[
+        int | None, typer.Option(help="shoppers per evaluation, the same for every policy [1000]")
+    ] = None,
+    device: Device = "auto",
+    verbose: Verbose = False,
 ) -> None:
     """The main job: train PPO and DQN on Marketing-v0 for a few CPU minutes, compare them with baselines and the
-    myopic oracle on the same shoppers, and write report.md with plots."""
-    for name, value in (
-        ("--seeds", seeds),
-        ("--ppo-steps", ppo_steps),
-        ("--dqn-steps", dqn_steps),
-        ("--eval-freq", eval_freq),
-        ("--n-eval", n_eval),
-    ):
-        positive(name, value)
+    myopic oracle on the same shoppers, and write report.md with plots (experiments/configs/quickstart.yml)."""
+    _positive(seeds=seeds, ppo_steps=ppo_steps, dqn_steps=dqn_steps, eval_freq=eval_freq, n_eval=n_eval)
+    progress = _setup(verbose)
+    base = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig, {"seeds": seeds, "eval_freq": eval_freq})
+    budgets = {"ppo": ppo_steps, "dqn": dqn_steps}
+    agents = [a.model_copy(update={"n_timesteps": budgets.get(a.algo) or a.n_timesteps}) for a in base.agents]
+    overrides = {"agents": agents, **({"n_eval": n_eval} if n_eval else {})}
+    config = _validate(CompareConfig, {**base.model_dump(), **overrides}, "quickstart flags")
+    _compare(config, out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S"), device, progress)
+
+
+@app.command()
+def plot(
+    paths: Annotated[list[Path], typer.Argument(help="a comparison folder, or run folders written by train")],
+    out: Annotated[Path | None, typer.Option(help="PNG for run folders; folder for a comparison [in place]")] = None,
+    title: Annotated[str, typer.Option(help="title of a learning-curve plot")] = "evaluation return while training",
+) -> None:
+    """Redraw a comparison's figures and report from its scores.json, or plot the learning curves of training
+    runs (runs of one algorithm and budget are seeds of one line, with a 95 % CI band)."""
+    if len(paths) == 1 and (paths[0] / "scores.json").is_file():
+        folder = paths[0]
+        recorded = RunDirectory(folder).recorded() or {}
+        config = _validate(CompareConfig, recorded.get("config", {}), f"config in {str(folder)!r}/run.json")
+        data = json.loads((folder / "scores.json").read_text(encoding="utf-8"))
+        target = out or folder
+        target.mkdir(parents=True, exist_ok=True)
+        write_report(target, config, data["scores"], data["curves"], data.get("minutes"))
+        typer.echo(f"figures and report.md written to {target}", err=True)
+        return
+    curves: dict[str, list] = {}
+    for path in paths:
+        recorded = RunDirectory(path).recorded() if path.is_dir() else None
+        if recorded is None or not (path / "evaluations.csv").is_file():
+            fail(f"{str(path)!r} is neither a comparison (scores.json) nor a training run (run.json, evaluations.csv)")
+        run_config = recorded["config"]
+        label = f"{run_config['algo'].upper()} ({run_config['n_timesteps']:,} steps)"
+        curves.setdefault(label, []).append(read_curve(path))
+    target = out or Path("learning_curves.png")
+    if target.suffix.lower() != ".png":
+        fail(f"--out {str(target)!r} must name a .png file when plotting training runs")
+    plot_learning_curves({n: [tuple(map(np.asarray, c)) for c in runs] for n, runs in curves.items()}, target, title)
+    typer.echo(f"learning curves written to {target}", err=True)
+
+
+@app.command()
+def bench(
+    env: Annotated[str, typer.Option(help="registered env id")] = "shopgym/Marketing-v0",
+    num_envs: Annotated[list[int] | None, typer.Option(help="shoppers per step (repeat the flag for several)")] = None,
+    seconds: Annotated[float, typer.Option(help="timed seconds per measurement")] = 2.0,
+    sync: Annotated[bool, typer.Option(help="also time a SyncVectorEnv of single envs at each size")] = False,
+) -> None:
+    """Measure simulator throughput (shopper-steps per second) with random valid actions and print JSON.
+    The full benchmark behind docs/benchmarks.md is `make bench`."""
+    if env not in shopgym.ENV_IDS:
+        fail(f"unknown env id {env!r}; known: {', '.join(sorted(shopgym.ENV_IDS))}")
+    sizes = num_envs or [1024]
+    _positive(**{"num_envs": min(sizes)})
+    if not 0 < seconds <= 600:
+        fail(f"--seconds must be in (0, 600], got {seconds}")
     tune_malloc()
-    env_id, eval_seed = "shopgym/Marketing-v0", 10_000
-    out = out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S")
-    report = RunDirectory(out)
-    try:
-        report.start(
-            {
-                "seeds": seeds,
-                "ppo_steps": ppo_steps,
-                "dqn_steps": dqn_steps,
-                "eval_freq": eval_freq,
-                "n_eval": n_eval,
-                "env_id": env_id,
-                "eval_seed": eval_seed,
-            }
-        )
-    except RunError as error:
-        fail(str(error))
-    started = time.perf_counter()
-    scores: dict[str, list[dict]] = {}
-    curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for algo, steps in (("ppo", ppo_steps), ("dqn", dqn_steps)):
-        label = f"{algo.upper()} ({steps:,} steps)"
-        for seed in range(seeds):
-            run = out / f"{algo}-seed{seed}"
-            typer.echo(f"training {label}, seed {seed} → {run}", err=True)
-            train_agent(RunDirectory(run), algo, env_id, seed, steps, eval_freq, n_eval, eval_seed, device)
-            agent = SB3Agent.load(run / "model", device=device)
-            scores.setdefault(label, []).append(evaluate(agent, env_id, n_eval, eval_seed).kpis())
-            curves.setdefault(label, []).append(_curve(run))
-    info = TaskInfo.of(gym.make(env_id))
-    typer.echo("evaluating baselines and the oracle", err=True)
-    for seed in range(seeds):
-        for name, label in (
-            ("random", "random"),
-            ("popular", "popular"),
-            ("never_discount", "never discount"),
-            ("calendar", "calendar (20 % off every 4th visit)"),
-            ("myopic_oracle", ORACLE),
-        ):
-            scores.setdefault(label, []).append(
-                evaluate(make_policy(name, info, seed=seed), env_id, n_eval, eval_seed).kpis()
-            )
-        bandit = make_policy("linucb", info, seed=seed)
-        evaluate(bandit, env_id, n_eval, seed, learn=True)  # one online episode of other shoppers
-        scores.setdefault("LinUCB (after one online episode)", []).append(
-            evaluate(bandit, env_id, n_eval, eval_seed).kpis()
-        )
-    summary = {name: iqm_ci([s["profit_per_shopper"] for s in runs]) for name, runs in scores.items()}
-    plot_comparison(summary, out / "comparison.png", ORACLE)
-    baselines = {n: v for n, v in summary.items() if n != ORACLE and not n.startswith(("PPO", "DQN"))}
-    best = max(baselines, key=lambda n: baselines[n][0])
-    plot_learning_curves(
-        curves,
-        out / "learning_curves.png",
-        "Marketing-v0: evaluation return while training",
-        {f"best baseline: {best}": baselines[best][0], "myopic oracle": summary[ORACLE][0]},
-    )
-    minutes = (time.perf_counter() - started) / 60
-    lines = [
-        "# shopgym quickstart: Marketing-v0, `default` market",
-        "",
-        f"Every policy is evaluated on the same {n_eval:,} shoppers (seed {eval_seed}, one 50-visit episode each).",
-        f"PPO and DQN: {seeds} training seeds each; numbers are the interquartile mean over seeds (with {seeds}",
-        "seeds: the mean) and the 95 % percentile-bootstrap interval. Baselines use the policy seed only.",
-        f"Wall time: {minutes:.1f} minutes.",
-        "",
-        "![comparison](comparison.png)",
-        "",
-        "![learning curves](learning_curves.png)",
-        "",
-        "| policy | profit / shopper [95 % CI] | revenue / shopper | CTR | conversion | avg discount | retention |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name in sorted(scores, key=lambda n: -summary[n][0]):
-        runs = scores[name]
-        iqm, low, high = summary[name]
-
-        def mean(key: str, runs: list[dict] = runs) -> float:
-            return float(np.mean([r[key] for r in runs]))
-
-        lines.append(
-            f"| {name} | {iqm:.1f} [{low:.1f}, {high:.1f}] | {mean('revenue_per_shopper'):.1f} | {mean('ctr'):.3f} |"
-            f" {mean('conversion'):.3f} | {mean('avg_discount'):.3f} | {mean('retention'):.3f} |"
-        )
-    lines += ["", "The myopic oracle reads the hidden shopper state: a reference, not a deployable policy.", ""]
-    report.write_text("report.md", "\n".join(lines))
-    report.write_json("summary.json", {"minutes": round(minutes, 2), "profit_per_shopper": summary})
-    typer.echo("\n".join(lines))
-    typer.echo(f"report: {out / 'report.md'}", err=True)
+    results = []
+    for n in sizes:
+        row = {"env_id": env, "num_envs": n, "shopper_steps_per_second": round(vector_throughput(env, n, seconds))}
+        if sync:
+            row["sync_vector_env"] = round(vector_throughput(env, n, seconds, mode="sync"))
+        results.append(row)
+    typer.echo(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

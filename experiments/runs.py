@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -54,15 +55,47 @@ class RunDirectory:
     def finished(self) -> bool:
         return (self.path / "summary.json").exists()
 
-    def start(self, config: dict[str, Any], overwrite: bool = False) -> None:
-        """Create the folder and record what produces the run; refuse to overwrite a finished run."""
-        if self.finished and not overwrite:
-            raise RunError(f"{str(self.path)!r} already holds a finished run (summary.json); choose another --out")
+    def recorded(self) -> dict[str, Any] | None:
+        """The contents of ``run.json`` (what produced the run), or None if the folder holds no run."""
+        path = self.path / "run.json"
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise RunError(f"cannot read {str(path)!r}: {error}") from None
+
+    def start(self, config: dict[str, Any], overwrite: bool = False, **extra: Any) -> None:
+        """Create the folder and record what produces the run (``config`` plus ``extra`` top-level entries).
+
+        Refuses a folder that holds a finished run, or an unfinished one (which ``--resume`` continues), unless
+        ``overwrite``."""
+        if not overwrite:
+            if self.finished:
+                raise RunError(f"{str(self.path)!r} already holds a finished run (summary.json); choose another --out")
+            if (self.path / "run.json").exists():
+                raise RunError(
+                    f"{str(self.path)!r} holds an unfinished run; pass --resume to continue it, or choose another --out"
+                )
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_json(
             "run.json",
-            {"config": config, "versions": _versions(), "git_revision": _git_revision(), "command": sys.argv},
+            {
+                "config": config,
+                **extra,
+                "versions": _versions(),
+                "git_revision": _git_revision(),
+                "command": sys.argv,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
         )
+
+    def note_resume(self) -> None:
+        """Add this command line and time to the ``resumes`` list in ``run.json``."""
+        recorded = self.recorded() or {}
+        resumes = recorded.setdefault("resumes", [])
+        resumes.append({"command": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        self.write_json("run.json", recorded)
 
     def write_json(self, name: str, data: Any) -> None:
         write_atomic(self.path / name, json.dumps(data, indent=1, default=float) + "\n")

@@ -10,7 +10,7 @@ shopper visits (one env step = one visit).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -37,20 +37,44 @@ class ParameterError(ValueError):
     """A parameter is unknown, malformed or out of its allowed range; the message names the field."""
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _model_at(model: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the keys at ``path`` inside ``model`` (list indices are skipped)."""
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        pending, models = [field.annotation], []
+        while pending:
+            annotation = pending.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                models.append(annotation)
+            else:
+                pending.extend(get_args(annotation))
+        if len(models) != 1:
+            return None
+        model = models[0]
+    return model
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel] | None = None) -> str:
     field = ".".join(str(part) for part in error["loc"]) or "<root>"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
-        return f"{field}: unknown key"
+        holder = _model_at(model, tuple(error["loc"][:-1])) if model is not None else None
+        allowed = f"; allowed: {', '.join(holder.model_fields)}" if holder is not None else ""
+        return f"{field}: unknown key{allowed}"
     value = error.get("input")
     if isinstance(value, dict):
         return f"{field}: {message}"
     return f"{field} = {value!r}: {message}"
 
 
-def format_validation_error(error: ValidationError, where: str) -> ParameterError:
-    """Turn a pydantic error into one readable ``ParameterError`` (one line per bad field)."""
-    lines = [_describe(e) for e in error.errors()]
+def format_validation_error(error: ValidationError, where: str, model: type[BaseModel] | None = None) -> ParameterError:
+    """Turn a pydantic error into one readable ``ParameterError`` (one clause per bad field); with the ``model``
+    that was validated, an unknown key also lists the allowed ones."""
+    lines = [_describe(e, model) for e in error.errors()]
     return ParameterError(f"invalid {where}: " + "; ".join(lines))
 
 
@@ -250,4 +274,4 @@ def validate_scenario(data: Any, where: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        raise format_validation_error(error, where) from None
+        raise format_validation_error(error, where, Scenario) from None

@@ -1,7 +1,8 @@
-"""The `shopgym` command: smoke runs with tiny budgets, and one clear line for bad input."""
+"""The `shopgym` command: smoke runs of every subcommand with tiny budgets, and one clear line for bad input."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -10,53 +11,88 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ["quickstart", "train", "eval", "compare", "plot", "bench"]
+TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
-def shopgym(*args: str) -> subprocess.CompletedProcess:
+def shopgym(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "experiments.cli", *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
-@pytest.mark.parametrize("command", ["quickstart", "train", "eval"])
-def test_help(command):
-    result = shopgym(command, "--help")
-    assert result.returncode == 0 and "--" in result.stdout
-
-
-def test_train_then_eval(tmp_path):
-    out = tmp_path / "run"
-    result = shopgym(
+def tiny_train(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    hyperparams = out.parent / "tiny_ppo.yml"
+    hyperparams.write_text(TINY_PPO)
+    return shopgym(
         "train",
         "--algo",
         "ppo",
         "--env",
         "shopgym/Promote-v0",
         "--n-timesteps",
-        "512",
+        "1024",
         "--eval-freq",
-        "256",
+        "512",
         "--n-eval",
         "16",
+        "--hyperparams",
+        str(hyperparams),
         "--device",
         "cpu",
         "--out",
         str(out),
+        *extra,
     )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command):
+    result = shopgym(command, "--help")
+    assert result.returncode == 0 and "--" in result.stdout
+
+
+def test_train_eval_plot(tmp_path):
+    out = tmp_path / "run"
+    result = tiny_train(out)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["env_steps"] >= 512 and summary["algo"] == "ppo"
+    assert summary["env_steps"] == 1024 and summary["algo"] == "ppo" and summary["resumes"] == 0
+    assert set(summary) >= {"final_mean_return", "final_kpis", "train_seconds", "episodes", "device"}
     run = json.loads((out / "run.json").read_text())
-    assert run["config"]["n_timesteps"] == 512 and "numpy" in run["versions"] and run["command"]
-    rows = (out / "evaluations.csv").read_text().splitlines()
-    assert rows[0].startswith("env_steps,") and len(rows) >= 3
+    assert run["config"]["n_timesteps"] == 1024 and run["hyperparams"]["n_envs"] == 16
+    assert "numpy" in run["versions"] and run["command"] and run["git_revision"]
+    evaluations = (out / "evaluations.csv").read_text().splitlines()
+    assert evaluations[0].startswith("env_steps,") and [r.split(",")[0] for r in evaluations[1:]] == [
+        "0",
+        "512",
+        "1024",
+    ]
+    episodes = (out / "episodes.csv").read_text().splitlines()
+    assert episodes[0] == "env_steps,return,length" and len(episodes) - 1 == summary["episodes"] > 0
+    assert (out / "progress.csv").read_text().splitlines()[-1].startswith("1024,")
+
     result = shopgym("eval", "--model", str(out / "model"), "--n-shoppers", "16", "--device", "cpu")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "profit_per_shopper" in json.loads(result.stdout)
-    again = shopgym("train", "--n-timesteps", "512", "--out", str(out))
+
+    picture = tmp_path / "curves.png"
+    result = shopgym("plot", str(out), "--out", str(picture))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert picture.stat().st_size > 10_000
+
+    again = tiny_train(out)
     assert again.returncode == 2 and "already holds a finished run" in again.stderr
 
 
-def test_quickstart_tiny(tmp_path):
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="the tensorboard extra is not installed")
+def test_tensorboard_events(tmp_path):
+    out = tmp_path / "run"
+    result = tiny_train(out, "--tensorboard")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list((out / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_quickstart_tiny_then_plot(tmp_path):
     out = tmp_path / "qs"
     result = shopgym(
         "quickstart",
@@ -77,10 +113,39 @@ def test_quickstart_tiny(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = (out / "report.md").read_text()
-    for name in ("PPO", "DQN", "LinUCB", "myopic oracle", "random"):
+    for name in ("PPO (2,048 steps)", "DQN (1,024 steps)", "LinUCB", "myopic oracle", "random", "P(> best baseline)"):
         assert name in report
-    for picture in ("comparison.png", "learning_curves.png"):
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["oracle"] == "myopic oracle" and summary["best_baseline"] != "myopic oracle"
+    assert summary["policies"]["never discount"]["promo_cost_per_incremental_sale"] is None
+    pictures = ("comparison.png", "learning_curves.png", "improvement.png")
+    for picture in pictures:
         assert (out / picture).stat().st_size > 10_000
+        (out / picture).unlink()
+    result = shopgym("plot", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all((out / picture).stat().st_size > 10_000 for picture in pictures)
+    again = shopgym("quickstart", "--out", str(out), "--seeds", "1")
+    assert again.returncode == 2 and "already holds a finished comparison" in again.stderr
+
+
+def test_compare_config_without_agents(tmp_path):
+    config = tmp_path / "baselines.yml"
+    config.write_text(
+        "env: shopgym/Promote-v0\nseeds: 2\nn_eval: 64\nbaselines: [random, never_discount, thompson]\n"
+        "reference: never discount\n"
+    )
+    result = shopgym("compare", str(config), "--out", str(tmp_path / "cmp"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
+    assert sorted(summary["ranking"]) == ["never discount", "random", "thompson"]
+
+
+def test_bench_tiny():
+    result = shopgym("bench", "--num-envs", "8", "--num-envs", "64", "--seconds", "0.2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)
+    assert [r["num_envs"] for r in rows] == [8, 64] and all(r["shopper_steps_per_second"] > 0 for r in rows)
 
 
 @pytest.mark.parametrize(
@@ -90,20 +155,47 @@ def test_quickstart_tiny(tmp_path):
         (["train", "--algo", "sac"], "unknown algorithm 'sac'"),
         (["train", "--n-timesteps", "-5"], "--n-timesteps must be ≥ 1, got -5"),
         (["train", "--scenario", "atlantis", "--n-timesteps", "10"], "unknown scenario 'atlantis'"),
+        (["train", "--config", "/nonexistent.yml"], "cannot read config '/nonexistent.yml'"),
+        (["train", "--resume"], "holds no run to resume"),
+        (["train", "--resume", "--seed", "3"], "--resume continues the run with the config it recorded; drop --seed"),
         (["quickstart", "--seeds", "0"], "--seeds must be ≥ 1, got 0"),
-        (["eval", "--model", "/nonexistent"], "holds no saved agent"),
+        (["compare", "/nonexistent.yml"], "cannot read config '/nonexistent.yml'"),
+        (["bench", "--env", "nope"], "unknown env id 'nope'"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, args, message):
-    result = shopgym(*args, "--out", str(tmp_path / "x")) if args[0] != "eval" else shopgym(*args)
+    result = (
+        shopgym(*args, "--out", str(tmp_path / "x"))
+        if args[0] in ("train", "quickstart", "compare")
+        else shopgym(*args)
+    )
     assert result.returncode == 2
     assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "summary.json").exists()
+
+
+def test_bad_scenario_leaves_no_run_behind(tmp_path):
+    result = shopgym("train", "--scenario", "atlantis", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and not (tmp_path / "x").exists()
+
+
+def test_config_typo_names_the_key_and_the_allowed_ones(tmp_path):
+    config = tmp_path / "typo.yml"
+    config.write_text("env: shopgym/Marketing-v0\nsedes: 3\nbaselines: [random]\n")
+    result = shopgym("compare", str(config), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "sedes: unknown key; allowed: env, scenario, seeds" in result.stderr
 
 
 def test_out_that_is_a_file(tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("not a folder")
-    result = shopgym("train", "--n-timesteps", "10", "--out", str(target))
-    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
+    for command in (["train", "--n-timesteps", "10"], ["quickstart"]):
+        result = shopgym(*command, "--out", str(target))
+        assert result.returncode == 2 and "is a file, not a folder" in result.stderr
+
+
+def test_eval_of_a_folder_without_an_agent(tmp_path):
+    result = shopgym("eval", "--model", str(tmp_path))
+    assert result.returncode == 2 and "holds no saved agent" in result.stderr

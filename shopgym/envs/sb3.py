@@ -1,7 +1,8 @@
 """A stable-baselines3 ``VecEnv`` over the batched core, so PPO / DQN train on thousands of shoppers at once.
 
 SB3 cannot take a Gymnasium ``VectorEnv``; this adapter gives it the interface it expects: same-step autoreset,
-``terminal_observation`` and ``TimeLimit.truncated`` in the infos of finished slots, and seeding through
+``terminal_observation``, ``TimeLimit.truncated`` and Monitor-style ``episode`` statistics (return in reward
+units, length in visits) in the infos of finished slots, and seeding through
 :meth:`ShopVecEnv.seed` before :meth:`reset`.
 """
 
@@ -42,6 +43,8 @@ class ShopVecEnv(VecEnv):
         self._actions: np.ndarray | None = None
         self._market_seeded = False
         self.last_info: dict[str, np.ndarray] = {}
+        self._episode_return = np.zeros(self.num_envs)
+        self._episode_length = np.zeros(self.num_envs, dtype=np.int64)
 
     # ------------------------------------------------------------------ the VecEnv interface
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
@@ -55,6 +58,8 @@ class ShopVecEnv(VecEnv):
             self.batch.seed(entropy)
             self._market_seeded = True
             self._seed = None
+        self._episode_return[:] = 0.0
+        self._episode_length[:] = 0
         return self.batch.reset()
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -63,6 +68,8 @@ class ShopVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         reward, terminated, truncated, info = self.batch.step(self._actions)
         self.last_info = info
+        self._episode_return += reward
+        self._episode_length += 1
         done = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if done.any():
@@ -71,6 +78,14 @@ class ShopVecEnv(VecEnv):
             for row, last_obs in zip(finished, terminal, strict=True):
                 infos[row]["terminal_observation"] = last_obs
                 infos[row]["TimeLimit.truncated"] = bool(truncated[row])
+                # SB3's Monitor format: what fills ``ep_info_buffer`` (rollout/ep_rew_mean in logs).
+                infos[row]["episode"] = {
+                    "r": float(self._episode_return[row]),
+                    "l": int(self._episode_length[row]),
+                    "t": 0.0,
+                }
+            self._episode_return[finished] = 0.0
+            self._episode_length[finished] = 0
             self.batch.replace(done)
         return self.batch.observe(), reward.astype(np.float32), done, infos
 
