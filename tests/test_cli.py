@@ -85,11 +85,12 @@ def test_train_eval_plot(tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="the tensorboard extra is not installed")
-def test_tensorboard_events(tmp_path):
+def test_tensorboard_events_and_verbose_logs(tmp_path):
     out = tmp_path / "run"
-    result = tiny_train(out, "--tensorboard")
+    result = tiny_train(out, "--tensorboard", "--verbose")
     assert result.returncode == 0, result.stderr[-2000:]
     assert list((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert "ppo seed 0, 512 env steps: return" in result.stderr
 
 
 def test_quickstart_tiny_then_plot(tmp_path):
