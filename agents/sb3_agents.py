@@ -222,6 +222,17 @@ class SB3Agent:
         )
         return self
 
+    def use_env(self, venv: VecEnv, env_kwargs: dict[str, Any] | None = None) -> None:
+        """Go on training in another batched env of the same task (another scenario, or a mix from
+        :func:`shopgym.envs.sb3.make_mixed_sb3_vec_env`) with the same number of slots. Weights, optimiser state
+        and observation-normalisation statistics carry over; the next :meth:`learn` starts new episodes."""
+        wrapped = _ScaledReward(venv, self.hyperparams.reward_scale, self.hyperparams.normalize_observations)
+        wrapped.obs_rms = self.venv.obs_rms
+        self.model.set_env(wrapped, force_reset=True)
+        self.venv = wrapped
+        if env_kwargs is not None:
+            self.env_kwargs = dict(env_kwargs)
+
     # ------------------------------------------------------------------ the Policy protocol
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         """Actions (the mode of the policy unless built with ``deterministic=False``); observations are

@@ -7,10 +7,10 @@ names it and lists the allowed ones; a value out of range names the field, the v
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import shopgym
 from agents import POLICIES
@@ -18,7 +18,19 @@ from agents.sb3_agents import ALGORITHMS
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.scenarios import resolve_scenario
 
-__all__ = ["CONFIG_DIR", "AgentSpec", "BaselineSpec", "CompareConfig", "TrainConfig", "load_config"]
+__all__ = [
+    "CONFIG_DIR",
+    "AgentSpec",
+    "BaselineSpec",
+    "CompareConfig",
+    "ContinualConfig",
+    "ScenarioRef",
+    "TrainConfig",
+    "TransferConfig",
+    "TransferPair",
+    "load_config",
+    "scenario_label",
+]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 #: Baselines a comparison can build from the task alone (the greedy model needs logs to fit: see agent_results).
@@ -141,6 +153,73 @@ class CompareConfig(_Strict):
             if (name := getattr(self, role)) is not None and name not in names:
                 raise ValueError(f"{role} {name!r} is not one of the policies: {', '.join(names)}")
         return self
+
+
+def _known_scenario_ref(value: Any) -> Any:
+    resolve_scenario(value)
+    return value
+
+
+#: A scenario: a preset name, a YAML path (relative paths are read from the working folder) or an inline mapping
+#: (which may start from a preset with ``base:``).
+ScenarioRef = Annotated[str | dict[str, Any], AfterValidator(_known_scenario_ref)]
+
+
+def scenario_label(scenario: str | dict[str, Any]) -> str:
+    """A short name for a scenario reference: the scenario's own name."""
+    return resolve_scenario(scenario).name
+
+
+class TransferPair(_Strict):
+    """Pretrain on ``source`` (one scenario, or several mixed), then train on ``target``."""
+
+    name: str = Field(min_length=1, description="what differs, e.g. 'new catalog'")
+    source: list[ScenarioRef] = Field(min_length=1)
+    target: ScenarioRef
+
+
+class TransferConfig(_Strict):
+    """Zero-shot, fine-tuned and from-scratch agents on each target (``shopgym transfer``)."""
+
+    algo: str = "ppo"
+    env: str = "shopgym/Marketing-v0"
+    seeds: int = Field(5, ge=1, le=1000)
+    source_steps: Steps = Field(300_000, description="pretraining env steps on the source")
+    target_steps: Steps = Field(300_000, description="env steps on the target, for fine-tuning and from scratch")
+    eval_freq: Steps = Field(25_000, description="evaluate on the target every this many env steps")
+    n_eval: Steps = 1000
+    eval_seed: int = Field(10_000, ge=0)
+    threshold: float = Field(
+        1.0, gt=0.0, le=2.0, description="time to threshold: this fraction of the from-scratch final performance"
+    )
+    pairs: list[TransferPair] = Field(min_length=1)
+
+    _algo = field_validator("algo")(_known_algo)
+    _env = field_validator("env")(_known_env)
+
+
+class ContinualConfig(_Strict):
+    """A sequence of markets trained in order, every market evaluated after every stage (``shopgym continual``)."""
+
+    algo: str = "ppo"
+    env: str = "shopgym/Marketing-v0"
+    seeds: int = Field(5, ge=1, le=1000)
+    scenarios: list[ScenarioRef] = Field(min_length=2, description="the markets, in training order")
+    steps_per_stage: Steps = 200_000
+    n_eval: Steps = 1000
+    eval_seed: int = Field(10_000, ge=0)
+    strategies: list[Literal["naive", "reset", "rehearsal", "multitask"]] = Field(
+        default_factory=lambda: ["naive", "reset", "rehearsal", "multitask"], min_length=1
+    )
+    rehearsal_fraction: float = Field(
+        0.5, gt=0.0, lt=1.0, description="rehearsal: share of the slots given to earlier markets"
+    )
+    drift_scenario: ScenarioRef | None = Field(None, description="a market with drift on its clock")
+    drift_pretrain_steps: Steps = Field(200_000, description="training before the drifting market starts")
+    drift_steps: Steps = Field(600_000, description="env steps through the drifting market")
+
+    _algo = field_validator("algo")(_known_algo)
+    _env = field_validator("env")(_known_env)
 
 
 def load_config(path: str | Path, model: type[BaseModel], overrides: dict[str, Any] | None = None) -> Any:

@@ -17,7 +17,15 @@ import yaml
 from shopgym.files import write_atomic
 from shopgym.params import ParameterError, Scenario, SegmentParams, validate_scenario
 
-__all__ = ["SCENARIOS", "get_scenario", "list_scenarios", "load_scenario", "resolve_scenario", "save_scenario"]
+__all__ = [
+    "SCENARIOS",
+    "get_scenario",
+    "list_scenarios",
+    "load_scenario",
+    "resolve_scenario",
+    "save_scenario",
+    "scenario_from_mapping",
+]
 
 _MAINSTREAM = SegmentParams(name="mainstream", weight=0.5)
 _BARGAIN = SegmentParams(
@@ -247,11 +255,12 @@ def get_scenario(name: str) -> Scenario:
 
 
 def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> Scenario:
-    """Accept a preset name, a path to a YAML file, a mapping or a :class:`Scenario`."""
+    """Accept a preset name, a path to a YAML file, a mapping (optionally with ``base: NAME``) or a
+    :class:`Scenario`."""
     if isinstance(scenario, Scenario):
         return scenario
     if isinstance(scenario, dict):
-        return validate_scenario(scenario)
+        return scenario_from_mapping(scenario)
     if isinstance(scenario, os.PathLike) or (isinstance(scenario, str) and scenario.endswith((".yaml", ".yml"))):
         return load_scenario(scenario)
     if isinstance(scenario, str):
@@ -274,13 +283,20 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         raise ParameterError(f"scenario file {str(path)!r} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"scenario file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}")
+    return scenario_from_mapping(data, where=f"scenario file {str(path)!r}")
+
+
+def scenario_from_mapping(data: dict[str, Any], where: str = "scenario") -> Scenario:
+    """A scenario from a mapping of sections; a top-level ``base: NAME`` starts from that preset and the other
+    sections update it key by key."""
+    data = dict(data)
     base_name = data.pop("base", None)
     if base_name is None:
-        return validate_scenario(data, where=f"scenario file {str(path)!r}")
+        return validate_scenario(data, where=where)
     base = get_scenario(base_name).model_dump(mode="json")
     for key, value in data.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return validate_scenario(base, where=f"scenario file {str(path)!r}")
+    return validate_scenario(base, where=where)
 
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:

@@ -18,7 +18,16 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvS
 
 from shopgym.envs.batch import DEFAULT_HORIZON, ShopperBatch
 
-__all__ = ["ShopVecEnv", "make_sb3_vec_env"]
+__all__ = ["ConcatShopVecEnv", "ShopVecEnv", "make_mixed_sb3_vec_env", "make_sb3_vec_env"]
+
+
+def _slots(num_envs: int, indices: VecEnvIndices) -> list[int]:
+    """SB3's ``indices`` argument (None, an int or a sequence) as a list of slots."""
+    if indices is None:
+        return list(range(num_envs))
+    if isinstance(indices, int | np.integer):
+        return [int(indices)]
+    return list(indices)
 
 
 class ShopVecEnv(VecEnv):
@@ -93,11 +102,7 @@ class ShopVecEnv(VecEnv):
         pass
 
     def _indices(self, indices: VecEnvIndices) -> list[int]:
-        if indices is None:
-            return list(range(self.num_envs))
-        if isinstance(indices, int | np.integer):
-            return [int(indices)]
-        return list(indices)
+        return _slots(self.num_envs, indices)
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         value = getattr(self, attr_name)
@@ -124,3 +129,84 @@ def make_sb3_vec_env(env_id: str, num_envs: int, seed: int | None = None, **kwar
     options = {**spec.kwargs, **kwargs}
     options.setdefault("max_episode_steps", spec.max_episode_steps or DEFAULT_HORIZON)
     return ShopVecEnv(num_envs=num_envs, seed=seed, **options)
+
+
+class ConcatShopVecEnv(VecEnv):
+    """Several :class:`ShopVecEnv` of one task (e.g. different scenarios) stepped as one SB3 ``VecEnv``: slots
+    ``[0, n_0)`` belong to the first, the next ``n_1`` to the second, and so on. Used to train on a mix of
+    markets (multi-task training, rehearsal of earlier markets)."""
+
+    def __init__(self, parts: Sequence[ShopVecEnv]) -> None:
+        if not parts:
+            raise ValueError("ConcatShopVecEnv needs at least one part")
+        first = parts[0]
+        for part in parts[1:]:
+            if part.observation_space != first.observation_space or part.action_space != first.action_space:
+                raise ValueError("every part of a ConcatShopVecEnv must have the same observation and action spaces")
+        self.parts = list(parts)
+        self.render_mode = None
+        self._bounds = np.cumsum([0] + [p.num_envs for p in self.parts])
+        super().__init__(int(self._bounds[-1]), first.observation_space, first.action_space)
+
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Seed part ``i`` with ``seed + i`` at the next :meth:`reset`."""
+        for i, part in enumerate(self.parts):
+            part.seed(None if seed is None else seed + i)
+        return [seed] * self.num_envs
+
+    def reset(self) -> np.ndarray:
+        return np.concatenate([part.reset() for part in self.parts])
+
+    def step_async(self, actions: np.ndarray) -> None:
+        for part, low, high in zip(self.parts, self._bounds[:-1], self._bounds[1:], strict=True):
+            part.step_async(actions[low:high])
+
+    def step_wait(self) -> VecEnvStepReturn:
+        results = [part.step_wait() for part in self.parts]
+        infos = [info for result in results for info in result[3]]
+        return (
+            np.concatenate([r[0] for r in results]),
+            np.concatenate([r[1] for r in results]),
+            np.concatenate([r[2] for r in results]),
+            infos,
+        )
+
+    def close(self) -> None:
+        for part in self.parts:
+            part.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        values = [v for part in self.parts for v in part.get_attr(attr_name)]
+        return values if indices is None else [values[i] for i in self._indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        for part in self.parts:
+            part.set_attr(attr_name, value)
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
+        values = [v for part in self.parts for v in part.env_method(method_name, *method_args, **method_kwargs)]
+        return values if indices is None else [values[i] for i in self._indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._indices(indices)]
+
+    def _indices(self, indices: VecEnvIndices) -> list[int]:
+        return _slots(self.num_envs, indices)
+
+
+def make_mixed_sb3_vec_env(
+    env_id: str, scenarios: Sequence[Any], num_envs: int, seed: int | None = None, **kwargs: Any
+) -> ConcatShopVecEnv:
+    """``num_envs`` slots split as evenly as possible over ``scenarios`` (names, YAML paths or mappings), each
+    share its own market, as one SB3 ``VecEnv``."""
+    if not 1 <= len(scenarios) <= num_envs:
+        raise ValueError(f"need between 1 and num_envs = {num_envs} scenarios, got {len(scenarios)}")
+    sizes = np.full(len(scenarios), num_envs // len(scenarios))
+    sizes[: num_envs % len(scenarios)] += 1
+    parts = [
+        make_sb3_vec_env(env_id, int(size), seed=None if seed is None else seed + i, scenario=scenario, **kwargs)
+        for i, (scenario, size) in enumerate(zip(scenarios, sizes, strict=True))
+    ]
+    return ConcatShopVecEnv(parts)
