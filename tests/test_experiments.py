@@ -8,11 +8,12 @@ import pytest
 
 from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from experiments.compare import _score_baselines, summarise
-from experiments.configs import CONFIG_DIR, CompareConfig, TrainConfig, load_config
+from experiments.configs import CONFIG_DIR, CompareConfig, ContinualConfig, TrainConfig, TransferConfig, load_config
 from experiments.logs import CsvLog
 from experiments.stats import iqm_ci, mean_ci, probability_of_improvement
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.params import ParameterError
+from shopgym.scenarios import resolve_scenario
 
 
 # ---------------------------------------------------------------------- statistics
@@ -43,9 +44,16 @@ def test_mean_band_brackets_the_mean_and_collapses_for_one_run():
 
 
 # ---------------------------------------------------------------------- configs
-@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.yml")), ids=lambda p: p.name)
-def test_shipped_configs_validate(path):
-    config = load_config(path, TrainConfig if path.name.startswith("train") else CompareConfig)
+MODELS = {"train": TrainConfig, "transfer": TransferConfig, "continual": ContinualConfig}
+
+
+@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("**/*.yml")), ids=lambda p: p.name)
+def test_shipped_configs_validate(path, monkeypatch):
+    monkeypatch.chdir(CONFIG_DIR.parents[1])  # configs name scenario files relative to the repository root
+    if path.parent.name == "scenarios":
+        assert resolve_scenario(path).name == path.stem
+        return
+    config = load_config(path, MODELS.get(path.stem.split("_")[0], CompareConfig))
     assert config.model_dump()
 
 
