@@ -287,12 +287,18 @@ class SB3Agent:
                 env_kwargs=config["env_kwargs"],
                 n_envs=1,
             )
-        state = torch.load(path / "policy.pt", map_location=agent.model.device, weights_only=True)
-        agent.model.policy.load_state_dict(state)
+        agent.load_weights(path)
         agent.model.num_timesteps = config["num_timesteps"]
-        if agent.hyperparams.normalize_observations:
-            with np.load(path / "obs_normalization.npz", allow_pickle=False) as data:
-                agent.venv.obs_rms.mean, agent.venv.obs_rms.var = data["mean"], data["var"]
-                agent.venv.obs_rms.count = float(data["count"])
         agent.venv.training = False
         return agent
+
+    def load_weights(self, path: str | Path) -> None:
+        """Take the policy weights and observation statistics of the agent saved in ``path`` (same algorithm and
+        network; the task's candidate count must match, the catalog need not): fine-tuning starts here."""
+        path = Path(path)
+        state = torch.load(path / "policy.pt", map_location=self.model.device, weights_only=True)
+        self.model.policy.load_state_dict(state)
+        if self.hyperparams.normalize_observations:
+            with np.load(path / "obs_normalization.npz", allow_pickle=False) as data:
+                self.venv.obs_rms.mean, self.venv.obs_rms.var = data["mean"], data["var"]
+                self.venv.obs_rms.count = float(data["count"])

@@ -1,4 +1,5 @@
-"""The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``plot`` and ``bench``.
+"""The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``, ``plot``
+and ``bench``.
 
 Bad input (unknown env id or algorithm, a negative budget, an unreadable config, an ``--out`` that is a file)
 prints one line naming the problem and exits with status 2, without a traceback. Long work shows a progress bar
@@ -26,10 +27,11 @@ from agents.evaluation import evaluate
 from agents.sb3_agents import ALGORITHMS, SB3Agent
 from experiments.bench import vector_throughput
 from experiments.compare import read_curve, run_comparison, write_report
-from experiments.configs import CONFIG_DIR, CompareConfig, TrainConfig, load_config
+from experiments.configs import CONFIG_DIR, CompareConfig, TrainConfig, TransferConfig, load_config
 from experiments.plots import plot_learning_curves
 from experiments.runs import RunDirectory, RunError
 from experiments.training import train_agent
+from experiments.transfer import run_transfer
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.perf import tune_malloc
 
@@ -203,6 +205,41 @@ def quickstart(
     overrides = {"agents": agents, **({"n_eval": n_eval} if n_eval else {})}
     config = _validate(CompareConfig, {**base.model_dump(), **overrides}, "quickstart flags")
     _compare(config, out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S"), device, progress)
+
+
+@app.command()
+def transfer(
+    config: Annotated[Path, typer.Argument(help="transfer YAML (experiments/configs/transfer.yml)")],
+    out: Annotated[Path | None, typer.Option(help="suite folder (default: runs/<config>-<time>)")] = None,
+    seeds: Annotated[int | None, typer.Option(help="override: seeds per pair")] = None,
+    source_steps: Annotated[int | None, typer.Option(help="override: pretraining env steps")] = None,
+    target_steps: Annotated[int | None, typer.Option(help="override: env steps on the target")] = None,
+    eval_freq: Annotated[int | None, typer.Option(help="override: evaluation frequency on the target")] = None,
+    n_eval: Annotated[int | None, typer.Option(help="override: evaluation shoppers")] = None,
+    hyperparams: Annotated[Path | None, typer.Option(help="hyperparameter YAML (default agents/hyperparams/)")] = None,
+    device: Device = "auto",
+    verbose: Verbose = False,
+) -> None:
+    """Pretrain on each pair's source market, then on its target compare zero-shot, fine-tuned and from-scratch
+    agents (several seeds): jumpstart, asymptotic gain, AUC ratio and time to threshold with bootstrap CIs,
+    learning-curve plots and report.md. Rerunning into the same --out continues a killed suite."""
+    _positive(seeds=seeds, source_steps=source_steps, target_steps=target_steps, eval_freq=eval_freq, n_eval=n_eval)
+    progress = _setup(verbose)
+    overrides = {
+        "seeds": seeds,
+        "source_steps": source_steps,
+        "target_steps": target_steps,
+        "eval_freq": eval_freq,
+        "n_eval": n_eval,
+    }
+    target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
+    try:
+        parsed = load_config(config, TransferConfig, overrides)
+        run_transfer(parsed, target, device, progress, hyperparams)
+    except (ParameterError, RunError, ValueError) as error:
+        fail(str(error))
+    typer.echo((target / "report.md").read_text(encoding="utf-8"))
+    typer.echo(f"report: {target / 'report.md'}", err=True)
 
 
 @app.command()

@@ -49,9 +49,19 @@ def _known_env(value: str) -> str:
     return value
 
 
-def _known_scenario(value: str) -> str:
+def _known_scenario_ref(value: Any) -> Any:
     resolve_scenario(value)  # a ParameterError (a ValueError) names what is wrong
     return value
+
+
+#: A scenario: a preset name, a YAML path (relative paths are read from the working folder) or an inline mapping
+#: (which may start from a preset with ``base:``).
+ScenarioRef = Annotated[str | dict[str, Any], AfterValidator(_known_scenario_ref)]
+
+
+def scenario_label(scenario: str | dict[str, Any]) -> str:
+    """A short name for a scenario reference: the scenario's own name."""
+    return resolve_scenario(scenario).name
 
 
 def _known_algo(value: str) -> str:
@@ -65,17 +75,20 @@ class TrainConfig(_Strict):
 
     algo: str = Field("ppo", description="ppo, dqn, a2c or recurrentppo")
     env: str = Field("shopgym/Marketing-v0", description="registered env id")
-    scenario: str = Field("default", description="scenario preset name or YAML path")
+    scenario: ScenarioRef = Field("default", description="the market: preset name, YAML path or mapping")
     seed: int = Field(0, ge=0, description="training seed")
     n_timesteps: Steps = Field(300_000, description="env steps (shopper visits) to train for")
     eval_freq: Steps = Field(50_000, description="evaluate every this many env steps")
     n_eval: Steps = Field(500, description="shoppers per evaluation (the same ones every time)")
     eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
     checkpoint_freq: int = Field(50_000, ge=0, description="checkpoint every this many env steps (0: never)")
+    train_mix: list[ScenarioRef] = Field(
+        default_factory=list, description="also train on these markets (slots split evenly; evaluation on scenario)"
+    )
+    init_from: str | None = Field(None, description="a saved model folder whose weights start the training")
 
     _algo = field_validator("algo")(_known_algo)
     _env = field_validator("env")(_known_env)
-    _scenario = field_validator("scenario")(_known_scenario)
 
 
 class AgentSpec(_Strict):
@@ -118,7 +131,7 @@ class CompareConfig(_Strict):
     """Agents × training seeds and baselines, all evaluated on the same shoppers (``shopgym compare``)."""
 
     env: str = "shopgym/Marketing-v0"
-    scenario: str = "default"
+    scenario: ScenarioRef = "default"
     seeds: int = Field(2, ge=1, le=1000, description="training seeds per agent (and policy seeds per baseline)")
     eval_freq: Steps = Field(50_000, description="evaluate agents every this many env steps while training")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same for every policy")
@@ -132,7 +145,6 @@ class CompareConfig(_Strict):
     oracle: str | None = Field(None, description="label of a policy that reads hidden state: a reference line")
 
     _env = field_validator("env")(_known_env)
-    _scenario = field_validator("scenario")(_known_scenario)
 
     @field_validator("baselines", mode="before")
     @classmethod
@@ -153,21 +165,6 @@ class CompareConfig(_Strict):
             if (name := getattr(self, role)) is not None and name not in names:
                 raise ValueError(f"{role} {name!r} is not one of the policies: {', '.join(names)}")
         return self
-
-
-def _known_scenario_ref(value: Any) -> Any:
-    resolve_scenario(value)
-    return value
-
-
-#: A scenario: a preset name, a YAML path (relative paths are read from the working folder) or an inline mapping
-#: (which may start from a preset with ``base:``).
-ScenarioRef = Annotated[str | dict[str, Any], AfterValidator(_known_scenario_ref)]
-
-
-def scenario_label(scenario: str | dict[str, Any]) -> str:
-    """A short name for a scenario reference: the scenario's own name."""
-    return resolve_scenario(scenario).name
 
 
 class TransferPair(_Strict):

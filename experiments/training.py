@@ -19,6 +19,7 @@ from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkp
 from experiments.configs import TrainConfig
 from experiments.logs import CsvLog
 from experiments.runs import RunDirectory, RunError
+from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 
 __all__ = ["TrainingCallback", "train_agent"]
 
@@ -199,7 +200,7 @@ class TrainingCallback(BaseCallback):
 
 
 def _build_agent(config: TrainConfig, hyperparams: HyperParams, device: str, tensorboard: Path | None) -> SB3Agent:
-    return SB3Agent(
+    agent = SB3Agent(
         config.algo,
         config.env,
         hyperparams,
@@ -208,6 +209,14 @@ def _build_agent(config: TrainConfig, hyperparams: HyperParams, device: str, ten
         env_kwargs={"scenario": config.scenario},
         tensorboard_log=str(tensorboard) if tensorboard is not None else None,
     )
+    if config.train_mix:
+        markets = [config.scenario, *config.train_mix]
+        agent.use_env(make_mixed_sb3_vec_env(config.env, markets, hyperparams.n_envs, seed=config.seed))
+    if config.init_from is not None:
+        if not (Path(config.init_from) / "policy.pt").is_file():
+            raise RunError(f"init_from {config.init_from!r} holds no saved model (policy.pt)")
+        agent.load_weights(config.init_from)
+    return agent
 
 
 def train_agent(

@@ -1,0 +1,287 @@
+"""Transfer across markets: pretrain on a source market, then on the target compare the pretrained policy as it
+is (zero-shot), the pretrained policy trained further on the target (fine-tuned) and a policy trained on the
+target from scratch, several seeds each, with the metrics of Taylor & Stone (2009).
+
+Every training run is a run directory written by :func:`experiments.training.train_agent` (logs, checkpoints,
+resume), so rerunning into the same folder continues a killed suite. Layout of ``out``::
+
+    pretrain/<source>-seed<k>/         one per source and seed, shared by the pairs with that source
+    scratch/<target>-seed<k>/          one per target and seed, shared by the pairs with that target
+    finetune/<pair>-seed<k>/           fine-tuned from pretrain/<source>-seed<k>/model
+    transfer_<pair>.png, report.md, summary.json (last)
+
+Seed k of the fine-tuned run is paired with seed k of the run from scratch (the same target shoppers and
+evaluation shoppers); metrics are computed per pair of runs and summarised over seeds with the interquartile
+mean and a 95 % bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.compare import read_curve
+from experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
+from experiments.plots import plot_learning_curves
+from experiments.runs import RunDirectory, RunError
+from experiments.stats import iqm_ci
+from experiments.training import train_agent
+from shopgym.files import write_atomic
+
+__all__ = ["auc_ratio", "run_transfer", "time_to_threshold", "transfer_metrics"]
+
+log = logging.getLogger("shopgym")
+
+
+# ---------------------------------------------------------------------- metrics (Taylor & Stone 2009)
+def time_to_threshold(steps: np.ndarray, returns: np.ndarray, threshold: float) -> float:
+    """Env steps of the first evaluation at which ``returns`` [T] reaches ``threshold``; ``inf`` if it never does."""
+    reached = np.flatnonzero(np.asarray(returns) >= threshold)
+    return float(np.asarray(steps)[reached[0]]) if reached.size else float("inf")
+
+
+def auc_ratio(steps: np.ndarray, transfer: np.ndarray, scratch: np.ndarray) -> float:
+    """Transfer ratio: (area under the transfer curve − area under the scratch curve) / area under the scratch
+    curve, trapezoids over the shared evaluation steps [T]. Positive: transfer earned more along the way."""
+    area_transfer = float(np.trapezoid(transfer, steps))
+    area_scratch = float(np.trapezoid(scratch, steps))
+    return (area_transfer - area_scratch) / abs(area_scratch)
+
+
+def transfer_metrics(
+    steps: np.ndarray, finetuned: np.ndarray, scratch: np.ndarray, threshold: float, source_steps: int
+) -> dict[str, float]:
+    """The metrics of one pair of runs on a shared evaluation grid ``steps`` [T] (starting at 0):
+
+    - ``jumpstart``: fine-tuned minus scratch at step 0 (the zero-shot policy against an untrained one);
+    - ``asymptotic_gain``: fine-tuned minus scratch at the last evaluation;
+    - ``auc_ratio``: :func:`auc_ratio`;
+    - ``steps_to_threshold_finetuned`` / ``_scratch``: :func:`time_to_threshold` on the target only (source
+      training not counted); ``steps_to_threshold_finetuned_with_source`` adds ``source_steps``;
+    - ``threshold_fraction``: fine-tuned steps to threshold as a fraction of the target budget (``steps[-1]``).
+    Returns are in reward units (profit per shopper)."""
+    ft = time_to_threshold(steps, finetuned, threshold)
+    return {
+        "jumpstart": float(finetuned[0] - scratch[0]),
+        "asymptotic_gain": float(finetuned[-1] - scratch[-1]),
+        "auc_ratio": auc_ratio(steps, finetuned, scratch),
+        "steps_to_threshold_finetuned": ft,
+        "steps_to_threshold_finetuned_with_source": ft + source_steps,
+        "steps_to_threshold_scratch": time_to_threshold(steps, scratch, threshold),
+        "threshold_fraction": ft / float(steps[-1]),
+    }
+
+
+# ---------------------------------------------------------------------- the protocol
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _train(
+    path: Path, config: TrainConfig, device: str, progress_bar: bool, hyperparams_file: str | Path | None
+) -> Path:
+    """Train (or finish, or reuse) the run in ``path``; returns it."""
+    run = RunDirectory(path)
+    if not run.finished:
+        resume = run.recorded() is not None
+        log.info("%s %s", "resuming" if resume else "training", path)
+        train_agent(run, config, device, resume=resume, hyperparams_file=hyperparams_file, progress_bar=progress_bar)
+    return path
+
+
+def _common_grid(curves: list[tuple[list[int], list[float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Curves cut to the evaluation steps they share: (steps [T], returns [n, T])."""
+    length = min(len(c[0]) for c in curves)
+    steps = np.asarray(curves[0][0][:length], dtype=np.float64)
+    for other in curves[1:]:
+        if list(other[0][:length]) != list(steps):
+            raise RunError("the runs of a transfer pair were evaluated at different steps")
+    return steps, np.array([c[1][:length] for c in curves], dtype=np.float64)
+
+
+def _summarise_pair(
+    config: TransferConfig, pair: TransferPair, finetuned: list, scratch: list
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    steps, ft = _common_grid(finetuned)
+    steps_scratch, sc = _common_grid(scratch)
+    if list(steps) != list(steps_scratch):
+        raise RunError(f"pair {pair.name!r}: fine-tuned and scratch runs were evaluated at different steps")
+    threshold = config.threshold * float(sc[:, -1].mean())
+    per_seed = [transfer_metrics(steps, ft[k], sc[k], threshold, config.source_steps) for k in range(len(ft))]
+    summary: dict[str, Any] = {
+        "name": pair.name,
+        "source": [scenario_label(s) for s in pair.source],
+        "target": scenario_label(pair.target),
+        "threshold": threshold,
+        "per_seed": [{k: (v if np.isfinite(v) else None) for k, v in m.items()} for m in per_seed],
+        "zero_shot": dict(zip(("iqm", "low", "high"), iqm_ci(ft[:, 0]), strict=True)),
+        "finetuned_final": dict(zip(("iqm", "low", "high"), iqm_ci(ft[:, -1]), strict=True)),
+        "scratch_final": dict(zip(("iqm", "low", "high"), iqm_ci(sc[:, -1]), strict=True)),
+    }
+    for key in ("jumpstart", "asymptotic_gain", "auc_ratio"):
+        summary[key] = dict(zip(("iqm", "low", "high"), iqm_ci([m[key] for m in per_seed]), strict=True))
+    fractions = np.array([m["threshold_fraction"] for m in per_seed])
+    reached = np.isfinite(fractions)
+    summary["threshold_reached"] = int(reached.sum())
+    summary["threshold_fraction_median"] = float(np.median(fractions))
+    summary["threshold_fraction"] = (
+        dict(zip(("iqm", "low", "high"), iqm_ci(fractions), strict=True)) if reached.all() else None
+    )
+    return summary, steps, ft, sc
+
+
+def _plot_pair(path: Path, pair_summary: dict, steps: np.ndarray, ft: np.ndarray, sc: np.ndarray) -> None:
+    zero_shot = [(steps, np.full(steps.size, run[0])) for run in ft]
+    plot_learning_curves(
+        {
+            "fine-tuned": [(steps, run) for run in ft],
+            "from scratch": [(steps, run) for run in sc],
+            "zero-shot (pretrained, not trained on the target)": zero_shot,
+        },
+        path,
+        f"{' + '.join(pair_summary['source'])} → {pair_summary['target']} ({pair_summary['name']})",
+        {"threshold: from-scratch final": pair_summary["threshold"]},
+        ylabel="profit per shopper on the target (evaluation)",
+    )
+
+
+def _cell(stats: dict | None, digits: int = 1) -> str:
+    if stats is None:
+        return "n/a"
+    return f"{stats['iqm']:.{digits}f} [{stats['low']:.{digits}f}, {stats['high']:.{digits}f}]"
+
+
+def _report(config: TransferConfig, pairs: list[dict], minutes: float) -> str:
+    lines = [
+        f"# Transfer: {config.algo.upper()} on {config.env}",
+        "",
+        f"Pretraining: {config.source_steps:,} env steps on the source. On the target: zero-shot (the pretrained"
+        f" policy as it is), fine-tuned ({config.target_steps:,} more steps) and from scratch"
+        f" ({config.target_steps:,} steps); {config.seeds} seeds each, evaluated every {config.eval_freq:,} steps on"
+        f" the same {config.n_eval:,} target shoppers. Interquartile mean over seeds [95 % bootstrap CI].",
+        f"Time to threshold: env steps on the target until the evaluation return first reaches"
+        f" {config.threshold:g} × the from-scratch final return (mean over seeds), as a fraction of the"
+        " target budget; source training is **not** counted in it (counting it adds"
+        f" {config.source_steps / config.target_steps:.2f} of the target budget to every fine-tuned run).",
+        f"Wall time: {minutes:.1f} minutes.",
+        "",
+        "| pair | zero-shot | fine-tuned final | from scratch final | jumpstart | asymptotic gain | AUC ratio |"
+        " fine-tuned steps to threshold (fraction of budget) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in pairs:
+        fraction = (
+            _cell(p["threshold_fraction"], 2)
+            if p["threshold_fraction"] is not None
+            else f"median {p['threshold_fraction_median']:.2f}; reached in {p['threshold_reached']}/{config.seeds}"
+        )
+        lines.append(
+            f"| {' + '.join(p['source'])} → {p['target']} ({p['name']}) | {_cell(p['zero_shot'])} |"
+            f" {_cell(p['finetuned_final'])} | {_cell(p['scratch_final'])} | {_cell(p['jumpstart'])} |"
+            f" {_cell(p['asymptotic_gain'])} | {_cell(p['auc_ratio'], 3)} | {fraction} |"
+        )
+    lines += ["", "## Reading the numbers", ""]
+    met = 0
+    for p in pairs:
+        positive = p["jumpstart"]["low"] > 0
+        fast = p["threshold_fraction_median"] <= 0.5
+        met += positive and fast
+        lines.append(
+            f"- {p['name']}: jumpstart {'positive (CI above 0)' if positive else 'not clearly positive'};"
+            f" fine-tuning reaches the from-scratch final return at a median"
+            f" {p['threshold_fraction_median']:.2f} of the budget"
+            f" ({'within' if fast else 'not within'} half of it; reached in {p['threshold_reached']}/{config.seeds}"
+            f" seeds); asymptotic gain {p['asymptotic_gain']['iqm']:+.1f}."
+        )
+    lines += [
+        "",
+        f"Target (positive jumpstart and ≤ 50 % of the steps, on at least two pairs): met on {met} of {len(pairs)}"
+        f" pairs, **{'met' if met >= 2 else 'not met'}**.",
+        "",
+    ]
+    for p in pairs:
+        lines += [f"![{p['name']}](transfer_{_slug(p['name'])}.png)", ""]
+    return "\n".join(lines)
+
+
+def run_transfer(
+    config: TransferConfig,
+    out: str | Path,
+    device: str = "auto",
+    progress_bar: bool = False,
+    hyperparams_file: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run (or continue) the transfer suite ``config`` in the folder ``out``; returns the summary."""
+    root = RunDirectory(out)
+    recorded = root.recorded()
+    if root.finished:
+        raise RunError(
+            f"{str(root.path)!r} already holds a finished transfer suite (summary.json); choose another --out"
+        )
+    if recorded is not None:
+        if recorded.get("config") != config.model_dump(mode="json"):
+            raise RunError(f"{str(root.path)!r} holds an unfinished suite of another config; choose another --out")
+        root.note_resume()
+    else:
+        root.start(config.model_dump(mode="json"), kind="transfer", device=device)
+    started = time.perf_counter()
+    common = {"algo": config.algo, "env": config.env, "n_eval": config.n_eval, "eval_seed": config.eval_seed}
+    pairs = []
+    for pair in config.pairs:
+        source_name = "+".join(_slug(scenario_label(s)) for s in pair.source)
+        target_name = _slug(scenario_label(pair.target))
+        finetuned, scratch = [], []
+        for seed in range(config.seeds):
+            pretrained = _train(
+                root.path / "pretrain" / f"{source_name}-seed{seed}",
+                TrainConfig(
+                    **common,
+                    scenario=pair.source[0],
+                    train_mix=pair.source[1:],
+                    seed=seed,
+                    n_timesteps=config.source_steps,
+                    eval_freq=config.source_steps,
+                    checkpoint_freq=0,
+                ),
+                device,
+                progress_bar,
+                hyperparams_file,
+            )
+            target = {
+                **common,
+                "scenario": pair.target,
+                "seed": seed,
+                "n_timesteps": config.target_steps,
+                "eval_freq": config.eval_freq,
+                "checkpoint_freq": 0,
+            }
+            ft_run = _train(
+                root.path / "finetune" / f"{_slug(pair.name)}-seed{seed}",
+                TrainConfig(**target, init_from=str(pretrained / "model")),
+                device,
+                progress_bar,
+                hyperparams_file,
+            )
+            sc_run = _train(
+                root.path / "scratch" / f"{target_name}-seed{seed}",
+                TrainConfig(**target),
+                device,
+                progress_bar,
+                hyperparams_file,
+            )
+            finetuned.append(read_curve(ft_run))
+            scratch.append(read_curve(sc_run))
+        summary, steps, ft, sc = _summarise_pair(config, pair, finetuned, scratch)
+        summary["curves"] = {"steps": steps.tolist(), "finetuned": ft.tolist(), "scratch": sc.tolist()}
+        _plot_pair(root.path / f"transfer_{_slug(pair.name)}.png", summary, steps, ft, sc)
+        pairs.append(summary)
+    minutes = (time.perf_counter() - started) / 60
+    write_atomic(root.path / "report.md", _report(config, pairs, minutes))
+    result = {"algo": config.algo, "env_id": config.env, "seeds": config.seeds, "pairs": pairs, "minutes": minutes}
+    root.write_json("summary.json", result)
+    return result
