@@ -1,5 +1,5 @@
-"""The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``, ``plot``
-and ``bench``.
+"""The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
+``sweep``, ``plot`` and ``bench``.
 
 Bad input (unknown env id or algorithm, a negative budget, an unreadable config, an ``--out`` that is a file)
 prints one line naming the problem and exits with status 2, without a traceback. Long work shows a progress bar
@@ -27,9 +27,10 @@ from agents.evaluation import evaluate
 from agents.sb3_agents import ALGORITHMS, SB3Agent
 from experiments.bench import vector_throughput
 from experiments.compare import read_curve, run_comparison, write_report
-from experiments.configs import CONFIG_DIR, CompareConfig, TrainConfig, TransferConfig, load_config
+from experiments.configs import CONFIG_DIR, CompareConfig, SweepConfig, TrainConfig, TransferConfig, load_config
 from experiments.plots import plot_learning_curves
 from experiments.runs import RunDirectory, RunError
+from experiments.sweep import run_sweep
 from experiments.training import train_agent
 from experiments.transfer import run_transfer
 from shopgym.params import ParameterError, format_validation_error
@@ -240,6 +241,34 @@ def transfer(
         fail(str(error))
     typer.echo((target / "report.md").read_text(encoding="utf-8"))
     typer.echo(f"report: {target / 'report.md'}", err=True)
+
+
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Argument(help="sweep YAML (experiments/configs/sweep_*.yml)")],
+    out: Annotated[Path | None, typer.Option(help="sweep folder (default: runs/<config>)")] = None,
+    backend: Annotated[str, typer.Option(help="local (a process pool) or ray")] = "local",
+    workers: Annotated[int | None, typer.Option(help="jobs at a time (default: cores / cpus_per_job)")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray node)")
+    ] = None,
+    device: Annotated[str, typer.Option(help="torch device of every job: cpu, cuda or auto")] = "cpu",
+    verbose: Verbose = False,
+) -> None:
+    """Run a grid of training runs (and whole suites) as independent jobs, each in its own folder, with a
+    manifest of their status; rerunning into the same --out runs only what is not done. Ends with report.md
+    comparing the training jobs."""
+    _positive(workers=workers)
+    _setup(verbose)
+    target = out or Path("runs") / config.stem
+    try:
+        parsed = load_config(config, SweepConfig)
+        summary = run_sweep(parsed, target, backend, workers, address, device)
+    except (ParameterError, RunError, ValueError) as error:
+        fail(str(error))
+    typer.echo((target / "report.md").read_text(encoding="utf-8"))
+    if summary["jobs"]["failed"]:
+        fail(f"{summary['jobs']['failed']} job(s) failed; see {target / 'manifest.json'}")
 
 
 @app.command()

@@ -25,6 +25,8 @@ __all__ = [
     "CompareConfig",
     "ContinualConfig",
     "ScenarioRef",
+    "SuiteJob",
+    "SweepConfig",
     "TrainConfig",
     "TransferConfig",
     "TransferPair",
@@ -217,6 +219,41 @@ class ContinualConfig(_Strict):
 
     _algo = field_validator("algo")(_known_algo)
     _env = field_validator("env")(_known_env)
+
+
+class SuiteJob(_Strict):
+    """A whole comparison, transfer or continual suite run as one job of a sweep."""
+
+    kind: Literal["compare", "transfer", "continual"]
+    config: str = Field(min_length=1, description="path of the suite's YAML config")
+
+
+class SweepConfig(_Strict):
+    """A grid of training runs (and whole suites), each job writing only its own folder (``shopgym sweep``)."""
+
+    base: dict[str, Any] = Field(default_factory=dict, description="train config keys shared by every grid job")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="train config keys → values to cross")
+    suites: list[SuiteJob] = Field(default_factory=list)
+    cpus_per_job: int = Field(1, ge=1, le=1024, description="CPU cores (torch threads) per job")
+    gpus_per_job: float = Field(0.0, ge=0.0, le=64.0, description="GPUs per job (Ray backend)")
+
+    @model_validator(mode="after")
+    def _check(self) -> SweepConfig:
+        allowed = set(TrainConfig.model_fields)
+        for section in ("base", "grid"):
+            unknown = sorted(set(getattr(self, section)) - allowed)
+            if unknown:
+                raise ValueError(
+                    f"{section}: unknown train config keys {unknown}; allowed: {', '.join(TrainConfig.model_fields)}"
+                )
+        overlap = sorted(set(self.base) & set(self.grid))
+        if overlap:
+            raise ValueError(f"keys {overlap} are in both base and grid")
+        if any(not values for values in self.grid.values()):
+            raise ValueError("every grid key needs at least one value")
+        if not self.grid and not self.base and not self.suites:
+            raise ValueError("a sweep needs a grid (with base) or suites")
+        return self
 
 
 def load_config(path: str | Path, model: type[BaseModel], overrides: dict[str, Any] | None = None) -> Any:

@@ -1,0 +1,290 @@
+"""Sweeps: a grid of training runs (algorithms × scenarios × seeds × budgets) and whole suites, expanded into
+independent jobs that run on local processes or on a Ray cluster.
+
+Each job writes only its own folder under ``out/jobs/<job id>/``. ``out/manifest.json`` (rewritten atomically by
+the driver, never by jobs) lists every planned job with its status: ``pending``, ``running``, ``done`` or
+``failed`` with the error. Rerunning the sweep into the same folder skips ``done`` jobs and runs the rest; a job
+whose folder holds a killed training run resumes it from its checkpoint. A job holds an exclusive lock on its
+folder while it runs, so two drivers never run the same job at once. When every job has ended, the results of
+the training jobs are gathered into one comparison report (``report.md``, ``summary.json``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.configs import SweepConfig, TrainConfig, scenario_label
+from experiments.runs import RunDirectory, RunError
+from shopgym.files import write_atomic
+
+__all__ = ["expand_jobs", "run_job", "run_sweep"]
+
+log = logging.getLogger("shopgym")
+BACKENDS = ("local", "ray")
+
+
+def _slug(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")[:60]
+
+
+def expand_jobs(config: SweepConfig) -> dict[str, dict[str, Any]]:
+    """Job id → job (``kind`` and ``config``): the cartesian product of the grid on top of ``base`` (each a
+    validated :class:`TrainConfig`), then the suites. Raises ``ValueError`` naming the job of a bad config."""
+    jobs: dict[str, dict[str, Any]] = {}
+    keys = list(config.grid)
+    if keys or config.base:
+        for values in itertools.product(*(config.grid[k] for k in keys)):
+            changes = dict(zip(keys, values, strict=True))
+            job_id = "_".join(f"{k}={_slug(v)}" for k, v in changes.items()) or "train"
+            try:
+                train = TrainConfig.model_validate({**config.base, **changes})
+            except ValueError as error:
+                raise ValueError(f"job {job_id}: {error}") from None
+            jobs[job_id] = {"kind": "train", "config": train.model_dump(mode="json")}
+    for suite in config.suites:
+        jobs[f"{suite.kind}-{_slug(Path(suite.config).stem)}"] = {"kind": suite.kind, "config": suite.config}
+    return jobs
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{str(folder)!r} is being run by another process") from None
+        yield
+
+
+def _run_suite(kind: str, config_path: str, folder: Path, device: str) -> dict[str, Any]:
+    from experiments.configs import CompareConfig, ContinualConfig, TransferConfig, load_config
+
+    if kind == "compare":
+        from experiments.compare import run_comparison
+
+        return run_comparison(load_config(config_path, CompareConfig), folder, device)
+    if kind == "transfer":
+        from experiments.transfer import run_transfer
+
+        return run_transfer(load_config(config_path, TransferConfig), folder, device)
+    from experiments.continual import run_continual
+
+    return run_continual(load_config(config_path, ContinualConfig), folder, device)
+
+
+def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
+    """Run one job in ``folder`` (in a worker process or a Ray task). Never raises: returns ``{"summary": …}``
+    or ``{"error": "…"}``."""
+    import torch
+
+    from experiments.training import train_agent
+
+    torch.set_num_threads(threads)
+    path = Path(folder)
+    started = time.perf_counter()
+    try:
+        with _locked(path):
+            if job["kind"] == "train":
+                run = RunDirectory(path / "run")
+                if run.finished:
+                    summary = json.loads((run.path / "summary.json").read_text())
+                else:
+                    config = TrainConfig.model_validate(job["config"])
+                    summary = train_agent(run, config, device, resume=run.recorded() is not None)
+            else:
+                summary = _run_suite(job["kind"], job["config"], path / "suite", device)
+    except Exception as error:  # a job's failure is recorded, not raised: the other jobs go on
+        last = traceback.extract_tb(error.__traceback__)[-1]
+        where = f" ({Path(last.filename).name}:{last.lineno})"
+        return {"error": f"{type(error).__name__}: {error}{where}", "seconds": time.perf_counter() - started}
+    return {"summary": summary, "seconds": time.perf_counter() - started}
+
+
+class _Manifest:
+    def __init__(self, path: Path, jobs: dict[str, dict[str, Any]]) -> None:
+        self.path = path
+        recorded = json.loads(path.read_text()) if path.is_file() else {"jobs": {}}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        for job_id, job in jobs.items():
+            entry = recorded["jobs"].get(job_id, {})
+            if entry and entry.get("config") != job["config"]:
+                raise RunError(f"job {job_id} in {str(path)!r} was planned with another config; choose another --out")
+            self.jobs[job_id] = {"status": "pending", "attempts": 0, **entry, **job}
+        self.save()
+
+    def save(self) -> None:
+        write_atomic(self.path, json.dumps({"jobs": self.jobs}, indent=1, default=float) + "\n")
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        self.jobs[job_id].update(fields)
+        self.save()
+
+
+def _local(jobs: list[tuple[str, dict]], out: Path, device: str, threads: int, workers: int, done: Callable) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures: dict[Future, str] = {
+            pool.submit(run_job, job, str(out / "jobs" / job_id), device, threads): job_id for job_id, job in jobs
+        }
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job_id = futures.pop(future)
+                try:
+                    done(job_id, future.result())
+                except Exception as error:  # the worker process died (e.g. out of memory)
+                    done(job_id, {"error": f"{type(error).__name__}: {error}"})
+
+
+def _ray(
+    jobs: list[tuple[str, dict]],
+    out: Path,
+    device: str,
+    config: SweepConfig,
+    workers: int,
+    address: str | None,
+    done: Callable,
+) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise RunError("the ray backend needs Ray: pip install 'shopgym[ray]'") from None
+    address = address or os.environ.get("RAY_ADDRESS")
+    started_here = not ray.is_initialized()
+    if started_here:
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            ray.init(address=address, **options)  # join a running cluster
+        else:
+            ray.init(num_cpus=workers * config.cpus_per_job, **options)  # start a local node
+    try:
+        remote = ray.remote(num_cpus=config.cpus_per_job, num_gpus=config.gpus_per_job)(run_job)
+        pending = {
+            remote.remote(job, str(out.resolve() / "jobs" / job_id), device, config.cpus_per_job): job_id
+            for job_id, job in jobs
+        }
+        while pending:
+            finished, _ = ray.wait(list(pending), num_returns=1)
+            job_id = pending.pop(finished[0])
+            try:
+                done(job_id, ray.get(finished[0]))
+            except Exception as error:  # the task's worker died
+                done(job_id, {"error": f"{type(error).__name__}: {error}"})
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
+    """One comparison of the finished training jobs: final evaluation return per (algo, scenario, budget) over
+    seeds (IQM, 95 % CI), learning curves, and the status of every job."""
+    from experiments.compare import read_curve
+    from experiments.plots import plot_comparison, plot_learning_curves
+    from experiments.stats import iqm_ci
+
+    groups: dict[str, list[float]] = {}
+    curves: dict[str, list] = {}
+    for job_id, job in manifest.jobs.items():
+        if job["kind"] != "train" or job["status"] != "done":
+            continue
+        config = job["config"]
+        label = f"{config['algo'].upper()} {scenario_label(config['scenario'])} ({config['n_timesteps']:,} steps)"
+        groups.setdefault(label, []).append(float(job["summary"]["final_mean_return"]))
+        steps, returns = read_curve(out / "jobs" / job_id / "run")
+        curves.setdefault(label, []).append((np.asarray(steps), np.asarray(returns)))
+    summary = {
+        "jobs": {s: sum(j["status"] == s for j in manifest.jobs.values()) for s in ("done", "failed", "pending")},
+        "groups": {label: dict(zip(("iqm", "low", "high"), iqm_ci(v), strict=True)) for label, v in groups.items()},
+        "runs": {label: len(v) for label, v in groups.items()},
+    }
+    lines = [
+        "# Sweep",
+        "",
+        f"Jobs: {summary['jobs']['done']} done, {summary['jobs']['failed']} failed, "
+        f"{summary['jobs']['pending']} not run. Training jobs are grouped by algorithm, scenario and budget; seeds"
+        " are the runs of a group. Final evaluation return (profit per shopper): interquartile mean over seeds"
+        " [95 % bootstrap CI].",
+        "",
+    ]
+    if groups:
+        intervals = {label: tuple(v.values()) for label, v in summary["groups"].items()}
+        plot_comparison(intervals, out / "comparison.png", "Sweep: final evaluation return", "profit per shopper")
+        plot_learning_curves(curves, out / "learning_curves.png", "Sweep: evaluation return while training")
+        lines += ["![comparison](comparison.png)", "", "![learning curves](learning_curves.png)", ""]
+        lines += ["| group | runs | final return [95 % CI] |", "|---|---:|---:|"]
+        for label in sorted(groups, key=lambda n: -summary["groups"][n]["iqm"]):
+            g = summary["groups"][label]
+            lines.append(f"| {label} | {len(groups[label])} | {g['iqm']:.1f} [{g['low']:.1f}, {g['high']:.1f}] |")
+    failed = [(job_id, job["error"]) for job_id, job in manifest.jobs.items() if job["status"] == "failed"]
+    if failed:
+        lines += ["", "## Failed jobs", ""] + [f"- `{job_id}`: {error}" for job_id, error in failed]
+    suites = [job_id for job_id, job in manifest.jobs.items() if job["kind"] != "train" and job["status"] == "done"]
+    if suites:
+        lines += ["", "## Suites", ""] + [f"- [{job_id}](jobs/{job_id}/suite/report.md)" for job_id in suites]
+    write_atomic(out / "report.md", "\n".join(lines) + "\n")
+    return summary
+
+
+def run_sweep(
+    config: SweepConfig,
+    out: str | Path,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Run every job of ``config`` that is not done yet, ``workers`` at a time (default: the machine's cores
+    divided by ``cpus_per_job``), then gather the results. Returns the summary (also in ``summary.json``)."""
+    if backend not in BACKENDS:
+        raise RunError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {str(out)!r} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    workers = workers or max(1, (os.cpu_count() or 1) // config.cpus_per_job)
+    manifest = _Manifest(out / "manifest.json", expand_jobs(config))
+    todo = [(job_id, job) for job_id, job in manifest.jobs.items() if job["status"] != "done"]
+    log.info("%d jobs, %d to run, %d at a time (%s)", len(manifest.jobs), len(todo), workers, backend)
+    for job_id, _ in todo:
+        manifest.update(job_id, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    def done(job_id: str, result: dict[str, Any]) -> None:
+        attempts = manifest.jobs[job_id].get("attempts", 0) + 1
+        seconds = round(result.get("seconds", 0.0), 2)
+        if "error" in result:
+            log.warning("job %s failed: %s", job_id, result["error"])
+            manifest.update(job_id, status="failed", error=result["error"], attempts=attempts, seconds=seconds)
+        else:
+            log.info("job %s done in %.1f s", job_id, seconds)
+            manifest.update(
+                job_id, status="done", error=None, attempts=attempts, seconds=seconds, summary=result["summary"]
+            )
+
+    jobs = [(job_id, {"kind": job["kind"], "config": job["config"]}) for job_id, job in todo]
+    started = time.perf_counter()
+    if backend == "local":
+        _local(jobs, out, device, config.cpus_per_job, workers, done)
+    else:
+        _ray(jobs, out, device, config, workers, address, done)
+    summary = _gather(manifest, out)
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["workers"], summary["backend"] = workers, backend
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1, default=float) + "\n")
+    return summary

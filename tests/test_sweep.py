@@ -1,0 +1,113 @@
+"""Sweeps: jobs on the local backend and on a real local Ray node, a failing job, and a killed sweep that a
+rerun completes without running anything twice."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiments.configs import SweepConfig
+from experiments.sweep import expand_jobs, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = {"env": "shopgym/Promote-v0", "algo": "a2c", "n_timesteps": 512, "eval_freq": 512, "n_eval": 8}
+
+
+def sweep_config(**grid) -> SweepConfig:
+    return SweepConfig(base={**BASE, "checkpoint_freq": 0}, grid=grid)
+
+
+def test_grid_expansion_and_validation():
+    jobs = expand_jobs(
+        SweepConfig(base={"env": "shopgym/Promote-v0"}, grid={"algo": ["ppo", "dqn"], "seed": [0, 1, 2]})
+    )
+    assert len(jobs) == 6 and "algo=dqn_seed=2" in jobs
+    assert jobs["algo=ppo_seed=1"]["config"]["seed"] == 1
+    with pytest.raises(ValueError, match="unknown train config keys \\['sed'\\]"):
+        SweepConfig(grid={"sed": [1]})
+    with pytest.raises(ValueError, match="job algo=sac"):
+        expand_jobs(SweepConfig(grid={"algo": ["sac"]}))
+
+
+def test_two_jobs_on_the_local_backend_and_a_failing_one(tmp_path):
+    config = sweep_config(seed=[0, 1], init_from=[None, "/nonexistent"])
+    summary = run_sweep(config, tmp_path, backend="local", workers=2)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["jobs"]
+    assert summary["jobs"] == {"done": 2, "failed": 2, "pending": 0}
+    failed = {k: v for k, v in manifest.items() if v["status"] == "failed"}
+    assert sorted(failed) == ["seed=0_init_from=nonexistent", "seed=1_init_from=nonexistent"]
+    assert all("holds no saved model" in v["error"] for v in failed.values())
+    assert all((tmp_path / "jobs" / k / "run" / "summary.json").is_file() for k in manifest if k not in failed)
+    assert "Failed jobs" in (tmp_path / "report.md").read_text()
+    # a rerun retries only the failed ones
+    run_sweep(config, tmp_path, backend="local", workers=2)
+    after = json.loads((tmp_path / "manifest.json").read_text())["jobs"]
+    assert [after[k]["attempts"] for k in sorted(after)] == [2 if k in failed else 1 for k in sorted(after)]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray extra is not installed")
+def test_the_same_sweep_on_a_local_ray_node(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    summary = run_sweep(sweep_config(seed=[0, 1]), tmp_path, backend="ray", workers=2)
+    assert summary["jobs"]["done"] == 2 and summary["backend"] == "ray"
+    local = run_sweep(sweep_config(seed=[0, 1]), tmp_path / "local", backend="local", workers=2)
+    assert summary["groups"] == local["groups"]  # the same numbers from either backend
+
+
+def test_a_killed_sweep_reruns_only_the_missing_jobs(tmp_path):
+    config = tmp_path / "sweep.yml"
+    config.write_text(
+        "base: {env: shopgym/Promote-v0, algo: a2c, n_timesteps: 512, eval_freq: 512, n_eval: 8, checkpoint_freq: 0}\n"
+        "grid: {seed: [0, 1, 2, 3]}\n"
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(out), "--workers", "1"]
+    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    manifest = out / "manifest.json"
+
+    def done() -> list[str]:
+        if not manifest.exists():
+            return []
+        return sorted(k for k, v in json.loads(manifest.read_text())["jobs"].items() if v["status"] == "done")
+
+    deadline = time.monotonic() + 300
+    while not done():
+        assert driver.poll() is None, driver.communicate()[1][-2000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and its worker processes
+    driver.wait()
+    finished = done()
+    assert 1 <= len(finished) < 4, "the sweep finished before it was killed"
+    stamps = {k: (out / "jobs" / k / "run" / "summary.json").stat().st_mtime_ns for k in finished}
+
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    jobs = json.loads(manifest.read_text())["jobs"]
+    assert all(job["status"] == "done" for job in jobs.values())
+    assert all(jobs[k]["attempts"] == 1 for k in finished)  # nothing run twice
+    assert stamps == {k: (out / "jobs" / k / "run" / "summary.json").stat().st_mtime_ns for k in finished}
+    assert f"{4 - len(finished)} to run" in again.stderr
+
+
+def test_bad_sweep_input(tmp_path):
+    config = tmp_path / "sweep.yml"
+    config.write_text("grid: {algo: [ppo]}\nworkers: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2 and "workers: unknown key; allowed: base, grid, suites" in result.stderr
+    assert "Traceback" not in result.stderr
