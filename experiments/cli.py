@@ -1,5 +1,5 @@
 """The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
-``sweep``, ``plot`` and ``bench``.
+``continual``, ``sweep``, ``plot`` and ``bench``.
 
 Bad input (unknown env id or algorithm, a negative budget, an unreadable config, an ``--out`` that is a file)
 prints one line naming the problem and exits with status 2, without a traceback. Long work shows a progress bar
@@ -27,7 +27,16 @@ from agents.evaluation import evaluate
 from agents.sb3_agents import ALGORITHMS, SB3Agent
 from experiments.bench import vector_throughput
 from experiments.compare import read_curve, run_comparison, write_report
-from experiments.configs import CONFIG_DIR, CompareConfig, SweepConfig, TrainConfig, TransferConfig, load_config
+from experiments.configs import (
+    CONFIG_DIR,
+    CompareConfig,
+    ContinualConfig,
+    SweepConfig,
+    TrainConfig,
+    TransferConfig,
+    load_config,
+)
+from experiments.continual import run_continual
 from experiments.plots import plot_learning_curves
 from experiments.runs import RunDirectory, RunError
 from experiments.sweep import run_sweep
@@ -237,6 +246,35 @@ def transfer(
     try:
         parsed = load_config(config, TransferConfig, overrides)
         run_transfer(parsed, target, device, progress, hyperparams)
+    except (ParameterError, RunError, ValueError) as error:
+        fail(str(error))
+    typer.echo((target / "report.md").read_text(encoding="utf-8"))
+    typer.echo(f"report: {target / 'report.md'}", err=True)
+
+
+@app.command()
+def continual(
+    config: Annotated[Path, typer.Argument(help="continual YAML (experiments/configs/continual.yml)")],
+    out: Annotated[Path | None, typer.Option(help="result folder (default: runs/<config>-<time>)")] = None,
+    seeds: Annotated[int | None, typer.Option(help="override: training seeds")] = None,
+    steps_per_stage: Annotated[int | None, typer.Option(help="override: env steps per market")] = None,
+    n_eval: Annotated[int | None, typer.Option(help="override: evaluation shoppers")] = None,
+    hyperparams: Annotated[Path | None, typer.Option(help="hyperparameter YAML (default agents/hyperparams/)")] = None,
+    device: Device = "auto",
+    verbose: Verbose = False,
+) -> None:
+    """Train through a sequence of markets under several strategies (naive fine-tuning, reset, rehearsal,
+    multi-task), evaluate every market after every stage (the R matrix): average performance, forgetting,
+    backward and forward transfer with bootstrap CIs, heatmaps, and an adapting vs frozen policy in a drifting
+    market. Rerunning into the same --out continues a killed run."""
+    _positive(seeds=seeds, steps_per_stage=steps_per_stage, n_eval=n_eval)
+    progress = _setup(verbose)
+    target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
+    try:
+        parsed = load_config(
+            config, ContinualConfig, {"seeds": seeds, "steps_per_stage": steps_per_stage, "n_eval": n_eval}
+        )
+        run_continual(parsed, target, device, progress, hyperparams)
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
     typer.echo((target / "report.md").read_text(encoding="utf-8"))

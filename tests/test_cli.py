@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["quickstart", "train", "eval", "compare", "plot", "bench"]
+COMMANDS = ["quickstart", "train", "eval", "compare", "transfer", "continual", "sweep", "plot", "bench"]
 TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
@@ -161,6 +161,9 @@ def test_bench_tiny():
         (["train", "--resume", "--seed", "3"], "--resume continues the run with the config it recorded; drop --seed"),
         (["quickstart", "--seeds", "0"], "--seeds must be ≥ 1, got 0"),
         (["compare", "/nonexistent.yml"], "cannot read config '/nonexistent.yml'"),
+        (["transfer", "/nonexistent.yml"], "cannot read config '/nonexistent.yml'"),
+        (["continual", "/nonexistent.yml"], "cannot read config '/nonexistent.yml'"),
+        (["sweep", "/nonexistent.yml"], "cannot read config '/nonexistent.yml'"),
         (["bench", "--env", "nope"], "unknown env id 'nope'"),
     ],
 )
