@@ -38,8 +38,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from scipy import stats
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -49,6 +47,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from agents.evaluation import evaluate
 from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from experiments.configs import ContinualConfig, ScenarioRef, scenario_label
+from experiments.progress import progress_bar as make_progress_bar
 from experiments.runs import RunDirectory, RunError
 from experiments.stats import iqm_ci, mean_ci
 from shopgym.envs.sb3 import ConcatShopVecEnv, ShopVecEnv, make_mixed_sb3_vec_env, make_sb3_vec_env
@@ -664,17 +663,7 @@ def run_continual(
             (f"drift-seed{seed}", lambda k=seed: _run_drift(config, k, params, device, run.path / "drift" / f"seed{k}"))
             for seed in range(config.seeds)
         ]
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not progress_bar,
-    )
+    bar = make_progress_bar("runs", progress_bar)
     results: dict[str, dict] = {}
     with bar:
         task = bar.add_task("continual", total=len(jobs))

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.evaluation import evaluate
@@ -18,6 +17,7 @@ from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from experiments.configs import TrainConfig
 from experiments.logs import CsvLog
+from experiments.progress import progress_bar
 from experiments.runs import RunDirectory, RunError
 from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 
@@ -103,16 +103,7 @@ class TrainingCallback(BaseCallback):
         self._log("progress.csv", PROGRESS_FIELDS)
         self._log("episodes.csv", EPISODE_FIELDS)
         if self.progress_bar:
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("env steps"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
+            self._bar = progress_bar("env steps")
             self._bar.start()
             self._task = self._bar.add_task(
                 f"{self.config.algo} seed {self.config.seed}",
