@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# pytest -n 2 runs two workers on a 2-core machine: one torch thread each (inherited by the subprocesses the
+# tests start) avoids oversubscription, which slows the small networks here several times over.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 
