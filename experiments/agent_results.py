@@ -1,15 +1,19 @@
-"""Agent results for docs/results.md: Pricing-v0 against the exact optimum, the Marketing-v0 comparison, and
-training speed.
+"""Agent results for docs/results.md: Pricing-v0 against the exact optimum, the Marketing-v0 comparison,
+training speed, and the transfer and continual-learning suites.
 
-Run: ``python -m experiments.agent_results`` (about 40 minutes on 2 CPU cores; ``--quick`` for a smoke run).
-Every finished run is cached in ``runs/agent_results/cache.json`` (written atomically), so a killed run resumes
-where it stopped. The page is written to ``--out`` (default ``docs/results.md``) with its figures beside it.
+Run: ``python -m experiments.agent_results`` (about 40 minutes on 2 CPU cores for the agents, plus about an hour
+each for the transfer and continual suites of ``experiments/configs/``; ``--quick`` for a smoke run). Every
+finished run is cached in ``runs/agent_results/full.json`` (written atomically) and the suites keep their own
+resumable folders under ``runs/agent_results/``, so a killed run resumes where it stopped. The page is written
+to ``--out`` (default ``docs/results.md``) with its figures beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +32,11 @@ from agents.features import arm_features
 from agents.imitation import BehaviourClonedRecommender, collect_impressions
 from agents.oracles import DPPricingPolicy, MyopicOracle
 from agents.sb3_agents import SB3Agent, load_hyperparams
+from experiments.configs import CONFIG_DIR, ContinualConfig, TransferConfig, load_config
+from experiments.continual import run_continual
 from experiments.plots import plot_comparison
 from experiments.stats import iqm_ci
+from experiments.transfer import run_transfer
 from shopgym.files import write_atomic
 from shopgym.perf import tune_malloc
 
@@ -349,6 +356,41 @@ def speed_section(cache: Cache, steps: int) -> list[str]:
     return lines
 
 
+QUICK_HYPERPARAMS = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
+
+
+def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool) -> list[str]:
+    """Run (or read back) the ``kind`` suite (``transfer`` or ``continual``) of ``experiments/configs/`` in
+    ``folder``, and return its report as a section of the page, its figures copied beside the page."""
+    model = {"transfer": TransferConfig, "continual": ContinualConfig}[kind]
+    overrides: dict[str, Any] = {}
+    hyperparams = None
+    if quick:
+        hyperparams = folder.parent / f"{kind}_tiny_ppo.yml"
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        hyperparams.write_text(QUICK_HYPERPARAMS)
+        overrides = {"seeds": 2, "n_eval": 32}
+        if kind == "transfer":
+            overrides |= {"source_steps": 512, "target_steps": 1024, "eval_freq": 512}
+        else:
+            overrides |= {"steps_per_stage": 512, "drift_pretrain_steps": 512, "drift_steps": 1024}
+    config = load_config(CONFIG_DIR / f"{kind}.yml", model, overrides)
+    if not (folder / "summary.json").is_file():
+        run = run_transfer if kind == "transfer" else run_continual
+        run(config, folder, "cpu", False, hyperparams)
+    report = (folder / "report.md").read_text(encoding="utf-8")
+
+    def copied(name: str) -> str:
+        return name if name.startswith(f"{kind}_") else f"{kind}_{name}"
+
+    for picture in sorted(folder.glob("*.png")):
+        shutil.copyfile(picture, out_dir / copied(picture.name))
+    report = re.sub(r"\]\(([^)/]+\.png)\)", lambda m: f"]({copied(m.group(1))})", report)
+    report = re.sub(r"^#", "##", report, flags=re.M)  # one level down: a section of the page
+    command = f"shopgym {kind} experiments/configs/{kind}.yml"
+    return [report.rstrip(), "", f"Reproduce this section alone: `{command}` (same numbers for the same config).", ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets (smoke test); numbers are meaningless")
@@ -394,6 +436,9 @@ def main() -> None:
     lines += marketing_section(results, budget["seeds"], budget["n_eval"], budget["log"], out_dir)
     lines += memory_section(cache, min(budget["seeds"], 3), budget["memory"], budget["n_eval"])
     lines += speed_section(cache, budget["speed"])
+    suites = (args.cache or ROOT / "runs" / "agent_results" / f"{name}.json").parent / f"{name}-suites"
+    for kind in ("transfer", "continual"):
+        lines += suite_section(kind, suites / kind, out_dir, args.quick)
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out.read_text())
 

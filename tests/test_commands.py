@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
 def test_agent_results_quick(tmp_path):
@@ -18,6 +18,7 @@ def test_agent_results_quick(tmp_path):
     result = run("-m", "experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "c.json"))
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
-    for heading in ("Pricing-v0", "Marketing-v0", "Training speed"):
+    for heading in ("Pricing-v0", "Marketing-v0", "Training speed", "## Transfer", "continual learning"):
         assert heading in text
-    assert (tmp_path / "marketing_comparison.png").stat().st_size > 10_000
+    for picture in ("marketing_comparison.png", "transfer_new-catalog.png", "continual_matrices.png"):
+        assert (tmp_path / picture).stat().st_size > 10_000
