@@ -17,7 +17,7 @@ from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from experiments.configs import TrainConfig
 from experiments.logs import CsvLog
-from experiments.progress import progress_bar
+from experiments.progress import progress_bar as make_progress_bar
 from experiments.runs import RunDirectory, RunError
 from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 
@@ -103,7 +103,7 @@ class TrainingCallback(BaseCallback):
         self._log("progress.csv", PROGRESS_FIELDS)
         self._log("episodes.csv", EPISODE_FIELDS)
         if self.progress_bar:
-            self._bar = progress_bar("env steps")
+            self._bar = make_progress_bar("env steps")
             self._bar.start()
             self._task = self._bar.add_task(
                 f"{self.config.algo} seed {self.config.seed}",
