@@ -91,3 +91,15 @@ def test_transfer_command_tiny(tmp_path):
     assert len(list((out / "pretrain").iterdir())) == 4  # two sources × two seeds, shared by nothing else
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "already holds a finished transfer suite" in again.stderr
+
+
+def test_evaluation_changes_no_learning_state():
+    agent = SB3Agent("ppo", "shopgym/Marketing-v0", seed=0, device="cpu", n_envs=64)
+    agent.learn(2048)
+    rms = agent.venv.obs_rms
+    before = (rms.mean.copy(), rms.var.copy(), rms.count, agent.model.num_timesteps)
+    weights = {k: v.clone() for k, v in agent.model.policy.state_dict().items()}
+    evaluate(agent, "shopgym/Marketing-v0", 64, seed=3, scenario="recession")
+    assert np.array_equal(rms.mean, before[0]) and np.array_equal(rms.var, before[1])
+    assert (rms.count, agent.model.num_timesteps) == before[2:]
+    assert all(np.array_equal(v.numpy(), weights[k].numpy()) for k, v in agent.model.policy.state_dict().items())
