@@ -8,7 +8,15 @@ import pytest
 
 from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from experiments.compare import _score_baselines, summarise
-from experiments.configs import CONFIG_DIR, CompareConfig, ContinualConfig, TrainConfig, TransferConfig, load_config
+from experiments.configs import (
+    CONFIG_DIR,
+    CompareConfig,
+    ContinualConfig,
+    SweepConfig,
+    TrainConfig,
+    TransferConfig,
+    load_config,
+)
 from experiments.logs import CsvLog
 from experiments.stats import iqm_ci, mean_ci, probability_of_improvement
 from shopgym.envs.sb3 import make_sb3_vec_env
@@ -44,7 +52,7 @@ def test_mean_band_brackets_the_mean_and_collapses_for_one_run():
 
 
 # ---------------------------------------------------------------------- configs
-MODELS = {"train": TrainConfig, "transfer": TransferConfig, "continual": ContinualConfig}
+MODELS = {"train": TrainConfig, "transfer": TransferConfig, "continual": ContinualConfig, "sweep": SweepConfig}
 
 
 @pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("**/*.yml")), ids=lambda p: p.name)
