@@ -203,3 +203,19 @@ def test_out_that_is_a_file(tmp_path):
 def test_eval_of_a_folder_without_an_agent(tmp_path):
     result = shopgym("eval", "--model", str(tmp_path))
     assert result.returncode == 2 and "holds no saved agent" in result.stderr
+
+
+def test_continual_command_tiny(tmp_path):
+    config = tmp_path / "continual.yml"
+    config.write_text(
+        "seeds: 1\nscenarios: [default, recession]\nsteps_per_stage: 512\nn_eval: 16\nstrategies: [naive, rehearsal]\n"
+    )
+    hyperparams = tmp_path / "tiny_ppo.yml"
+    hyperparams.write_text(TINY_PPO)
+    out = tmp_path / "continual"
+    result = shopgym("continual", str(config), "--out", str(out), "--hyperparams", str(hyperparams), "--device", "cpu")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["strategies"]) == {"naive", "rehearsal"}
+    assert len(summary["strategies"]["naive"]["R"][0]) == 2  # one seed's 2 × 2 matrix
+    assert "## Findings" in result.stdout and (out / "matrices.png").stat().st_size > 10_000
