@@ -111,3 +111,13 @@ def test_bad_sweep_input(tmp_path):
     )
     assert result.returncode == 2 and "workers: unknown key; allowed: base, grid, suites" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_suite_runs_as_one_job(tmp_path):
+    suite = tmp_path / "compare.yml"
+    suite.write_text("env: shopgym/Promote-v0\nseeds: 2\nn_eval: 16\nbaselines: [random, never_discount]\n")
+    summary = run_sweep(SweepConfig(suites=[{"kind": "compare", "config": str(suite)}]), tmp_path / "out", workers=1)
+    assert summary["jobs"]["done"] == 1
+    folder = tmp_path / "out" / "jobs" / "compare-compare" / "suite"
+    assert json.loads((folder / "summary.json").read_text())["ranking"] == ["never discount", "random"]
+    assert "compare-compare/suite/report.md" in (tmp_path / "out" / "report.md").read_text()
