@@ -86,3 +86,26 @@ def test_ppo_and_dqn_train_on_the_batched_vec_env(algo):
     model.learn(total_timesteps=512)
     actions, _ = model.predict(venv.reset(), deterministic=True)
     assert actions.shape == (32,)
+
+
+def test_a_mix_of_markets_steps_each_part_as_it_would_alone():
+    from shopgym.envs.sb3 import make_mixed_sb3_vec_env
+
+    mixed = make_mixed_sb3_vec_env("shopgym/Marketing-v0", ["default", "recession"], num_envs=7, seed=3)
+    alone = [
+        make_sb3_vec_env("shopgym/Marketing-v0", num_envs=4, seed=3, scenario="default"),
+        make_sb3_vec_env("shopgym/Marketing-v0", num_envs=3, seed=4, scenario="recession"),
+    ]
+    assert mixed.num_envs == 7
+    obs = mixed.reset()
+    np.testing.assert_array_equal(obs, np.concatenate([part.reset() for part in alone]))
+    rng = np.random.default_rng(0)
+    for _ in range(60):  # past the 50-visit horizon, so every slot finishes an episode
+        actions = rng.integers(0, mixed.action_space.n, mixed.num_envs)
+        obs, reward, done, infos = mixed.step(actions)
+        parts = [alone[0].step(actions[:4]), alone[1].step(actions[4:])]
+        np.testing.assert_array_equal(done, np.concatenate([p[2] for p in parts]))
+        np.testing.assert_array_equal(obs, np.concatenate([p[0] for p in parts]))
+        np.testing.assert_array_equal(reward, np.concatenate([p[1] for p in parts]))
+        assert [("episode" in i) for i in infos] == [("episode" in i) for p in parts for i in p[3]]
+    assert len(mixed.get_attr("render_mode", indices=[0, 6])) == 2
