@@ -439,7 +439,7 @@ def main() -> None:
     suites = (args.cache or ROOT / "runs" / "agent_results" / f"{name}.json").parent / f"{name}-suites"
     for kind in ("transfer", "continual"):
         lines += suite_section(kind, suites / kind, out_dir, args.quick)
-    args.out.write_text("\n".join(lines) + "\n")
+    write_atomic(args.out, "\n".join(lines) + "\n")
     print(args.out.read_text())
 
 

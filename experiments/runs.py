@@ -3,8 +3,6 @@ outputs, every file written atomically (temporary file, then rename)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import subprocess
 import sys
@@ -99,15 +97,3 @@ class RunDirectory:
 
     def write_json(self, name: str, data: Any) -> None:
         write_atomic(self.path / name, json.dumps(data, indent=1, default=float) + "\n")
-
-    def write_csv(self, name: str, rows: list[dict[str, Any]]) -> None:
-        """Rewrite a whole CSV atomically (runs are small enough; no torn rows after a kill)."""
-        buffer = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        write_atomic(self.path / name, buffer.getvalue())
-
-    def write_text(self, name: str, text: str) -> None:
-        write_atomic(self.path / name, text)
