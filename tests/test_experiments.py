@@ -164,3 +164,24 @@ def test_promotion_cost_per_incremental_sale_on_hand_made_kpis():
     assert policies["random"]["promo_cost_per_incremental_sale"] == pytest.approx(10.0)
     assert policies["calendar"]["promo_cost_per_incremental_sale"] is None
     assert policies["never discount"]["promo_cost_per_incremental_sale"] is None
+
+
+def test_a_checkpoint_that_names_anything_else_is_refused(tmp_path):
+    import os
+    import pickle
+
+    from agents.sb3_agents import SB3Agent
+
+    agent = SB3Agent("recurrentppo", "shopgym/Promote-v0", seed=0, device="cpu", n_envs=8)
+    agent.learn(256)  # a recurrent policy: its LSTM states travel in weights.pt, not in the pickle
+    save_checkpoint(agent, tmp_path / "checkpoint", {"marker": 2})
+    assert load_checkpoint(agent, tmp_path / "checkpoint") == {"marker": 2}
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    (tmp_path / "checkpoint" / "state.pkl").write_bytes(pickle.dumps({"extra": Exploit()}))
+    with pytest.raises(pickle.UnpicklingError, match="never holds posix.system"):
+        load_checkpoint(agent, tmp_path / "checkpoint")
+    assert not (tmp_path / "pwned").exists()
