@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,9 @@ from agents.evaluation import evaluate
 from agents.sb3_agents import SB3Agent
 from experiments.configs import CompareConfig, TrainConfig
 from experiments.plots import plot_comparison, plot_improvement, plot_learning_curves
-from experiments.runs import RunDirectory, RunError
-from experiments.stats import iqm_ci, probability_of_improvement
-from experiments.training import train_agent
+from experiments.runs import RunDirectory, slug
+from experiments.stats import iqm_summary, probability_of_improvement
+from experiments.training import train_or_resume
 from shopgym.files import write_atomic
 
 __all__ = ["read_curve", "run_comparison", "summarise", "write_report"]
@@ -52,10 +51,6 @@ def read_curve(run: Path) -> tuple[list[int], list[float]]:
     return [int(r["env_steps"]) for r in rows], [float(r["mean_return"]) for r in rows]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def _train_and_score(
     config: CompareConfig, out: Path, device: str, progress_bar: bool
 ) -> tuple[dict[str, list[dict]], dict[str, list]]:
@@ -63,24 +58,19 @@ def _train_and_score(
     curves: dict[str, list] = {}
     for spec in config.agents:
         for seed in range(config.seeds):
-            run = RunDirectory(out / f"{_slug(spec.algo)}-{spec.n_timesteps}-seed{seed}")
-            if run.finished:
-                log.info("%s seed %d: finished earlier in %s", spec.label, seed, run.path)
-            else:
-                resume = run.recorded() is not None
-                log.info("%s %s, seed %d → %s", "resuming" if resume else "training", spec.label, seed, run.path)
-                train_config = TrainConfig(
-                    algo=spec.algo,
-                    env=config.env,
-                    scenario=config.scenario,
-                    seed=seed,
-                    n_timesteps=spec.n_timesteps,
-                    eval_freq=config.eval_freq,
-                    n_eval=config.n_eval,
-                    eval_seed=config.eval_seed,
-                    checkpoint_freq=config.checkpoint_freq,
-                )
-                train_agent(run, train_config, device, resume=resume, progress_bar=progress_bar)
+            run = RunDirectory(out / f"{slug(spec.algo)}-{spec.n_timesteps}-seed{seed}")
+            train_config = TrainConfig(
+                algo=spec.algo,
+                env=config.env,
+                scenario=config.scenario,
+                seed=seed,
+                n_timesteps=spec.n_timesteps,
+                eval_freq=config.eval_freq,
+                n_eval=config.n_eval,
+                eval_seed=config.eval_seed,
+                checkpoint_freq=config.checkpoint_freq,
+            )
+            train_or_resume(run, train_config, device, progress_bar=progress_bar)
             agent = SB3Agent.load(run.path / "model", device=device)
             result = evaluate(agent, config.env, config.n_eval, config.eval_seed, scenario=config.scenario)
             scores.setdefault(spec.label, []).append(result.kpis())
@@ -109,11 +99,10 @@ def summarise(config: CompareConfig, scores: dict[str, list[dict]]) -> dict[str,
     policies: dict[str, dict[str, Any]] = {}
     reference = scores.get(config.reference) if config.reference else None
     for name, runs in scores.items():
-        iqm, low, high = iqm_ci([r["profit_per_shopper"] for r in runs])
         entry: dict[str, Any] = {
             "kind": "agent" if name in agents else "oracle" if name == config.oracle else "baseline",
             "runs": len(runs),
-            "profit_per_shopper": {"iqm": iqm, "low": low, "high": high},
+            "profit_per_shopper": iqm_summary([r["profit_per_shopper"] for r in runs]),
             **{key: float(np.mean([r[key] for r in runs])) for key in MEANS},
             "promo_cost_per_incremental_sale": None,
         }
@@ -231,17 +220,7 @@ def run_comparison(
 ) -> dict[str, Any]:
     """Run (or continue) the comparison ``config`` in the folder ``out``; returns the summary."""
     report = RunDirectory(out)
-    recorded = report.recorded()
-    if report.finished:
-        raise RunError(f"{str(report.path)!r} already holds a finished comparison (summary.json); choose another --out")
-    if recorded is not None:
-        if recorded.get("config") != config.model_dump(mode="json"):
-            raise RunError(
-                f"{str(report.path)!r} holds an unfinished comparison of another config; choose another --out"
-            )
-        report.note_resume()
-    else:
-        report.start(config.model_dump(mode="json"), kind="comparison", device=device)
+    report.begin(config.model_dump(mode="json"), "comparison", device)
     started = time.perf_counter()
     scores, curves = _train_and_score(config, report.path, device, progress_bar)
     scores.update(_score_baselines(config))

@@ -48,8 +48,8 @@ from agents.evaluation import evaluate
 from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from experiments.configs import ContinualConfig, ScenarioRef, scenario_label
 from experiments.progress import progress_bar as make_progress_bar
-from experiments.runs import RunDirectory, RunError
-from experiments.stats import iqm_ci, mean_ci
+from experiments.runs import RunDirectory
+from experiments.stats import iqm_summary, mean_ci
 from shopgym.envs.sb3 import ConcatShopVecEnv, ShopVecEnv, make_mixed_sb3_vec_env, make_sb3_vec_env
 from shopgym.files import write_atomic
 from shopgym.params import AbruptSwitch, CompetitorEntry, GradualShift, ParameterError
@@ -332,10 +332,6 @@ def _run_drift(
     }
 
 
-def _interval(values: Sequence[float]) -> dict[str, float]:
-    return dict(zip(("iqm", "low", "high"), iqm_ci(values), strict=True))
-
-
 def _summarise_drift(config: ContinualConfig, cells: list[dict]) -> dict[str, Any]:
     """Mean curves over seeds with 95 % bands, and the per-visit profit after the first dated drift event."""
     first = cells[0]
@@ -357,9 +353,9 @@ def _summarise_drift(config: ContinualConfig, cells: list[dict]) -> dict[str, An
             "from_clock": float(edges[:-1][windows][0]),
             "to_clock": float(edges[1:][windows][-1]),
             "windows": int(windows.sum()),
-            "adapting": _interval(adapting),
-            "frozen": _interval(frozen),
-            "difference": _interval(np.subtract(adapting, frozen).tolist()),  # of the per-seed differences
+            "adapting": iqm_summary(adapting),
+            "frozen": iqm_summary(frozen),
+            "difference": iqm_summary(np.subtract(adapting, frozen).tolist()),  # of the per-seed differences
         }
 
     return {
@@ -386,11 +382,11 @@ def _summarise_strategy(cells: list[dict], labels: list[str]) -> dict[str, Any]:
     return {
         "sequential": cells[0]["strategy"] in SEQUENTIAL,
         **{
-            key: _interval([m[key] for m in metrics])
+            key: iqm_summary([m[key] for m in metrics])
             for key in ("average_performance", "mean_forgetting", "backward_transfer", "forward_transfer")
         },
         "forgetting_per_market": [
-            {"market": labels[i], **_interval([m["forgetting"][i] for m in metrics])} for i in range(len(labels) - 1)
+            {"market": labels[i], **iqm_summary([m["forgetting"][i] for m in metrics])} for i in range(len(labels) - 1)
         ],
         "R_iqm": stats.trim_mean(R, 0.25, axis=0).tolist(),
         "b_iqm": stats.trim_mean(b, 0.25, axis=0).tolist(),
@@ -655,19 +651,8 @@ def run_continual(
     params = _hyperparams(config, hyperparams)
     _validate(config, params)
     run = RunDirectory(out)
-    recorded = run.recorded()
-    if run.finished:
-        raise RunError(f"{str(run.path)!r} already holds a finished continual run (summary.json); choose another --out")
-    config_json, params_json = config.model_dump(mode="json"), params.model_dump(mode="json")
-    if recorded is not None:
-        if recorded.get("config") != config_json or recorded.get("hyperparams") != params_json:
-            raise RunError(
-                f"{str(run.path)!r} holds an unfinished continual run of another config or hyperparameters;"
-                " choose another --out"
-            )
-        run.note_resume()
-    else:
-        run.start(config_json, kind="continual", device=device, hyperparams=params_json)
+    params_json = params.model_dump(mode="json")
+    run.begin(config.model_dump(mode="json"), "continual run", device, hyperparams=params_json)
     started = time.perf_counter()
     jobs = [
         (f"{strategy}-seed{seed}", lambda s=strategy, k=seed: _run_cell(config, s, k, params, device))

@@ -4,6 +4,7 @@ outputs, every file written atomically (temporary file, then rename)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,9 +14,14 @@ from typing import Any
 
 from shopgym.files import write_atomic
 
-__all__ = ["RunDirectory", "RunError"]
+__all__ = ["RunDirectory", "RunError", "slug"]
 
 PACKAGES = ("shopgym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy", "scipy", "matplotlib")
+
+
+def slug(text: str) -> str:
+    """``text`` as a safe folder- or file-name part: lower case, runs of other characters as one ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 class RunError(RuntimeError):
@@ -87,6 +93,20 @@ class RunDirectory:
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             },
         )
+
+    def begin(self, config: dict[str, Any], what: str, device: str, **pinned: Any) -> None:
+        """Start a run of ``config`` (a ``what``: comparison, transfer suite, …) here, or continue the unfinished
+        one of the same config and ``pinned`` entries; a finished run or another config is refused."""
+        if self.finished:
+            raise RunError(f"{str(self.path)!r} already holds a finished {what} (summary.json); choose another --out")
+        recorded = self.recorded()
+        if recorded is None:
+            self.start(config, kind=what, device=device, **pinned)
+            return
+        if recorded.get("config") != config or any(recorded.get(k) != v for k, v in pinned.items()):
+            differs = "config" + "".join(f" or {k}" for k in pinned)
+            raise RunError(f"{str(self.path)!r} holds an unfinished {what} of another {differs}; choose another --out")
+        self.note_resume()
 
     def note_resume(self) -> None:
         """Add this command line and time to the ``resumes`` list in ``run.json``."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = ["iqm_ci", "mean_ci", "probability_of_improvement"]
+__all__ = ["iqm_ci", "iqm_summary", "mean_ci", "probability_of_improvement"]
 
 N_RESAMPLES = 5000
 
@@ -39,6 +39,11 @@ def iqm_ci(scores: Sequence[float]) -> tuple[float, float, float]:
         return iqm, iqm, iqm
     low, high = _interval((values,), lambda x, axis: stats.trim_mean(x, 0.25, axis=axis))
     return iqm, float(low), float(high)
+
+
+def iqm_summary(scores: Sequence[float]) -> dict[str, float]:
+    """:func:`iqm_ci` as a mapping ``{"iqm", "low", "high"}`` (the form reports and ``summary.json`` use)."""
+    return dict(zip(("iqm", "low", "high"), iqm_ci(scores), strict=True))
 
 
 def mean_ci(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,7 +17,6 @@ import json
 import logging
 import multiprocessing
 import os
-import re
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from experiments.configs import SweepConfig, TrainConfig, scenario_label
-from experiments.runs import RunDirectory, RunError
+from experiments.runs import RunDirectory, RunError, slug
 from shopgym.files import write_atomic
 
 __all__ = ["expand_jobs", "run_job", "run_sweep"]
@@ -38,9 +37,9 @@ log = logging.getLogger("shopgym")
 BACKENDS = ("local", "ray")
 
 
-def _slug(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")[:60]
+def _name(value: Any) -> str:
+    """A grid value as part of a job id."""
+    return slug(value if isinstance(value, str) else json.dumps(value, sort_keys=True))[:60]
 
 
 def expand_jobs(config: SweepConfig) -> dict[str, dict[str, Any]]:
@@ -51,14 +50,14 @@ def expand_jobs(config: SweepConfig) -> dict[str, dict[str, Any]]:
     if keys or config.base:
         for values in itertools.product(*(config.grid[k] for k in keys)):
             changes = dict(zip(keys, values, strict=True))
-            job_id = "_".join(f"{k}={_slug(v)}" for k, v in changes.items()) or "train"
+            job_id = "_".join(f"{k}={_name(v)}" for k, v in changes.items()) or "train"
             try:
                 train = TrainConfig.model_validate({**config.base, **changes})
             except ValueError as error:
                 raise ValueError(f"job {job_id}: {error}") from None
             jobs[job_id] = {"kind": "train", "config": train.model_dump(mode="json")}
     for suite in config.suites:
-        jobs[f"{suite.kind}-{_slug(Path(suite.config).stem)}"] = {"kind": suite.kind, "config": suite.config}
+        jobs[f"{suite.kind}-{_name(Path(suite.config).stem)}"] = {"kind": suite.kind, "config": suite.config}
     return jobs
 
 
@@ -94,7 +93,7 @@ def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int 
     or ``{"error": "…"}``."""
     import torch
 
-    from experiments.training import train_agent
+    from experiments.training import train_or_resume
 
     torch.set_num_threads(threads)
     path = Path(folder)
@@ -102,12 +101,8 @@ def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int 
     try:
         with _locked(path):
             if job["kind"] == "train":
-                run = RunDirectory(path / "run")
-                if run.finished:
-                    summary = json.loads((run.path / "summary.json").read_text())
-                else:
-                    config = TrainConfig.model_validate(job["config"])
-                    summary = train_agent(run, config, device, resume=run.recorded() is not None)
+                config = TrainConfig.model_validate(job["config"])
+                summary = train_or_resume(RunDirectory(path / "run"), config, device)
             else:
                 summary = _run_suite(job["kind"], job["config"], path / "suite", device)
     except Exception as error:  # a job's failure is recorded, not raised: the other jobs go on
@@ -197,7 +192,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
     seeds (IQM, 95 % CI), learning curves, and the status of every job."""
     from experiments.compare import read_curve
     from experiments.plots import plot_comparison, plot_learning_curves
-    from experiments.stats import iqm_ci
+    from experiments.stats import iqm_summary
 
     groups: dict[str, list[float]] = {}
     curves: dict[str, list] = {}
@@ -211,7 +206,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
         curves.setdefault(label, []).append((np.asarray(steps), np.asarray(returns)))
     summary = {
         "jobs": {s: sum(j["status"] == s for j in manifest.jobs.values()) for s in ("done", "failed", "pending")},
-        "groups": {label: dict(zip(("iqm", "low", "high"), iqm_ci(v), strict=True)) for label, v in groups.items()},
+        "groups": {label: iqm_summary(v) for label, v in groups.items()},
         "runs": {label: len(v) for label, v in groups.items()},
     }
     lines = [

@@ -3,6 +3,7 @@ logs, checkpoints that ``resume`` continues from, an optional progress bar and T
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from experiments.progress import progress_bar as make_progress_bar
 from experiments.runs import RunDirectory, RunError
 from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 
-__all__ = ["TrainingCallback", "train_agent"]
+__all__ = ["TrainingCallback", "train_agent", "train_or_resume"]
 
 log = logging.getLogger("shopgym")
 
@@ -279,3 +280,19 @@ def train_agent(
         csv_log.close()
     run.write_json("summary.json", summary)
     return summary
+
+
+def train_or_resume(
+    run: RunDirectory,
+    config: TrainConfig,
+    device: str = "auto",
+    hyperparams_file: str | Path | None = None,
+    progress_bar: bool = False,
+) -> dict[str, Any]:
+    """The summary of the run in ``run``: read back if it finished, else trained (resumed if it was started)."""
+    if run.finished:
+        log.info("%s: finished earlier", run.path)
+        return json.loads((run.path / "summary.json").read_text(encoding="utf-8"))
+    resume = run.recorded() is not None
+    log.info("%s %s", "resuming" if resume else "training", run.path)
+    return train_agent(run, config, device, resume, hyperparams_file, progress_bar=progress_bar)

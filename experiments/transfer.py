@@ -18,7 +18,6 @@ mean and a 95 % bootstrap interval.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,9 @@ import numpy as np
 from experiments.compare import read_curve
 from experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
 from experiments.plots import plot_learning_curves
-from experiments.runs import RunDirectory, RunError
-from experiments.stats import iqm_ci
-from experiments.training import train_agent
+from experiments.runs import RunDirectory, RunError, slug
+from experiments.stats import iqm_summary
+from experiments.training import train_or_resume
 from shopgym.files import write_atomic
 
 __all__ = ["auc_ratio", "run_transfer", "time_to_threshold", "transfer_metrics"]
@@ -78,19 +77,11 @@ def transfer_metrics(
 
 
 # ---------------------------------------------------------------------- the protocol
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def _train(
     path: Path, config: TrainConfig, device: str, progress_bar: bool, hyperparams_file: str | Path | None
 ) -> Path:
     """Train (or finish, or reuse) the run in ``path``; returns it."""
-    run = RunDirectory(path)
-    if not run.finished:
-        resume = run.recorded() is not None
-        log.info("%s %s", "resuming" if resume else "training", path)
-        train_agent(run, config, device, resume=resume, hyperparams_file=hyperparams_file, progress_bar=progress_bar)
+    train_or_resume(RunDirectory(path), config, device, hyperparams_file, progress_bar)
     return path
 
 
@@ -119,19 +110,17 @@ def _summarise_pair(
         "target": scenario_label(pair.target),
         "threshold": threshold,
         "per_seed": [{k: (v if np.isfinite(v) else None) for k, v in m.items()} for m in per_seed],
-        "zero_shot": dict(zip(("iqm", "low", "high"), iqm_ci(ft[:, 0]), strict=True)),
-        "finetuned_final": dict(zip(("iqm", "low", "high"), iqm_ci(ft[:, -1]), strict=True)),
-        "scratch_final": dict(zip(("iqm", "low", "high"), iqm_ci(sc[:, -1]), strict=True)),
+        "zero_shot": iqm_summary(ft[:, 0]),
+        "finetuned_final": iqm_summary(ft[:, -1]),
+        "scratch_final": iqm_summary(sc[:, -1]),
     }
     for key in ("jumpstart", "asymptotic_gain", "auc_ratio"):
-        summary[key] = dict(zip(("iqm", "low", "high"), iqm_ci([m[key] for m in per_seed]), strict=True))
+        summary[key] = iqm_summary([m[key] for m in per_seed])
     fractions = np.array([m["threshold_fraction"] for m in per_seed])
     reached = np.isfinite(fractions)
     summary["threshold_reached"] = int(reached.sum())
     summary["threshold_fraction_median"] = float(np.median(fractions))
-    summary["threshold_fraction"] = (
-        dict(zip(("iqm", "low", "high"), iqm_ci(fractions), strict=True)) if reached.all() else None
-    )
+    summary["threshold_fraction"] = iqm_summary(fractions) if reached.all() else None
     return summary, steps, ft, sc
 
 
@@ -205,7 +194,7 @@ def _report(config: TransferConfig, pairs: list[dict], minutes: float) -> str:
         "",
     ]
     for p in pairs:
-        lines += [f"![{p['name']}](transfer_{_slug(p['name'])}.png)", ""]
+        lines += [f"![{p['name']}](transfer_{slug(p['name'])}.png)", ""]
     return "\n".join(lines)
 
 
@@ -218,23 +207,13 @@ def run_transfer(
 ) -> dict[str, Any]:
     """Run (or continue) the transfer suite ``config`` in the folder ``out``; returns the summary."""
     root = RunDirectory(out)
-    recorded = root.recorded()
-    if root.finished:
-        raise RunError(
-            f"{str(root.path)!r} already holds a finished transfer suite (summary.json); choose another --out"
-        )
-    if recorded is not None:
-        if recorded.get("config") != config.model_dump(mode="json"):
-            raise RunError(f"{str(root.path)!r} holds an unfinished suite of another config; choose another --out")
-        root.note_resume()
-    else:
-        root.start(config.model_dump(mode="json"), kind="transfer", device=device)
+    root.begin(config.model_dump(mode="json"), "transfer suite", device)
     started = time.perf_counter()
     common = {"algo": config.algo, "env": config.env, "n_eval": config.n_eval, "eval_seed": config.eval_seed}
     pairs = []
     for pair in config.pairs:
-        source_name = "+".join(_slug(scenario_label(s)) for s in pair.source)
-        target_name = _slug(scenario_label(pair.target))
+        source_name = "+".join(slug(scenario_label(s)) for s in pair.source)
+        target_name = slug(scenario_label(pair.target))
         finetuned, scratch = [], []
         for seed in range(config.seeds):
             pretrained = _train(
@@ -261,7 +240,7 @@ def run_transfer(
                 "checkpoint_freq": 0,
             }
             ft_run = _train(
-                root.path / "finetune" / f"{_slug(pair.name)}-seed{seed}",
+                root.path / "finetune" / f"{slug(pair.name)}-seed{seed}",
                 TrainConfig(**target, init_from=str(pretrained / "model")),
                 device,
                 progress_bar,
@@ -278,7 +257,7 @@ def run_transfer(
             scratch.append(read_curve(sc_run))
         summary, steps, ft, sc = _summarise_pair(config, pair, finetuned, scratch)
         summary["curves"] = {"steps": steps.tolist(), "finetuned": ft.tolist(), "scratch": sc.tolist()}
-        _plot_pair(root.path / f"transfer_{_slug(pair.name)}.png", summary, steps, ft, sc)
+        _plot_pair(root.path / f"transfer_{slug(pair.name)}.png", summary, steps, ft, sc)
         pairs.append(summary)
     minutes = (time.perf_counter() - started) / 60
     write_atomic(root.path / "report.md", _report(config, pairs, minutes))
