@@ -4,10 +4,10 @@ Hyperparameters come from ``agents/hyperparams/<algo>.yml``, keyed by env id wit
 env's entry overrides it key by key), safe-loaded and validated: an unknown key or a bad value is an error that
 names it. Nothing is ``eval``-ed: network sizes are lists of ints, activations are names.
 
-Saving writes ``agent.json`` (algorithm, env id, env kwargs, hyperparameters, seed) and the policy's weights
-(``policy.pt``, a torch state dict) plus observation-normalisation statistics when used. Loading rebuilds the
-model from ``agent.json`` and loads the weights with ``torch.load(weights_only=True)``: a user never unpickles a
-file they did not produce.
+Saving writes ``agent.json`` (algorithm, env id, env kwargs, hyperparameters, seed, the state of the generator
+that draws stochastic actions) and the policy's weights (``policy.pt``, a torch state dict) plus observation-
+normalisation statistics when used. Loading rebuilds the model from ``agent.json`` and loads the weights with
+``torch.load(weights_only=True)``: a user never unpickles a file they did not produce.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from shopgym.params import ParameterError, format_validation_error
 __all__ = ["ALGORITHMS", "HyperParams", "SB3Agent", "load_hyperparams"]
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN, "a2c": A2C, "recurrentppo": RecurrentPPO}
+SAMPLING_ALGORITHMS = ("ppo", "a2c")  # stochastic acting samples their action distribution
 HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
 
 
@@ -75,10 +76,22 @@ class HyperParams(_Strict):
 
     n_envs: int = Field(256, ge=1, le=65536, description="shoppers stepped together (SB3 num_envs)")
     normalize_observations: bool = True
-    reward_scale: float = Field(0.01, gt=0.0, le=1e3, description="rewards are multiplied by this in training")
+    normalize_rewards: bool = Field(
+        False,
+        description="divide training rewards by the running standard deviation of the discounted return "
+        "(SB3's VecNormalize), so one setting fits markets whose prices differ by orders of magnitude",
+    )
+    reward_scale: float = Field(
+        0.01, gt=0.0, le=1e3, description="training rewards are multiplied by this (after any normalisation)"
+    )
     learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
     gamma: float = Field(0.99, ge=0.0, le=1.0)
     policy_kwargs: PolicyKwargs = PolicyKwargs()
+    deterministic: bool = Field(
+        True,
+        description="act with the policy's most likely action; false samples from the policy (PPO and A2C only), "
+        "with a generator seeded by the agent's seed",
+    )
     # PPO / A2C / RecurrentPPO
     n_steps: int | None = Field(None, ge=1, le=100_000)
     batch_size: int | None = Field(None, ge=1, le=10_000_000)
@@ -135,6 +148,11 @@ class HyperParams(_Strict):
         wrong = sorted(set(specific) - set(allowed))
         if wrong:
             raise ParameterError(f"hyperparameters {wrong} do not apply to {algo}; allowed: {sorted(allowed)}")
+        if not self.deterministic and algo not in SAMPLING_ALGORITHMS:
+            raise ParameterError(
+                f"deterministic = false applies to {' and '.join(SAMPLING_ALGORITHMS)}, not {algo}: "
+                "its actions are not drawn from a distribution the agent can sample"
+            )
         return {"learning_rate": self.learning_rate, "gamma": self.gamma, **specific}
 
 
@@ -163,14 +181,20 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
 
 
 class _ScaledReward(VecNormalize):
-    """VecNormalize used only to scale rewards by a constant (and optionally normalise observations)."""
+    """VecNormalize that scales training rewards by a constant, after the optional return normalisation, and
+    optionally normalises observations. Evaluation (``training`` false) sees the raw rewards."""
 
-    def __init__(self, venv: VecEnv, scale: float, normalize_observations: bool) -> None:
-        super().__init__(venv, norm_obs=normalize_observations, norm_reward=False, gamma=1.0)
-        self.scale = scale
+    def __init__(self, venv: VecEnv, params: HyperParams) -> None:
+        super().__init__(
+            venv,
+            norm_obs=params.normalize_observations,
+            norm_reward=params.normalize_rewards,
+            gamma=params.gamma,
+        )
+        self.scale = params.reward_scale
 
     def normalize_reward(self, reward: np.ndarray) -> np.ndarray:
-        return reward * self.scale if self.training else reward
+        return super().normalize_reward(reward) * self.scale if self.training else reward
 
 
 class SB3Agent:
@@ -185,20 +209,22 @@ class SB3Agent:
         device: str = "auto",
         env_kwargs: dict[str, Any] | None = None,
         n_envs: int | None = None,
-        deterministic: bool = True,
+        deterministic: bool | None = None,
         tensorboard_log: str | None = None,
     ) -> None:
         if algo not in ALGORITHMS:
             raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
         self.algo, self.env_id, self.seed, self.device = algo, env_id, seed, device
-        self.deterministic = deterministic
         self.name = algo
         self.env_kwargs = dict(env_kwargs or {})
         self.hyperparams = hyperparams or load_hyperparams(algo, env_id)
+        self.deterministic = self.hyperparams.deterministic if deterministic is None else deterministic
+        # Draws stochastic actions in `act`, apart from the random streams training uses; checkpoints keep it.
+        self.sampling_rng = np.random.default_rng([seed, 1])
         n_envs = n_envs or self.hyperparams.n_envs
         raw = make_sb3_vec_env(env_id, num_envs=n_envs, seed=seed, **self.env_kwargs)
         self.info = TaskInfo.of(raw)
-        self.venv = _ScaledReward(raw, self.hyperparams.reward_scale, self.hyperparams.normalize_observations)
+        self.venv = _ScaledReward(raw, self.hyperparams)
         policy, policy_kwargs = self.hyperparams.policy_kwargs.to_sb3(algo, self.info)
         self.model = ALGORITHMS[algo](
             policy,
@@ -225,9 +251,9 @@ class SB3Agent:
     def use_env(self, venv: VecEnv, env_kwargs: dict[str, Any] | None = None) -> None:
         """Go on training in another batched env of the same task (another scenario, or a mix from
         :func:`shopgym.envs.sb3.make_mixed_sb3_vec_env`) with the same number of slots. Weights, optimiser state
-        and observation-normalisation statistics carry over; the next :meth:`learn` starts new episodes."""
-        wrapped = _ScaledReward(venv, self.hyperparams.reward_scale, self.hyperparams.normalize_observations)
-        wrapped.obs_rms = self.venv.obs_rms
+        and normalisation statistics carry over; the next :meth:`learn` starts new episodes."""
+        wrapped = _ScaledReward(venv, self.hyperparams)
+        wrapped.obs_rms, wrapped.ret_rms = self.venv.obs_rms, self.venv.ret_rms
         self.model.set_env(wrapped, force_reset=True)
         self.venv = wrapped
         if env_kwargs is not None:
@@ -235,18 +261,36 @@ class SB3Agent:
 
     # ------------------------------------------------------------------ the Policy protocol
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
-        """Actions (the mode of the policy unless built with ``deterministic=False``); observations are
-        normalised with frozen training statistics."""
+        """Actions for a batch of observations: the mode of the policy, or with ``deterministic`` false a draw
+        from it (PPO and A2C). Observations are normalised with frozen training statistics."""
         normalized = self.venv.normalize_obs(obs) if self.hyperparams.normalize_observations else obs
+        if not self.deterministic:
+            return self._sample(normalized)
         if self.algo == "recurrentppo":
             starts = self.info.visit_index(obs) == 0
             if self._lstm_state is not None and self._lstm_state[0].shape[1] != obs.shape[0]:
                 self._lstm_state = None
             actions, self._lstm_state = self.model.predict(
-                normalized, state=self._lstm_state, episode_start=starts, deterministic=self.deterministic
+                normalized, state=self._lstm_state, episode_start=starts, deterministic=True
             )
             return actions
-        return self.model.predict(normalized, deterministic=self.deterministic)[0]
+        return self.model.predict(normalized, deterministic=True)[0]
+
+    def _sample(self, normalized: np.ndarray) -> np.ndarray:
+        """Draw one action per row from the policy's categorical distribution(s) with ``sampling_rng``, so that
+        evaluating a stochastic policy is reproducible and leaves training's random streams alone."""
+        if self.algo not in SAMPLING_ALGORITHMS:
+            raise ValueError(f"sampling actions applies to {' and '.join(SAMPLING_ALGORITHMS)}, not {self.algo}")
+        policy = self.model.policy
+        with torch.no_grad():
+            distribution = policy.get_distribution(policy.obs_to_tensor(normalized)[0]).distribution
+        parts = distribution if isinstance(distribution, list) else [distribution]  # MultiDiscrete: one per dim
+        draws = []
+        for part in parts:
+            cumulative = part.probs.cpu().numpy().astype(np.float64).cumsum(axis=1)
+            uniform = self.sampling_rng.random((cumulative.shape[0], 1)) * cumulative[:, -1:]
+            draws.append(np.minimum((cumulative <= uniform).sum(axis=1), cumulative.shape[1] - 1))
+        return draws[0] if len(draws) == 1 else np.stack(draws, axis=1)
 
     def update(
         self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, dones: np.ndarray
@@ -264,6 +308,7 @@ class SB3Agent:
             "seed": self.seed,
             "hyperparams": self.hyperparams.model_dump(mode="json"),
             "num_timesteps": int(self.model.num_timesteps),
+            "sampling_rng": self.sampling_rng.bit_generator.state,
         }
         write_atomic(path / "agent.json", json.dumps(config, indent=1))
         torch.save(self.model.policy.state_dict(), path / "policy.pt")
@@ -289,6 +334,8 @@ class SB3Agent:
             )
         agent.load_weights(path)
         agent.model.num_timesteps = config["num_timesteps"]
+        if "sampling_rng" in config:  # agents saved before stochastic acting existed lack it
+            agent.sampling_rng.bit_generator.state = config["sampling_rng"]
         agent.venv.training = False
         return agent
 

@@ -7,10 +7,11 @@ writing leaves the previous checkpoint whole. It holds:
   policy's last LSTM states (loaded with ``torch.load(weights_only=True)``);
 - ``replay_buffer.npz``: for off-policy algorithms, the filled part of the replay buffer (no pickles);
 - ``state.pkl``: the algorithm's counters and last observation, the environment (its shoppers mid-episode and
-  its random generators), observation-normalisation statistics, the random states of NumPy and Python, and the
-  caller's own state (log sizes, evaluation schedule). It is read by an unpickler that only builds what such a
-  file holds (shopgym's own classes, NumPy arrays and generators, Gymnasium spaces, SB3's running statistics,
-  two containers from ``collections``) and refuses anything else, so a tampered file cannot call arbitrary code.
+  its random generators), observation- and reward-normalisation statistics, the random states of NumPy, Python
+  and the agent's action sampler, and the caller's own state (log sizes, evaluation schedule). It is read by an
+  unpickler that only builds what such a file holds (shopgym's own classes, NumPy arrays and generators,
+  Gymnasium spaces, SB3's running statistics, two containers from ``collections``) and refuses anything else,
+  so a tampered file cannot call arbitrary code.
 
 Checkpoints are taken at the start of a rollout, after the previous gradient update, where the algorithm holds
 no half-collected data; with the same random states restored, the resumed run repeats what the uninterrupted
@@ -127,8 +128,13 @@ def save_checkpoint(agent: SB3Agent, path: str | Path, extra: dict[str, Any]) ->
         "attributes": {name: getattr(model, name) for name in _ATTRIBUTES if hasattr(model, name)},  # no tensors
         "env": agent.venv.venv,
         "obs_rms": agent.venv.obs_rms,
+        "reward_normalization": (agent.venv.ret_rms, agent.venv.returns),
         "action_space": model.action_space,
-        "rng": {"numpy": np.random.get_state(), "python": random.getstate()},
+        "rng": {
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "sampling": agent.sampling_rng.bit_generator.state,
+        },
         "extra": extra,
     }
     with open(new / "state.pkl", "wb") as handle:
@@ -157,6 +163,7 @@ def load_checkpoint(agent: SB3Agent, path: str | Path) -> dict[str, Any]:
         model._last_lstm_states = RNNStates(pi=weights["lstm"]["pi"], vf=weights["lstm"]["vf"])
     agent.venv.venv = state["env"]
     agent.venv.obs_rms = state["obs_rms"]
+    agent.venv.ret_rms, agent.venv.returns = state["reward_normalization"]
     model.action_space = state["action_space"]
     if (folder / "replay_buffer.npz").is_file():
         buffer = model.replay_buffer
@@ -170,4 +177,5 @@ def load_checkpoint(agent: SB3Agent, path: str | Path) -> dict[str, Any]:
         torch.cuda.set_rng_state_all(weights["cuda_rng"])
     np.random.set_state(state["rng"]["numpy"])
     random.setstate(state["rng"]["python"])
+    agent.sampling_rng.bit_generator.state = state["rng"]["sampling"]
     return state["extra"]

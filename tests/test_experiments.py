@@ -103,14 +103,17 @@ def test_csv_log_truncates_back_to_a_checkpoint(tmp_path):
     assert (tmp_path / "log.csv").read_text().count("step,value") == 1
 
 
-def test_a_kill_between_the_checkpoint_renames_leaves_the_previous_one(tmp_path):
+def test_a_kill_between_the_checkpoint_renames_leaves_the_previous_one_whole(tmp_path):
     from agents.sb3_agents import SB3Agent
 
-    agent = SB3Agent("ppo", "shopgym/Pricing-v0", seed=0, device="cpu", n_envs=64)
+    agent = SB3Agent("ppo", "shopgym/Pricing-v0", seed=0, device="cpu", n_envs=64, deterministic=False)
+    obs = np.tile(np.array([[0.97, 0.2]], dtype=np.float32), (64, 1))
     save_checkpoint(agent, tmp_path / "checkpoint", {"marker": 1})
+    sampled = agent.act(obs)  # moves the action sampler on; the checkpoint holds its earlier state
     (tmp_path / "checkpoint").rename(tmp_path / "checkpoint.old")  # as if killed before the second rename
     assert has_checkpoint(tmp_path / "checkpoint")
     assert load_checkpoint(agent, tmp_path / "checkpoint") == {"marker": 1}
+    np.testing.assert_array_equal(agent.act(obs), sampled)
     assert not has_checkpoint(tmp_path / "elsewhere")
 
 

@@ -105,3 +105,43 @@ def test_evaluation_does_not_update_normalisation():
     mean = agent.venv.obs_rms.mean.copy()
     evaluate(agent, "shopgym/Recommend-v0", n_shoppers=32, seed=0)
     np.testing.assert_array_equal(agent.venv.obs_rms.mean, mean)
+
+
+def test_sampled_actions_follow_the_policy_and_repeat_with_the_seed():
+    params = load_hyperparams("ppo", "shopgym/Pricing-v0").model_copy(update={**TINY, "deterministic": False})
+    agents = [SB3Agent("ppo", "shopgym/Pricing-v0", params, seed=3, device="cpu") for _ in range(2)]
+    obs = np.tile(np.array([[0.97, 0.2]], dtype=np.float32), (20_000, 1))
+    draws = [agent.act(obs) for agent in agents]
+    np.testing.assert_array_equal(draws[0], draws[1])
+    assert not np.array_equal(agents[0].act(obs), draws[0])  # the generator moves on
+    policy = agents[0].model.policy
+    with torch.no_grad():
+        probs = policy.get_distribution(policy.obs_to_tensor(agents[0].venv.normalize_obs(obs[:1]))[0])
+    expected = probs.distribution.probs.numpy()[0]
+    frequencies = np.bincount(draws[0], minlength=expected.size) / obs.shape[0]
+    np.testing.assert_allclose(frequencies, expected, atol=0.015)  # 20,000 draws: sd of a share ≤ 0.0035
+
+
+def test_sampling_applies_only_where_actions_have_a_distribution():
+    with pytest.raises(ParameterError, match="deterministic = false applies to ppo and a2c, not dqn"):
+        load_hyperparams("dqn", "shopgym/Pricing-v0").model_copy(update={"deterministic": False}).algorithm_kwargs(
+            "dqn"
+        )
+
+
+def test_return_normalisation_scales_training_rewards_only():
+    params = load_hyperparams("dqn", "shopgym/Pricing-v0").model_copy(
+        update={"n_envs": 32, "normalize_rewards": True, "reward_scale": 0.5}
+    )
+    agent = SB3Agent("dqn", "shopgym/Pricing-v0", params, seed=0, device="cpu")
+    venv = agent.venv
+    venv.reset()
+    for _ in range(20):
+        venv.step(np.full(32, 10))
+    assert venv.ret_rms.count > 600  # 20 steps of 32 shoppers observed
+    raw = venv.get_original_reward()
+    expected = np.clip(raw / np.sqrt(venv.ret_rms.var + venv.epsilon), -venv.clip_reward, venv.clip_reward) * 0.5
+    np.testing.assert_allclose(venv.normalize_reward(raw), expected)
+    assert raw.std() > 0 and not np.allclose(expected, raw * 0.5)
+    venv.training = False
+    np.testing.assert_array_equal(venv.normalize_reward(raw), raw)
