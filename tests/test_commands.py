@@ -22,3 +22,13 @@ def test_agent_results_quick(tmp_path):
         assert heading in text
     for picture in ("marketing_comparison.png", "transfer_new-catalog.png", "continual_matrices.png"):
         assert (tmp_path / picture).stat().st_size > 10_000
+
+
+def test_pricing_screen_tiny(tmp_path):
+    log = tmp_path / "screen.log"
+    changes = '{"gae_lambda": 0.5}'
+    result = run("benchmarks/screen_pricing.py", "ppo", changes, "--seeds", "1", "--steps", "64", "--log", str(log))
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = log.read_text().strip()
+    assert line.startswith('ppo {"gae_lambda": 0.5} | J/J* (sampled/most likely) per seed: electronics ')
+    assert len(line.split("|")) == 4 and "grocery" in line and "default" in line
