@@ -163,7 +163,8 @@ def load_checkpoint(agent: SB3Agent, path: str | Path) -> dict[str, Any]:
         model._last_lstm_states = RNNStates(pi=weights["lstm"]["pi"], vf=weights["lstm"]["vf"])
     agent.venv.venv = state["env"]
     agent.venv.obs_rms = state["obs_rms"]
-    agent.venv.ret_rms, agent.venv.returns = state["reward_normalization"]
+    if "reward_normalization" in state:  # checkpoints written before return normalisation existed lack it
+        agent.venv.ret_rms, agent.venv.returns = state["reward_normalization"]
     model.action_space = state["action_space"]
     if (folder / "replay_buffer.npz").is_file():
         buffer = model.replay_buffer
@@ -177,5 +178,6 @@ def load_checkpoint(agent: SB3Agent, path: str | Path) -> dict[str, Any]:
         torch.cuda.set_rng_state_all(weights["cuda_rng"])
     np.random.set_state(state["rng"]["numpy"])
     random.setstate(state["rng"]["python"])
-    agent.sampling_rng.bit_generator.state = state["rng"]["sampling"]
+    if "sampling" in state["rng"]:  # likewise for the action sampler
+        agent.sampling_rng.bit_generator.state = state["rng"]["sampling"]
     return state["extra"]
