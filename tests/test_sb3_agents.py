@@ -96,8 +96,8 @@ def test_hyperparameter_files_are_validated(tmp_path):
 
 
 def test_env_specific_entry_overrides_default():
-    params = load_hyperparams("ppo", "shopgym/Pricing-v0")
-    assert params.gamma == 1.0 and params.n_steps == load_hyperparams("ppo", "shopgym/Marketing-v0").n_steps
+    params, default = load_hyperparams("ppo", "shopgym/Pricing-v0"), load_hyperparams("ppo", "shopgym/Marketing-v0")
+    assert params.gamma == 0.95 and params.learning_rate == default.learning_rate == 3e-4
 
 
 def test_evaluation_does_not_update_normalisation():
