@@ -10,6 +10,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import shopgym
 from shopgym.choice import VisitUtilities
@@ -18,6 +19,13 @@ from shopgym.params import Scenario
 from shopgym.scenarios import get_scenario, resolve_scenario
 
 ALL_IDS = sorted(shopgym.ENV_IDS)
+
+# Property-based fuzzers (tests marked ``fuzz``): a few dozen cases each in the default run, thousands with
+# ``pytest -m fuzz --hypothesis-profile=fuzz`` (docs/reliability.md records the long run).
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "derandomize": True}
+settings.register_profile("default", max_examples=40, **_FUZZ)
+settings.register_profile("fuzz", max_examples=2500, **{**_FUZZ, "derandomize": False})
+settings.load_profile(os.environ.get("SHOPGYM_HYPOTHESIS_PROFILE", "default"))
 
 
 class ClickFirstBuyAlways:
