@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,15 @@ def test_pricing_screen_tiny(tmp_path):
     line = log.read_text().strip()
     assert line.startswith('ppo {"gae_lambda": 0.5} | J/J* (sampled/most likely) per seed: electronics ')
     assert len(line.split("|")) == 4 and "grocery" in line and "default" in line
+
+
+def test_retrain_hyperparams_tiny(tmp_path):
+    files = ["a=agents/hyperparams/dqn.yml", "b=agents/hyperparams/dqn.yml"]
+    args = ["--seeds", "2", "--steps", "256", "--n-eval", "8", "--workers", "1", "--out", str(tmp_path)]
+    result = run("benchmarks/retrain_hyperparams.py", "dqn", "shopgym/Promote-v0", *files, *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    # The same file and seeds train the same runs: identical returns, and neither beats the other.
+    assert summary["labels"]["a"]["returns"] == summary["labels"]["b"]["returns"]
+    assert summary["P(a > b)"][0] == 0.5
+    assert (tmp_path / "a" / "seed-1" / "summary.json").is_file()
