@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench docs clean
 
 # torch comes first, so that resolving shopgym's dependencies does not pull a multi-GB CUDA build onto a machine
 # without an NVIDIA GPU: there, PyTorch's CPU wheel index (isolated from local pip settings, 5 s timeout, no
@@ -41,6 +41,10 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/bench_core.py
+
+# NO_MKDOCS_2_WARNING silences Material for MkDocs' end-of-life banner, a notice about the theme, not the docs.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf $(VENV)
