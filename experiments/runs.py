@@ -14,7 +14,11 @@ from typing import Any
 
 from shopgym.files import write_atomic
 
-__all__ = ["RunDirectory", "RunError", "slug"]
+__all__ = ["SWEEP", "TRAINING", "RunDirectory", "RunError", "slug"]
+
+TRAINING = "training run"  # the kind of run that `train` writes
+SWEEP = "sweep"
+SWEEP_MARKER = "manifest.json"  # a sweep folder holds no run.json; its manifest marks it
 
 PACKAGES = ("shopgym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy", "scipy", "matplotlib")
 
@@ -48,7 +52,10 @@ def _git_revision() -> str:
 
 
 class RunDirectory:
-    """A folder that holds one run. ``summary.json`` is written last: its presence marks a finished run."""
+    """A folder that holds one run. ``summary.json`` is written last: its presence marks a finished run.
+
+    A run starts only in a new or empty folder and continues only in a folder that holds a run of its own kind
+    (see :meth:`claim`), so shopgym never overwrites, truncates or deletes files it did not write."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -69,23 +76,46 @@ class RunDirectory:
         except (OSError, json.JSONDecodeError) as error:
             raise RunError(f"cannot read {str(path)!r}: {error}") from None
 
-    def start(self, config: dict[str, Any], overwrite: bool = False, **extra: Any) -> None:
-        """Create the folder and record what produces the run (``config`` plus ``extra`` top-level entries).
+    def claim(self, kind: str) -> bool:
+        """Whether this folder already holds a ``kind`` (a training run, a comparison, …, a sweep); False if it is
+        new or empty, so a run can start here. Refuses (:class:`RunError`) a folder that holds files shopgym did
+        not write, or a run of another kind. Call it before writing anything here."""
+        if not self.path.exists():
+            return False
+        # Leftover temporary files of write_atomic (a run killed while writing run.json) do not count.
+        names = sorted(p.name for p in self.path.iterdir() if not (p.name[0] == "." and p.name.endswith(".tmp")))
+        if not names:
+            return False
+        if (self.path / SWEEP_MARKER).is_file():
+            found = SWEEP
+        else:
+            recorded = self.recorded()
+            if not (isinstance(recorded, dict) and "config" in recorded):  # no run.json that shopgym wrote
+                shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+                raise RunError(
+                    f"{str(self.path)!r} holds files shopgym did not write ({shown}); choose a new or empty --out"
+                )
+            found = recorded.get("kind", TRAINING)  # a training run from before kinds were recorded has none
+        if found != kind:
+            raise RunError(f"{str(self.path)!r} holds a {found}, not a {kind}; choose another --out")
+        return True
 
-        Refuses a folder that holds a finished run, or an unfinished one (which ``--resume`` continues), unless
-        ``overwrite``."""
-        if not overwrite:
+    def start(self, config: dict[str, Any], kind: str = TRAINING, **extra: Any) -> None:
+        """Create the folder and record what produces the run: ``config``, its ``kind`` and ``extra`` top-level
+        entries. Refuses a folder that is not new or empty (see :meth:`claim`): one that holds a finished run of
+        this kind, or an unfinished one (which ``--resume`` continues)."""
+        if self.claim(kind):
             if self.finished:
                 raise RunError(f"{str(self.path)!r} already holds a finished run (summary.json); choose another --out")
-            if (self.path / "run.json").exists():
-                raise RunError(
-                    f"{str(self.path)!r} holds an unfinished run; pass --resume to continue it, or choose another --out"
-                )
+            raise RunError(
+                f"{str(self.path)!r} holds an unfinished run; pass --resume to continue it, or choose another --out"
+            )
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_json(
             "run.json",
             {
                 "config": config,
+                "kind": kind,
                 **extra,
                 "versions": _versions(),
                 "git_revision": _git_revision(),
@@ -97,12 +127,12 @@ class RunDirectory:
     def begin(self, config: dict[str, Any], what: str, device: str, **pinned: Any) -> None:
         """Start a run of ``config`` (a ``what``: comparison, transfer suite, …) here, or continue the unfinished
         one of the same config and ``pinned`` entries; a finished run or another config is refused."""
+        if not self.claim(what):
+            self.start(config, what, device=device, **pinned)
+            return
         if self.finished:
             raise RunError(f"{str(self.path)!r} already holds a finished {what} (summary.json); choose another --out")
         recorded = self.recorded()
-        if recorded is None:
-            self.start(config, kind=what, device=device, **pinned)
-            return
         if recorded.get("config") != config or any(recorded.get(k) != v for k, v in pinned.items()):
             differs = "config" + "".join(f" or {k}" for k in pinned)
             raise RunError(f"{str(self.path)!r} holds an unfinished {what} of another {differs}; choose another --out")
@@ -110,7 +140,7 @@ class RunDirectory:
 
     def note_resume(self) -> None:
         """Add this command line and time to the ``resumes`` list in ``run.json``."""
-        recorded = self.recorded() or {}
+        recorded = self.recorded()
         resumes = recorded.setdefault("resumes", [])
         resumes.append({"command": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         self.write_json("run.json", recorded)

@@ -5,18 +5,25 @@ Each job writes only its own folder under ``out/jobs/<job id>/``. ``out/manifest
 the driver, never by jobs) lists every planned job with its status: ``pending``, ``running``, ``done`` or
 ``failed`` with the error. Rerunning the sweep into the same folder skips ``done`` jobs and runs the rest; a job
 whose folder holds a killed training run resumes it from its checkpoint. A job holds an exclusive lock on its
-folder while it runs, so two drivers never run the same job at once. When every job has ended, the results of
-the training jobs are gathered into one comparison report (``report.md``, ``summary.json``).
+folder while it runs, so two drivers never run the same job at once. Local worker processes die with their
+driver, even one killed by SIGKILL (so do Ray's on a node that the driver started), so a rerun after a kill
+finds no job still running. ``out`` must be new, empty or a sweep's folder (its manifest marks it).
+When every job has ended, the results of the training jobs are gathered into one comparison report
+(``report.md``, ``summary.json``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import itertools
 import json
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -28,13 +35,14 @@ from typing import Any
 import numpy as np
 
 from experiments.configs import SweepConfig, TrainConfig, scenario_label
-from experiments.runs import RunDirectory, RunError, slug
+from experiments.runs import SWEEP, RunDirectory, RunError, slug
 from shopgym.files import write_atomic
 
 __all__ = ["expand_jobs", "run_job", "run_sweep"]
 
 log = logging.getLogger("shopgym")
 BACKENDS = ("local", "ray")
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def _name(value: Any) -> str:
@@ -63,13 +71,38 @@ def expand_jobs(config: SweepConfig) -> dict[str, dict[str, Any]]:
 
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
+    """Hold ``folder/.lock`` (which names the holder's process id) while the job runs. The kernel releases the
+    lock when its holder dies, so a lock is never stale."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
+    with open(folder / ".lock", "a+") as handle:  # not "w": that would erase the holder's id before the check
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunError(f"{str(folder)!r} is being run by another process") from None
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunError(f"{str(folder)!r} is being run by another process (pid {holder})") from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
         yield
+
+
+def _die_with(driver: int) -> None:
+    """Pool initializer: end this worker when its driver process dies, even by SIGKILL, so that no job runs on
+    alone (holding its folder's lock against a rerun)."""
+    if sys.platform == "linux":
+        # The kernel sends SIGKILL when the thread that spawned us ends: the driver's main thread, which submits.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_driver, args=(driver,), daemon=True).start()
+    if os.getppid() != driver:  # the driver died before the line above
+        os._exit(1)
+
+
+def _watch_driver(driver: int) -> None:
+    while os.getppid() == driver:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _run_suite(kind: str, config_path: str, folder: Path, device: str) -> dict[str, Any]:
@@ -134,7 +167,7 @@ class _Manifest:
 
 def _local(jobs: list[tuple[str, dict]], out: Path, device: str, threads: int, workers: int, done: Callable) -> None:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, context, initializer=_die_with, initargs=(os.getpid(),)) as pool:
         futures: dict[Future, str] = {
             pool.submit(run_job, job, str(out / "jobs" / job_id), device, threads): job_id for job_id, job in jobs
         }
@@ -250,8 +283,7 @@ def run_sweep(
     if backend not in BACKENDS:
         raise RunError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--out {str(out)!r} is a file, not a folder")
+    RunDirectory(out).claim(SWEEP)  # a new or empty folder, or a sweep's: never files shopgym did not write
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or max(1, (os.cpu_count() or 1) // config.cpus_per_job)
     manifest = _Manifest(out / "manifest.json", expand_jobs(config))

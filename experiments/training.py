@@ -19,7 +19,7 @@ from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkp
 from experiments.configs import TrainConfig
 from experiments.logs import CsvLog
 from experiments.progress import progress_bar as make_progress_bar
-from experiments.runs import RunDirectory, RunError
+from experiments.runs import TRAINING, RunDirectory, RunError
 from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 
 __all__ = ["TrainingCallback", "train_agent", "train_or_resume"]
@@ -224,11 +224,11 @@ def train_agent(
     checkpoint with the config it recorded); evaluate along the way and at the end, save the model, and return
     (and write, last) ``summary.json``."""
     if resume:
-        recorded = run.recorded()
+        if not run.claim(TRAINING):
+            raise RunError(f"{str(run.path)!r} holds no run to resume (run.json is missing)")
         if run.finished:
             raise RunError(f"{str(run.path)!r} already holds a finished run (summary.json); nothing to resume")
-        if recorded is None:
-            raise RunError(f"{str(run.path)!r} holds no run to resume (run.json is missing)")
+        recorded = run.recorded()
         config = TrainConfig.model_validate(recorded["config"])
         hyperparams = HyperParams.model_validate(recorded["hyperparams"])
         tensorboard = recorded.get("tensorboard", False)
@@ -290,9 +290,9 @@ def train_or_resume(
     progress_bar: bool = False,
 ) -> dict[str, Any]:
     """The summary of the run in ``run``: read back if it finished, else trained (resumed if it was started)."""
+    resume = run.claim(TRAINING)
     if run.finished:
         log.info("%s: finished earlier", run.path)
         return json.loads((run.path / "summary.json").read_text(encoding="utf-8"))
-    resume = run.recorded() is not None
     log.info("%s %s", "resuming" if resume else "training", run.path)
     return train_agent(run, config, device, resume, hyperparams_file, progress_bar=progress_bar)

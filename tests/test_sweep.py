@@ -3,6 +3,7 @@ rerun completes without running anything twice."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from experiments.configs import SweepConfig
-from experiments.sweep import expand_jobs, run_sweep
+from experiments.runs import RunError
+from experiments.sweep import _locked, expand_jobs, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"env": "shopgym/Promote-v0", "algo": "a2c", "n_timesteps": 512, "eval_freq": 512, "n_eval": 8}
@@ -97,6 +99,68 @@ def test_a_killed_sweep_reruns_only_the_missing_jobs(tmp_path):
     assert all(jobs[k]["attempts"] == 1 for k in finished)  # nothing run twice
     assert stamps == {k: (out / "jobs" / k / "run" / "summary.json").stat().st_mtime_ns for k in finished}
     assert f"{4 - len(finished)} to run" in again.stderr
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started and that still run (from /proc, Linux)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found |= {int(child) for child in task.read_text().split()}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; a zombie (dead, not yet reaped by its new parent) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads processes from /proc")
+def test_workers_die_with_a_killed_sweep_and_a_rerun_completes(tmp_path):
+    config = tmp_path / "sweep.yml"
+    config.write_text(  # one job of several seconds (a2c runs about 50,000 steps a second here)
+        "base: {env: shopgym/Promote-v0, algo: a2c, n_timesteps: 300000, eval_freq: 100000, n_eval: 8,"
+        " checkpoint_freq: 50000}\ngrid: {seed: [0]}\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()  # an empty existing --out is accepted
+    command = [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(out), "--workers", "1"]
+    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "jobs" / "seed=0" / "run" / "run.json").exists():  # the worker is training
+            assert driver.poll() is None, driver.communicate()[1][-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        workers = _children(driver.pid)
+        assert workers, "the sweep runs its job in a worker process"
+        # Only the driver, as `kill -9 <pid>` does: killing its process group would kill the workers directly,
+        # where the defect was that they outlived their driver.
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in workers if _alive(pid)], "worker processes outlived the killed driver"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # anything left of the group, should the test fail
+            os.killpg(driver.pid, signal.SIGKILL)
+
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    job = json.loads((out / "manifest.json").read_text())["jobs"]["seed=0"]
+    assert job["status"] == "done" and job["summary"]["env_steps"] >= 300_000
+
+
+def test_a_job_being_run_names_the_process_that_runs_it(tmp_path):
+    holder = rf"is being run by another process \(pid {os.getpid()}\)$"
+    with _locked(tmp_path), pytest.raises(RunError, match=holder), _locked(tmp_path):
+        pass
+    with _locked(tmp_path):  # released when its holder let go (or died)
+        pass
 
 
 def test_bad_sweep_input(tmp_path):

@@ -1,0 +1,157 @@
+"""What an ``--out`` folder may be: new or empty, or a run folder of the same kind. Every command that writes
+refuses, in one line and before touching anything, a folder of files shopgym did not write or a run of another
+kind (issue 15, item 1)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from experiments.cli import app
+from experiments.runs import RunDirectory, RunError
+
+TINY_TRAIN = ["--algo", "a2c", "--env", "shopgym/Promote-v0", "--n-timesteps", "256", "--eval-freq", "256"]
+# Tiny configs, so that the old code, which took such folders over, finished quickly too.
+TINY_CONFIGS = {
+    "compare": "env: shopgym/Promote-v0\nseeds: 1\nn_eval: 16\nbaselines: [random, never_discount]\n",
+    "transfer": "algo: a2c\nenv: shopgym/Promote-v0\nseeds: 1\nsource_steps: 256\ntarget_steps: 256\n"
+    "eval_freq: 256\nn_eval: 8\npairs: [{name: p, source: [default], target: recession}]\n",
+    "continual": "algo: a2c\nenv: shopgym/Promote-v0\nseeds: 1\nscenarios: [default, recession]\n"
+    "steps_per_stage: 256\nn_eval: 8\nstrategies: [naive]\n",
+    "sweep": "base: {env: shopgym/Promote-v0, algo: a2c, n_timesteps: 256, eval_freq: 256, n_eval: 8}\n"
+    "grid: {seed: [0]}\n",
+}
+KINDS = {"train": "training run", "compare": "comparison", "quickstart": "comparison", "transfer": "transfer suite"}
+KINDS |= {"continual": "continual run", "sweep": "sweep"}
+
+
+@pytest.fixture(scope="module")
+def commands(tmp_path_factory) -> dict[str, list[str]]:
+    """Each command that writes a folder, with a tiny config (all but ``--out``)."""
+    folder = tmp_path_factory.mktemp("configs")
+    for name, text in TINY_CONFIGS.items():
+        (folder / f"{name}.yml").write_text(text)
+    quickstart = ["--seeds", "1", "--ppo-steps", "256", "--dqn-steps", "256", "--eval-freq", "256", "--n-eval", "8"]
+    return {
+        "train": ["train", *TINY_TRAIN, "--n-eval", "8", "--device", "cpu"],
+        "compare": ["compare", str(folder / "compare.yml"), "--device", "cpu"],
+        "quickstart": ["quickstart", *quickstart, "--device", "cpu"],
+        "transfer": ["transfer", str(folder / "transfer.yml"), "--device", "cpu"],
+        "continual": ["continual", str(folder / "continual.yml"), "--device", "cpu"],
+        "sweep": ["sweep", str(folder / "sweep.yml"), "--workers", "1"],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The commands point the root logger at the runner's stderr, which closes when the command ends."""
+    handlers = logging.root.handlers[:]
+    yield
+    logging.root.handlers[:] = handlers
+
+
+def shopgym(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def foreign_files(folder: Path) -> dict[Path, bytes]:
+    """A folder that looks like a run folder but was not written by shopgym; returns its files' contents."""
+    files = {
+        folder / "checkpoint" / "important.txt": b"keep\n",
+        folder / "progress.csv": b"my,own\n1,2\n",
+        folder / "report.md": b"# my notes\n",
+        folder / "model" / "weights.bin": bytes(range(256)),
+    }
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return files
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("shopgym: error: ")
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", KINDS)
+def test_out_folder_with_foreign_files_is_refused(tmp_path, commands, command):
+    out = tmp_path / "u"
+    files = foreign_files(out)
+    error = one_line_error(shopgym(*commands[command], "--out", str(out)))
+    assert (
+        "holds files shopgym did not write (checkpoint, model, progress.csv, …); choose a new or empty --out" in error
+    )
+    assert {path: path.read_bytes() for path in files} == files  # byte for byte
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "checkpoint",
+        "checkpoint/important.txt",
+        "model",
+        "model/weights.bin",
+        "progress.csv",
+        "report.md",
+    ]
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "transfer", "continual", "sweep"])
+def test_out_folder_with_a_run_of_another_kind_is_refused(tmp_path, commands, command):
+    other = "compare" if command != "compare" else "train"
+    out = tmp_path / "other"
+    RunDirectory(out).start({"from": "another command"}, KINDS[other])
+    before = (out / "run.json").read_bytes()
+    error = one_line_error(shopgym(*commands[command], "--out", str(out)))
+    assert f"holds a {KINDS[other]}, not a {KINDS[command]}; choose another --out" in error
+    assert (out / "run.json").read_bytes() == before and [p.name for p in out.iterdir()] == ["run.json"]
+
+
+def test_resume_into_a_folder_of_another_kind_is_refused(tmp_path):
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "manifest.json").write_text('{"jobs": {}}\n')
+    error = one_line_error(shopgym("train", "--resume", "--out", str(tmp_path / "sweep")))
+    assert "holds a sweep, not a training run" in error
+
+
+def test_empty_existing_out_folder_is_accepted(tmp_path, commands):
+    out = tmp_path / "empty"
+    out.mkdir()
+    result = shopgym(*commands["train"], "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.json").read_text())["kind"] == "training run"
+    assert (out / "summary.json").is_file()
+    # the finished run is now a training run folder: train refuses it, compare names both kinds
+    assert "already holds a finished run" in one_line_error(shopgym(*commands["train"], "--out", str(out)))
+    error = one_line_error(shopgym(*commands["compare"], "--out", str(out)))
+    assert "holds a training run, not a comparison" in error
+
+
+def test_empty_existing_out_folder_is_accepted_by_compare(tmp_path, commands):
+    out = tmp_path / "empty"
+    out.mkdir()
+    result = shopgym(*commands["compare"], "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.json").read_text())["kind"] == "comparison"
+    assert (out / "summary.json").is_file()
+
+
+def test_what_a_folder_holds(tmp_path):
+    folder = RunDirectory(tmp_path / "f")
+    assert folder.claim("training run") is False  # new
+    folder.path.mkdir()
+    (folder.path / ".run.json.x1y2.tmp").write_text("{")  # a run killed while writing run.json
+    assert folder.claim("comparison") is False  # empty but for that
+    (folder.path / "run.json").write_text('{"config": {}}\n')  # a training run from before kinds were recorded
+    assert folder.claim("training run") is True
+    with pytest.raises(RunError, match="holds a training run, not a sweep"):
+        folder.claim("sweep")
+    (folder.path / "run.json").write_text('{"mine": 1}\n')  # a run.json that shopgym did not write
+    with pytest.raises(RunError, match=r"holds files shopgym did not write \(run.json\)"):
+        folder.claim("training run")
+    (folder.path / "run.json").unlink()
+    (folder.path / "notes.txt").write_text("mine")
+    with pytest.raises(RunError, match=r"holds files shopgym did not write \(notes.txt\)"):
+        folder.claim("training run")
