@@ -27,13 +27,14 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from experiments.configs import ScenarioRef, Steps, _known_algo, _known_env, _Strict
-from experiments.runs import RunError
+from experiments.runs import RunDirectory, RunError
 from experiments.sweep import _locked
 from shopgym.files import write_atomic
 
 __all__ = ["ParamRange", "TuneConfig", "run_tune"]
 
 log = logging.getLogger("shopgym")
+SEARCH = "hyperparameter search"  # the kind of run folder (see RunDirectory.claim)
 
 
 class ParamRange(_Strict):
@@ -260,18 +261,14 @@ def run_tune(
 
     from agents.sb3_agents import load_hyperparams
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--out {str(out)!r} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "tune.json").is_file():
-        raise RunError(f"{str(out)!r} holds files shopgym tune did not write; choose a new or empty --out")
-    out.mkdir(parents=True, exist_ok=True)
-    recorded = out / "tune.json"
-    if recorded.is_file():
-        if json.loads(recorded.read_text(encoding="utf-8")).get("config") != config.model_dump(mode="json"):
-            raise RunError(f"{str(out)!r} holds a search of another config; choose another --out")
+    run = RunDirectory(out)
+    if not run.claim(SEARCH):
+        run.start(config.model_dump(mode="json"), SEARCH)
+    elif run.recorded()["config"] != config.model_dump(mode="json"):
+        raise RunError(f"{str(out)!r} holds a search of another config; choose another --out")
     else:
-        write_atomic(recorded, json.dumps({"config": config.model_dump(mode="json")}, indent=1) + "\n")
+        run.note_resume()
+    out = run.path
     base = load_hyperparams(config.algo, config.env).model_dump(mode="json")
     for name in config.space:
         key = name.split(".", 1)[1] if name.startswith("policy_kwargs.") else name

@@ -88,15 +88,25 @@ def test_killed_search_reruns_the_interrupted_trial_and_continues(tmp_path: Path
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     search = subprocess.Popen([*command, "3"], cwd=ROOT, env=env)
     database = tmp_path / "out" / "study.db"
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and search.poll() is None:
-        if database.exists() and b"RUNNING" in database.read_bytes():
+        time.sleep(0.2)
+        if not database.exists():
+            continue
+        try:
+            running = optuna.load_study(study_name="shopgym-tune", storage=f"sqlite:///{database}").get_trials(
+                states=(optuna.trial.TrialState.RUNNING,)
+            )
+        except Exception:  # the search is still creating its tables
+            continue
+        if any(len(t.params) == len(config["space"]) for t in running):
             break
-        time.sleep(0.05)
     search.send_signal(signal.SIGKILL)
     search.wait()
     subprocess.run([*command, "3"], cwd=ROOT, env=env, check=True, timeout=120)
-    import optuna
 
     trials = optuna.load_study(study_name="shopgym-tune", storage=f"sqlite:///{database}").trials
     states = [t.state.name for t in trials]
