@@ -45,3 +45,12 @@ def test_retrain_hyperparams_tiny(tmp_path):
     assert summary["labels"]["a"]["returns"] == summary["labels"]["b"]["returns"]
     assert summary["P(a > b)"][0] == 0.5
     assert (tmp_path / "a" / "seed-1" / "summary.json").is_file()
+
+
+def test_kill_resume_trials_tiny(tmp_path):
+    result = run("benchmarks/kill_resume.py", "--trials", "2", "--steps", "4096", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["trials"] == 2 and [r["algo"] for r in report["results"]] == ["ppo", "dqn"]
+    for trial in report["results"]:
+        assert trial["ok"], trial
