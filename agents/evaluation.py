@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 import shopgym  # noqa: F401  (registers the ids)
-from agents.base import Policy
+from agents.base import Policy, TaskInfo
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -27,6 +27,32 @@ class Evaluation:
     @property
     def mean_return(self) -> float:
         return float(self.returns.mean())
+
+    @property
+    def ci95_half_width(self) -> float:
+        """1.96 standard errors of :attr:`mean_return` over shoppers (a normal-approximation 95 % interval)."""
+        n = self.returns.size
+        return float(1.96 * self.returns.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+
+    @property
+    def iqm_return(self) -> float:
+        """Interquartile mean of the per-shopper returns: the mean of the middle half (a quarter cut off each end,
+        as ``scipy.stats.trim_mean(returns, 0.25)``)."""
+        cut = int(0.25 * self.returns.size)
+        return float(np.sort(self.returns)[cut : self.returns.size - cut].mean())
+
+    def summary(self) -> dict[str, Any]:
+        """The number of shoppers, the return's mean with its 95 % interval and its IQM, then the :meth:`kpis`, as
+        JSON-ready values (``shopgym eval`` prints this)."""
+        half = self.ci95_half_width
+        return {
+            "n_shoppers": int(self.returns.size),
+            "mean_return": self.mean_return,
+            "ci95": [self.mean_return - half, self.mean_return + half],
+            "ci_method": "normal approximation over shoppers: mean ± 1.96 standard errors",
+            "iqm_return": self.iqm_return,
+            **self.kpis(),
+        }
 
     def kpis(self) -> dict[str, float]:
         """Business KPIs: profit, revenue, purchases and discount cost per shopper (currency units or counts over
@@ -54,6 +80,7 @@ def evaluate(
     meets the same shoppers and market: common random numbers). With ``learn`` the policy's ``update`` is called
     after every step (online bandits); otherwise the policy is only asked to act."""
     envs = gym.make_vec(env_id, num_envs=n_shoppers, **env_kwargs)
+    _check_fits(policy, envs, env_id)
     obs, _ = envs.reset(seed=seed)
     active = np.ones(n_shoppers, dtype=bool)
     returns = np.zeros(n_shoppers)
@@ -78,3 +105,18 @@ def evaluate(
         obs = next_obs
     envs.close()
     return Evaluation(returns=returns, totals=totals, visits=visits)
+
+
+def _check_fits(policy: Policy, envs: gym.vector.VectorEnv, env_id: str) -> None:
+    """A policy built for a task acts only where the observations and actions are that task's."""
+    info = getattr(policy, "info", None)
+    if not isinstance(info, TaskInfo):
+        return
+    wanted = (info.task.observation_space.shape, info.action_space)
+    offered = (envs.single_observation_space.shape, envs.single_action_space)
+    if wanted != offered:
+        envs.close()
+        raise ValueError(
+            f"{policy.name} acts in the {info.name} task (observations of shape {wanted[0]}, actions {wanted[1]}); "
+            f"{env_id} has observations of shape {offered[0]} and actions {offered[1]}"
+        )

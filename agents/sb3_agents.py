@@ -4,22 +4,28 @@ Hyperparameters come from ``agents/hyperparams/<algo>.yml``, keyed by env id wit
 env's entry overrides it key by key), safe-loaded and validated: an unknown key or a bad value is an error that
 names it. Nothing is ``eval``-ed: network sizes are lists of ints, activations are names.
 
-Saving writes ``agent.json`` (algorithm, env id, env kwargs, hyperparameters, seed, the state of the generator
-that draws stochastic actions) and the policy's weights (``policy.pt``, a torch state dict) plus observation-
-normalisation statistics when used. Loading rebuilds the model from ``agent.json`` and loads the weights with
+Saving writes ``agent.json`` (algorithm, env id, the market itself (every field of the scenario, its name and
+its sha256), the other env kwargs, hyperparameters, seed, the state of the generator that draws stochastic
+actions) and the policy's weights (``policy.pt``, a torch state dict) plus observation-normalisation statistics
+when used. A saved agent therefore never depends on a scenario file that may since have moved or changed.
+Loading checks every file first (a malformed one is a :class:`~shopgym.params.ParameterError` naming the file
+and the problem), rebuilds the model from ``agent.json`` and loads the weights with
 ``torch.load(weights_only=True)``: a user never unpickles a file they did not produce.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
+import pickle
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, DQN, PPO
@@ -27,18 +33,31 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+import shopgym
 from agents.base import TaskInfo
 from agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy, candidate_layout
+from agents.sb3_options import ALGORITHM_NAMES, resolve_device
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
-from shopgym.files import write_atomic
-from shopgym.params import ParameterError, format_validation_error
+from shopgym.files import read_yaml, write_atomic
+from shopgym.params import ParameterError, Scenario, format_validation_error, validate_scenario
+from shopgym.scenarios import resolve_scenario
 
-__all__ = ["ALGORITHMS", "HyperParams", "SB3Agent", "load_hyperparams"]
+__all__ = [
+    "ALGORITHMS",
+    "HyperParams",
+    "SB3Agent",
+    "SavedAgent",
+    "load_hyperparams",
+    "read_saved_agent",
+    "resolve_device",
+    "scenario_record",
+]
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "dqn": DQN, "a2c": A2C, "recurrentppo": RecurrentPPO}
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = dict(zip(ALGORITHM_NAMES, (PPO, DQN, A2C, RecurrentPPO), strict=True))
 SAMPLING_ALGORITHMS = ("ppo", "a2c")  # stochastic acting samples their action distribution
 HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+_DEFAULT_SCENARIO = inspect.signature(ShopperBatch).parameters["scenario"].default  # the env's own default market
 
 
 class _Strict(BaseModel):
@@ -161,12 +180,7 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
     if algo not in ALGORITHMS:
         raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
     path = Path(path) if path is not None else HYPERPARAMS_DIR / f"{algo}.yml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise ParameterError(f"cannot read hyperparameter file {str(path)!r}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise ParameterError(f"hyperparameter file {str(path)!r} is not valid YAML: {error}") from None
+    data = read_yaml(path, "hyperparameter file") or {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ParameterError(f"hyperparameter file {str(path)!r} must map env ids (and 'default') to mappings")
     merged = {**data.get("default", {}), **data.get(env_id, {})}
@@ -176,7 +190,10 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
         raise format_validation_error(
             error, f"hyperparameters for {algo} on {env_id} in {str(path)!r}", HyperParams
         ) from None
-    params.algorithm_kwargs(algo)
+    try:
+        params.algorithm_kwargs(algo)
+    except ParameterError as error:
+        raise ParameterError(f"hyperparameter file {str(path)!r}: {error}") from None
     return params
 
 
@@ -198,7 +215,11 @@ class _ScaledReward(VecNormalize):
 
 
 class SB3Agent:
-    """An SB3 model plus what rebuilds it. Implements the :class:`agents.base.Policy` protocol."""
+    """An SB3 model plus what rebuilds it. Implements the :class:`agents.base.Policy` protocol.
+
+    ``device`` is resolved by :func:`resolve_device` (CUDA asked for where there is none is an error);
+    ``env_kwargs["scenario"]`` (a name, a YAML path, a mapping or a Scenario) is read once, here: the agent keeps
+    the :class:`~shopgym.params.Scenario` itself."""
 
     def __init__(
         self,
@@ -214,9 +235,9 @@ class SB3Agent:
     ) -> None:
         if algo not in ALGORITHMS:
             raise ParameterError(f"unknown algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
-        self.algo, self.env_id, self.seed, self.device = algo, env_id, seed, device
+        self.algo, self.env_id, self.seed, self.device = algo, env_id, seed, resolve_device(device)
         self.name = algo
-        self.env_kwargs = dict(env_kwargs or {})
+        self.env_kwargs = _with_market(env_kwargs or {})
         self.hyperparams = hyperparams or load_hyperparams(algo, env_id)
         self.deterministic = self.hyperparams.deterministic if deterministic is None else deterministic
         # Draws stochastic actions in `act`, apart from the random streams training uses; checkpoints keep it.
@@ -230,7 +251,7 @@ class SB3Agent:
             policy,
             self.venv,
             seed=seed,
-            device=device,
+            device=self.device,
             verbose=0,
             policy_kwargs=policy_kwargs,
             tensorboard_log=tensorboard_log,
@@ -257,7 +278,7 @@ class SB3Agent:
         self.model.set_env(wrapped, force_reset=True)
         self.venv = wrapped
         if env_kwargs is not None:
-            self.env_kwargs = dict(env_kwargs)
+            self.env_kwargs = _with_market(env_kwargs)
 
     # ------------------------------------------------------------------ the Policy protocol
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
@@ -299,12 +320,15 @@ class SB3Agent:
         return None
 
     def save(self, path: str | Path) -> None:
+        """Write ``agent.json`` (with the market itself, see :func:`scenario_record`), ``policy.pt`` and, when
+        observations are normalised, ``obs_normalization.npz`` into the folder ``path``."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         config = {
             "algo": self.algo,
             "env_id": self.env_id,
-            "env_kwargs": self.env_kwargs,
+            "env_kwargs": {k: v for k, v in self.env_kwargs.items() if k != "scenario"},
+            "scenario": scenario_record(self.env_kwargs["scenario"]),
             "seed": self.seed,
             "hyperparams": self.hyperparams.model_dump(mode="json"),
             "num_timesteps": int(self.model.num_timesteps),
@@ -318,34 +342,175 @@ class SB3Agent:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> SB3Agent:
-        """Rebuild from ``agent.json`` and load the saved weights (no unpickling)."""
+        """Rebuild from ``agent.json`` and load the saved weights (no unpickling). Every file is checked first:
+        a malformed model folder is a :class:`~shopgym.params.ParameterError` naming the file and the problem."""
         path = Path(path)
-        config = json.loads((path / "agent.json").read_text())
+        device = resolve_device(device)
+        saved, env_kwargs = read_saved_agent(path)
         with warnings.catch_warnings():  # a one-shopper rebuild makes SB3 warn about PPO's batch size
             warnings.simplefilter("ignore", UserWarning)
-            agent = cls(
-                config["algo"],
-                config["env_id"],
-                HyperParams.model_validate(config["hyperparams"]),
-                seed=config["seed"],
-                device=device,
-                env_kwargs=config["env_kwargs"],
-                n_envs=1,
-            )
+            try:
+                agent = cls(
+                    saved.algo,
+                    saved.env_id,
+                    saved.hyperparams,
+                    seed=saved.seed,
+                    device=device,
+                    env_kwargs=env_kwargs,
+                    n_envs=1,
+                )
+            except (TypeError, ValueError) as error:  # an env kwarg the task does not take, or a bad value
+                raise ParameterError(f"{str(path / 'agent.json')!r} does not rebuild an agent: {error}") from None
         agent.load_weights(path)
-        agent.model.num_timesteps = config["num_timesteps"]
-        if "sampling_rng" in config:  # agents saved before stochastic acting existed lack it
-            agent.sampling_rng.bit_generator.state = config["sampling_rng"]
+        agent.model.num_timesteps = saved.num_timesteps
+        if saved.sampling_rng is not None:  # agents saved before stochastic acting existed lack it
+            agent.sampling_rng.bit_generator.state = saved.sampling_rng
         agent.venv.training = False
         return agent
 
     def load_weights(self, path: str | Path) -> None:
         """Take the policy weights and observation statistics of the agent saved in ``path`` (same algorithm and
-        network; the task's candidate count must match, the catalog need not): fine-tuning starts here."""
+        network; the task's candidate count must match, the catalog need not): fine-tuning starts here. Both
+        files are checked (present, readable, every tensor of the network in its shape, finite) before use."""
         path = Path(path)
-        state = torch.load(path / "policy.pt", map_location=self.model.device, weights_only=True)
-        self.model.policy.load_state_dict(state)
+        policy = self.model.policy
+        policy.load_state_dict(_read_weights(path / "policy.pt", policy.state_dict()))
         if self.hyperparams.normalize_observations:
-            with np.load(path / "obs_normalization.npz", allow_pickle=False) as data:
-                self.venv.obs_rms.mean, self.venv.obs_rms.var = data["mean"], data["var"]
-                self.venv.obs_rms.count = float(data["count"])
+            rms = self.venv.obs_rms
+            rms.mean, rms.var, rms.count = _read_obs_statistics(path / "obs_normalization.npz", rms.mean.shape)
+
+
+def _with_market(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` with its scenario (or the env's default one) read into a :class:`Scenario`."""
+    return {**env_kwargs, "scenario": resolve_scenario(env_kwargs.get("scenario", _DEFAULT_SCENARIO))}
+
+
+# ---------------------------------------------------------------------------------------------- saved agents
+class SavedScenario(_Strict):
+    """The market of a saved agent, kept whole (see :func:`scenario_record`)."""
+
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content: dict[str, Any]
+
+
+class SavedAgent(_Strict):
+    """``agent.json``: what rebuilds a saved agent."""
+
+    algo: str
+    env_id: str
+    env_kwargs: dict[str, Any] = Field(default_factory=dict, description="task options besides the scenario")
+    scenario: SavedScenario | None = Field(
+        None, description="the market; agents saved before it was kept whole name theirs in env_kwargs instead"
+    )
+    seed: int = Field(ge=0)
+    hyperparams: HyperParams
+    num_timesteps: int = Field(ge=0)
+    sampling_rng: dict[str, Any] | None = None
+
+
+def scenario_record(scenario: Scenario) -> dict[str, Any]:
+    """``{"name", "sha256", "content"}``: every field of ``scenario`` as JSON (``content``, which
+    :func:`shopgym.params.validate_scenario` turns back into the same scenario) and the sha256 of its canonical
+    JSON (sorted keys, no spaces), which names this exact market."""
+    content = scenario.model_dump(mode="json")
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {"name": scenario.name, "sha256": hashlib.sha256(canonical.encode()).hexdigest(), "content": content}
+
+
+def read_saved_agent(path: str | Path) -> tuple[SavedAgent, dict[str, Any]]:
+    """Read and check ``path/agent.json``; returns it and the env kwargs that rebuild the agent's market (its
+    scenario rebuilt from the recorded content). Any problem is a :class:`ParameterError` naming the file."""
+    file = Path(path) / "agent.json"
+    where = repr(str(file))
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ParameterError(f"cannot read {where}: {error.strerror or error}") from None
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise ParameterError(f"{where} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{where} must hold a JSON object of the saved agent, got {type(data).__name__}")
+    try:
+        saved = SavedAgent.model_validate(data)
+    except ValidationError as error:
+        raise format_validation_error(error, where, SavedAgent) from None
+    if saved.algo not in ALGORITHMS:
+        raise ParameterError(f"{where}: algo = {saved.algo!r}; known: {', '.join(ALGORITHMS)}")
+    if saved.env_id not in shopgym.ENV_IDS:
+        raise ParameterError(f"{where}: env_id = {saved.env_id!r}; known: {', '.join(sorted(shopgym.ENV_IDS))}")
+    try:
+        saved.hyperparams.algorithm_kwargs(saved.algo)
+        if saved.sampling_rng is not None:
+            np.random.PCG64().state = saved.sampling_rng
+    except ParameterError as error:
+        raise ParameterError(f"{where}: {error}") from None
+    except (TypeError, ValueError, KeyError):
+        raise ParameterError(f"{where}: sampling_rng is not the state of a NumPy PCG64 generator") from None
+    if saved.scenario is None:
+        return saved, dict(saved.env_kwargs)
+    if "scenario" in saved.env_kwargs:
+        raise ParameterError(f"{where}: env_kwargs.scenario and scenario both name a market; keep one")
+    record = saved.scenario
+    scenario = validate_scenario(record.content, where=f"scenario.content in {where}")
+    if scenario_record(scenario)["sha256"] != record.sha256:
+        raise ParameterError(f"{where}: scenario.sha256 does not match scenario.content (was either edited?)")
+    if scenario.name != record.name:
+        raise ParameterError(f"{where}: scenario.name = {record.name!r}, but its content is named {scenario.name!r}")
+    return saved, {**saved.env_kwargs, "scenario": scenario}
+
+
+def _read_weights(file: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state dict in ``file`` if it holds exactly the tensors of ``expected``, in their shapes, all finite."""
+    where = repr(str(file))
+    if not file.is_file():
+        raise ParameterError(f"{where} is missing: the saved agent has no weights")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        raise ParameterError(f"{where} is not a torch state dict ({type(error).__name__} on loading)") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ParameterError(f"{where} must hold a mapping of parameter names to tensors")
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ParameterError(
+            f"{where} does not fit the network agent.json describes: missing {missing}, unexpected {unexpected}"
+        )
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise ParameterError(
+                f"{where}: {name} has shape {tuple(tensor.shape)}; the network agent.json describes needs "
+                f"{tuple(expected[name].shape)}"
+            )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ParameterError(f"{where}: {name} holds NaN or infinite values")
+    return state
+
+
+def _read_obs_statistics(file: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(mean, var, count) of observation normalisation from ``file``, checked: shapes, finite, var ≥ 0, count > 0."""
+    where = repr(str(file))
+    if not file.is_file():
+        raise ParameterError(f"{where} is missing: the agent normalises observations and needs their statistics")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            missing = sorted({"mean", "var", "count"} - set(data.files))
+            arrays = {name: data[name] for name in ("mean", "var", "count") if name in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ParameterError(
+            f"{where} is not a NumPy .npz of numeric arrays ({type(error).__name__} on loading)"
+        ) from None
+    if missing:
+        raise ParameterError(f"{where} lacks {missing}; it must hold mean, var and count")
+    expected = {"mean": shape, "var": shape, "count": ()}
+    for name, array in arrays.items():
+        if array.dtype.kind not in "fiu" or array.shape != expected[name]:
+            raise ParameterError(
+                f"{where}: {name} is {array.dtype} of shape {array.shape}; the task needs numbers of shape "
+                f"{expected[name]}"
+            )
+        if not np.isfinite(array).all():
+            raise ParameterError(f"{where}: {name} holds NaN or infinite values")
+    if (arrays["var"] < 0).any() or arrays["count"] <= 0:
+        raise ParameterError(f"{where}: var must be ≥ 0 and count > 0")
+    return arrays["mean"].astype(np.float64), arrays["var"].astype(np.float64), float(arrays["count"])
