@@ -1,5 +1,5 @@
 """The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
-``continual``, ``sweep``, ``plot`` and ``bench``.
+``continual``, ``sweep``, ``tune``, ``plot`` and ``bench``.
 
 Bad input (unknown env id, algorithm or scenario, a negative budget or seed, a device that is not there, an
 unreadable config or saved model, an ``--out`` that is a file, a flag that does not parse) prints one line
@@ -470,6 +470,39 @@ def sweep(
     typer.echo((target / "report.md").read_text(encoding="utf-8"))
     if summary["jobs"]["failed"]:
         fail(f"{summary['jobs']['failed']} job(s) failed; see {target / 'manifest.json'}")
+
+
+@app.command()
+def tune(
+    config: Annotated[Path, typer.Argument(help="search YAML (experiments/configs/tune_*.yml)")],
+    trials: Annotated[int, typer.Option(help="search until this many trials have ended (finished or pruned)")] = 20,
+    out: Annotated[Path | None, typer.Option(help="search folder (default: runs/<config>)")] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL shared by several workers (default: OUT/study.db)")
+    ] = None,
+    study_name: Annotated[str, typer.Option(help="study name in the storage")] = "shopgym-tune",
+    device: Device = "auto",
+    verbose: Verbose = False,
+) -> None:
+    """Search hyperparameters with Optuna (TPE, median pruning on the evaluation curve).
+
+    Writes best_hyperparams.yml (for train --hyperparams), trials.csv, search.png and report.md. Rerunning into
+    the same --out continues a killed search; a larger --trials extends a finished one."""
+    _positive(trials=trials)
+    device = _device(device)
+    _setup(verbose)
+    if importlib.util.find_spec("optuna") is None:
+        fail("tune needs Optuna: pip install 'shopgym[tune]'")
+    from experiments.tune import TuneConfig, run_tune
+
+    target = out or Path("runs") / config.stem
+    try:
+        parsed = load_config(config, TuneConfig)
+        run_tune(parsed, target, trials, storage, study_name, device)
+    except (ParameterError, RunError, ValueError) as error:
+        fail(str(error))
+    typer.echo((target / "report.md").read_text(encoding="utf-8"))
+    typer.echo(f"best hyperparameters: {target / 'best_hyperparams.yml'}", err=True)
 
 
 @app.command()

@@ -115,3 +115,24 @@ def test_killed_search_reruns_the_interrupted_trial_and_continues(tmp_path: Path
     assert len(failed) == 1, "the kill came while a trial was running"
     rerun = [t for t in trials if t.number > failed[0].number and t.params == failed[0].params]
     assert rerun, "the interrupted trial runs again with the same hyperparameters"
+
+
+def test_tune_command_then_train_with_the_best_hyperparameters(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from experiments.cli import app
+
+    (tmp_path / "search.yml").write_text(yaml.safe_dump(TINY))
+    runner = CliRunner()
+    result = runner.invoke(app, ["tune", str(tmp_path / "search.yml"), "--trials", "2", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "Hyperparameter search" in result.output
+    best = tmp_path / "s" / "best_hyperparams.yml"
+    args = ["train", "--algo", "dqn", "--env", "shopgym/Promote-v0", "--n-timesteps", "256", "--n-eval", "8"]
+    result = runner.invoke(app, [*args, "--hyperparams", str(best), "--out", str(tmp_path / "run"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((tmp_path / "run" / "run.json").read_text())["hyperparams"]
+    assert recorded["gamma"] == yaml.safe_load(best.read_text())["shopgym/Promote-v0"]["gamma"]
+    bad = runner.invoke(app, ["tune", str(tmp_path / "search.yml"), "--trials", "0"])
+    assert bad.exit_code == 2 and "--trials must be ≥ 1" in bad.output
