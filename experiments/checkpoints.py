@@ -9,9 +9,10 @@ writing leaves the previous checkpoint whole. It holds:
 - ``state.pkl``: the algorithm's counters and last observation, the environment (its shoppers mid-episode and
   its random generators), observation- and reward-normalisation statistics, the random states of NumPy, Python
   and the agent's action sampler, and the caller's own state (log sizes, evaluation schedule). It is read by an
-  unpickler that only builds what such a file holds (shopgym's own classes, NumPy arrays and generators,
-  Gymnasium spaces, SB3's running statistics, two containers from ``collections``) and refuses anything else,
-  so a tampered file cannot call arbitrary code.
+  unpickler that knows an exact list of classes (the ones such a file holds: shopgym's envs, markets and
+  parameters, Gymnasium spaces, SB3's running statistics, NumPy's arrays and generators), which it creates
+  without calling them, and calls only functions that build NumPy values and containers from plain data. It
+  refuses anything else before it runs, so a tampered file can neither call code nor read files.
 
 Checkpoints are taken at the start of a rollout, after the previous gradient update, where the algorithm holds
 no half-collected data; with the same random states restored, the resumed run repeats what the uninterrupted
@@ -24,8 +25,9 @@ import importlib
 import pickle
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar, NoReturn
 
 import numpy as np
 import torch
@@ -33,8 +35,10 @@ from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.buffers import ReplayBuffer
 
 from agents.sb3_agents import SB3Agent
+from experiments.runs import RunError
+from shopgym.params import clip
 
-__all__ = ["has_checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["has_checkpoint", "load_checkpoint", "read_state", "save_checkpoint"]
 
 # Algorithm attributes that change while training (SB3 keeps the rest in its constructor arguments).
 _ATTRIBUTES = (
@@ -52,41 +56,160 @@ _ATTRIBUTES = (
 )
 _BUFFER_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 
-# Everything ``state.pkl`` may name besides shopgym's own classes (and the scenario resolver they hold).
-_ALLOWED_GLOBALS = {
-    ("collections", "OrderedDict"),
-    ("collections", "deque"),
-    ("numpy", "dtype"),
+# Everything ``state.pkl`` may name: what the checkpoints of PPO, DQN, A2C and RecurrentPPO hold on every task, with
+# mixed markets and every kind of drift (each a class or function ``find_class`` was asked for, logged), plus NumPy's
+# form for arrays that are not contiguous.
+# Classes are only created (``__new__``) and given their saved attributes: the unpickler never calls them.
+_CLASSES = (
+    ("gymnasium.spaces.box", "Box"),
+    ("gymnasium.spaces.discrete", "Discrete"),
+    ("gymnasium.spaces.multi_discrete", "MultiDiscrete"),
     ("numpy", "ndarray"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy.random._pickle", "__bit_generator_ctor"),
-    ("numpy.random._pickle", "__generator_ctor"),
     ("numpy.random._pcg64", "PCG64"),
     ("numpy.random.bit_generator", "SeedSequence"),
-    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("shopgym.catalog", "Catalog"),
+    ("shopgym.choice", "MultinomialLogit"),
+    ("shopgym.core", "MarketSimulator"),
+    ("shopgym.core", "VisitOutcome"),
+    ("shopgym.drift", "CatalogChurnDrift"),
+    ("shopgym.drift", "CompetitorDrift"),
+    ("shopgym.drift", "GradualDrift"),
+    ("shopgym.drift", "SeasonalDrift"),
+    ("shopgym.drift", "SwitchDrift"),
+    ("shopgym.envs.batch", "ShopperBatch"),
+    ("shopgym.envs.sb3", "ConcatShopVecEnv"),
+    ("shopgym.envs.sb3", "ShopVecEnv"),
+    ("shopgym.market", "Coefficients"),
+    ("shopgym.market", "Market"),
+    ("shopgym.market", "SegmentTable"),
+    ("shopgym.observation", "ObservationLayout"),
+    ("shopgym.params", "AbruptSwitch"),
+    ("shopgym.params", "CatalogChurn"),
+    ("shopgym.params", "CatalogParams"),
+    ("shopgym.params", "ChoiceParams"),
+    ("shopgym.params", "CompetitorEntry"),
+    ("shopgym.params", "DynamicsParams"),
+    ("shopgym.params", "GradualShift"),
+    ("shopgym.params", "RetrievalParams"),
+    ("shopgym.params", "RewardParams"),
+    ("shopgym.params", "Scenario"),
+    ("shopgym.params", "Seasonal"),
+    ("shopgym.params", "SegmentParams"),
+    ("shopgym.reward", "KpiReward"),
+    ("shopgym.shoppers", "ShopperState"),
+    ("shopgym.tasks", "Marketing"),
+    ("shopgym.tasks", "Pricing"),
+    ("shopgym.tasks", "Promote"),
+    ("shopgym.tasks", "Recommend"),
+    ("shopgym.tasks", "RecommendSlate"),
     ("stable_baselines3.common.running_mean_std", "RunningMeanStd"),
-    ("shopgym.scenarios", "resolve_scenario"),
+)
+# Functions the unpickler calls: each builds a container or a NumPy value from plain data, whatever its arguments.
+_CALLS = (
+    ("collections", "deque"),
+    ("numpy", "dtype"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+)
+
+
+def _bit_generator(kind: Any) -> np.random.PCG64:
+    """NumPy's ``__bit_generator_ctor``, which calls any class it is given, for the one kind shopgym uses."""
+    if kind is not np.random.PCG64 and kind != "PCG64":
+        name = getattr(kind, "__qualname__", type(kind).__name__)
+        raise pickle.UnpicklingError(f"a shopgym checkpoint's random generators are PCG64, not {clip(name)}")
+    return np.random.PCG64()
+
+
+def _generator(bit_generator: Any) -> np.random.Generator:
+    """NumPy's ``__generator_ctor``, which calls any function it is given, for a PCG64 bit generator."""
+    if not isinstance(bit_generator, np.random.PCG64):
+        bit_generator = _bit_generator(bit_generator)
+    return np.random.Generator(bit_generator)
+
+
+def _resolve(names: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], Any]:
+    return {(module, name): getattr(importlib.import_module(module), name) for module, name in names}
+
+
+_FOUND = {
+    **_resolve(_CLASSES),
+    **_resolve(_CALLS),
+    ("numpy.random._pickle", "__bit_generator_ctor"): _bit_generator,
+    ("numpy.random._pickle", "__generator_ctor"): _generator,
+    # Checkpoints from before simulators were pickled without their scenario resolver name it: a stand-in that is
+    # never called, which the simulator replaces when it is unpickled.
+    ("shopgym.scenarios", "resolve_scenario"): object(),
 }
+_CALLABLE = {id(_FOUND[key]) for key in _CALLS} | {id(_bit_generator), id(_generator)}
+_CLASS_IDS = {id(_FOUND[key]) for key in _CLASSES}
+# What BUILD may give saved attributes to: instances of the classes, and the arrays and dtypes the calls build.
+_BUILDABLE = (*(_FOUND[key] for key in _CLASSES), np.dtype)
 
 
-class _CheckpointUnpickler(pickle.Unpickler):
-    """Builds only the kinds of objects a checkpoint holds; any other global is refused before it is called."""
+class _CheckpointUnpickler(pickle._Unpickler):  # the Python unpickler: its opcodes can be checked one by one
+    """Builds only the objects a checkpoint holds: it finds only the classes and functions named above, calls only
+    the functions, and refuses anything else (naming it) before it runs."""
+
+    dispatch: ClassVar[dict[int, Callable[..., None]]] = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file: BinaryIO) -> None:
+        super().__init__(file)
+        self._names: dict[int, str] = {}  # id → module.name of everything found, for messages
 
     def find_class(self, module: str, name: str) -> Any:
         module = module.replace("numpy.core.", "numpy._core.")  # NumPy 1.x pickles name numpy.core
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        if module.startswith(("shopgym.", "gymnasium.spaces.")):
-            found = getattr(importlib.import_module(module), name, None)
-            if isinstance(found, type):  # a class: pickle builds it with __new__ and sets its state, no call
-                return found
-        raise pickle.UnpicklingError(f"a shopgym checkpoint never holds {module}.{name}; refusing to load it")
+        if (module, name) not in _FOUND:
+            raise pickle.UnpicklingError(f"a shopgym checkpoint never holds {module}.{name}; refusing to load it")
+        found = _FOUND[module, name]
+        self._names[id(found)] = f"{module}.{name}"
+        return found
+
+    def _refuse(self, what: str, thing: Any) -> NoReturn:
+        name = self._names.get(id(thing), f"a {type(thing).__name__}")
+        raise pickle.UnpicklingError(f"a shopgym checkpoint never {what} {name}; refusing to load it")
+
+    def load_reduce(self) -> None:
+        if id(self.stack[-2]) not in _CALLABLE:
+            self._refuse("calls", self.stack[-2])
+        super().load_reduce()
+
+    def load_newobj(self) -> None:
+        if id(self.stack[-2]) not in _CLASS_IDS:
+            self._refuse("creates", self.stack[-2])
+        super().load_newobj()
+
+    def load_newobj_ex(self) -> None:
+        if id(self.stack[-3]) not in _CLASS_IDS:
+            self._refuse("creates", self.stack[-3])
+        super().load_newobj_ex()
+
+    def load_build(self) -> None:
+        if not isinstance(self.stack[-2], _BUILDABLE):
+            self._refuse("sets attributes of", self.stack[-2])
+        super().load_build()
+
+    def _instantiate(self, klass: Any, args: list[Any]) -> None:  # protocols 0 and 1 call classes: never written
+        self._refuse("calls", klass)
+
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+    dispatch[pickle.BUILD[0]] = load_build
 
 
-def _load_state(handle: BinaryIO) -> dict[str, Any]:
-    return _CheckpointUnpickler(handle).load()
+def read_state(path: str | Path) -> dict[str, Any]:
+    """The contents of a checkpoint's ``state.pkl``; anything a checkpoint never holds raises
+    :class:`pickle.UnpicklingError` naming it, before it is created or called."""
+    with open(path, "rb") as handle:
+        try:
+            return _CheckpointUnpickler(handle).load()
+        except pickle.UnpicklingError:
+            raise
+        except Exception as error:  # a damaged file: pickle met something else than the data its opcodes expect
+            raise pickle.UnpicklingError(f"a damaged checkpoint: {type(error).__name__}: {clip(str(error))}") from None
 
 
 def _folder(path: Path) -> Path | None:
@@ -147,20 +270,25 @@ def save_checkpoint(agent: SB3Agent, path: str | Path, extra: dict[str, Any]) ->
 
 
 def load_checkpoint(agent: SB3Agent, path: str | Path) -> dict[str, Any]:
-    """Restore ``agent`` (built from the run's config) to the checkpoint at ``path``; returns the ``extra`` state."""
+    """Restore ``agent`` (built from the run's config) to the checkpoint at ``path``; returns the ``extra`` state.
+    A ``state.pkl`` that holds anything a checkpoint never holds raises :class:`RunError`."""
     folder = _folder(Path(path))
     if folder is None:
         raise FileNotFoundError(f"no checkpoint in {str(path)!r}")
     model = agent.model
-    with open(folder / "state.pkl", "rb") as handle:
-        state = _load_state(handle)
-    weights = torch.load(folder / "weights.pt", map_location=model.device, weights_only=True)
+    try:
+        state = read_state(folder / "state.pkl")
+    except pickle.UnpicklingError as error:
+        raise RunError(f"cannot resume from {str(folder / 'state.pkl')!r}: {error}") from None
+    # On the CPU: torch's random states must stay there; load_state_dict moves weights and optimiser state over.
+    weights = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
     model.policy.load_state_dict(weights["policy"])
     model.policy.optimizer.load_state_dict(weights["optimizer"])
     for name, value in state["attributes"].items():
         setattr(model, name, value)
     if weights["lstm"] is not None:
-        model._last_lstm_states = RNNStates(pi=weights["lstm"]["pi"], vf=weights["lstm"]["vf"])
+        pi, vf = (tuple(t.to(model.device) for t in weights["lstm"][k]) for k in ("pi", "vf"))
+        model._last_lstm_states = RNNStates(pi=pi, vf=vf)
     agent.venv.venv = state["env"]
     agent.venv.obs_rms = state["obs_rms"]
     if "reward_normalization" in state:  # checkpoints written before return normalisation existed lack it

@@ -6,15 +6,17 @@ names it and lists the allowed ones; a value out of range names the field, the v
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import shopgym
 from agents import POLICIES
-from agents.sb3_agents import ALGORITHMS
+from agents.sb3_options import ALGORITHM_NAMES
+from shopgym.files import read_yaml
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.scenarios import resolve_scenario
 
@@ -32,6 +34,7 @@ __all__ = [
     "TransferPair",
     "load_config",
     "scenario_label",
+    "unknown_choice",
 ]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -45,10 +48,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def unknown_choice(kind: str, value: str, known: Sequence[str]) -> str:
+    """The message for a ``value`` that is not one of ``known``: the closest match (ignoring case), if one is
+    close, then all of them."""
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1)
+    hint = f"did you mean {lowered[close[0]]!r}? " if close else ""
+    return f"unknown {kind} {value!r}; {hint}known: {', '.join(known)}"
+
+
 def _known_env(value: str) -> str:
-    if value not in shopgym.ENV_IDS:
-        raise ValueError(f"unknown env id {value!r}; known: {', '.join(sorted(shopgym.ENV_IDS))}")
-    return value
+    """A registered env id; an id without its namespace (``Promote-v0``) means the shopgym one."""
+    for candidate in (value, f"shopgym/{value}"):
+        if candidate in shopgym.ENV_IDS:
+            return candidate
+    raise ValueError(unknown_choice("env id", value, sorted(shopgym.ENV_IDS)))
 
 
 def _known_scenario_ref(value: Any) -> Any:
@@ -67,9 +81,10 @@ def scenario_label(scenario: str | dict[str, Any]) -> str:
 
 
 def _known_algo(value: str) -> str:
-    if value not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {value!r}; known: {', '.join(ALGORITHMS)}")
-    return value
+    """An SB3 algorithm name, in any case (``PPO`` is ``ppo``)."""
+    if value.lower() not in ALGORITHM_NAMES:
+        raise ValueError(unknown_choice("algorithm", value, ALGORITHM_NAMES))
+    return value.lower()
 
 
 class TrainConfig(_Strict):
@@ -257,14 +272,10 @@ class SweepConfig(_Strict):
 
 
 def load_config(path: str | Path, model: type[BaseModel], overrides: dict[str, Any] | None = None) -> Any:
-    """Read and validate a YAML config (plus ``overrides`` of top-level keys) as ``model``."""
+    """Read (:func:`~shopgym.files.read_yaml`) and validate a YAML config (plus ``overrides`` of top-level keys) as
+    ``model``."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ParameterError(f"cannot read config {str(path)!r}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise ParameterError(f"config {str(path)!r} is not valid YAML: {error}") from None
+    data = read_yaml(path, "config")
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from shopgym.files import write_atomic
-from shopgym.params import ParameterError, Scenario, SegmentParams, validate_scenario
+from shopgym.files import read_yaml, write_atomic
+from shopgym.params import ParameterError, Scenario, SegmentParams, clip, validate_scenario
 
 __all__ = [
     "SCENARIOS",
@@ -251,7 +251,9 @@ def get_scenario(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except (KeyError, TypeError):
-        raise ParameterError(f"unknown scenario {name!r}; known scenarios: {', '.join(list_scenarios())}") from None
+        raise ParameterError(
+            f"unknown scenario {clip(repr(name))}; known scenarios: {', '.join(list_scenarios())}"
+        ) from None
 
 
 def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> Scenario:
@@ -271,16 +273,10 @@ def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read a scenario from YAML (safe loading). A top-level ``base: NAME`` starts from that preset."""
+    """Read a scenario from YAML (:func:`~shopgym.files.read_yaml`). A top-level ``base: NAME`` starts from that
+    preset."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ParameterError(f"cannot read scenario file {str(path)!r}: {error.strerror or error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ParameterError(f"scenario file {str(path)!r} is not valid YAML: {error}") from None
+    data = read_yaml(path, "scenario file")
     if not isinstance(data, dict):
         raise ParameterError(f"scenario file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}")
     return scenario_from_mapping(data, where=f"scenario file {str(path)!r}")
@@ -293,7 +289,10 @@ def scenario_from_mapping(data: dict[str, Any], where: str = "scenario") -> Scen
     base_name = data.pop("base", None)
     if base_name is None:
         return validate_scenario(data, where=where)
-    base = get_scenario(base_name).model_dump(mode="json")
+    try:
+        base = get_scenario(base_name).model_dump(mode="json")
+    except ParameterError as error:
+        raise ParameterError(f"invalid {where}: base: {error}") from None
     for key, value in data.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
     return validate_scenario(base, where=where)
