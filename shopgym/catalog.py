@@ -82,9 +82,11 @@ def _assemble(
     popularity: np.ndarray,
     centroid: np.ndarray,
     category_log_price: np.ndarray,
+    order: np.ndarray | None = None,
 ) -> Catalog:
     # Sort by category, then by descending popularity, so the candidate generator can index contiguously.
-    order = np.lexsort((-popularity, category))
+    if order is None:
+        order = np.lexsort((-popularity, category))
     category, embedding, price = category[order], embedding[order], price[order]
     cost, quality, popularity = cost[order], quality[order], popularity[order]
     n_categories = centroid.shape[0]
@@ -94,9 +96,11 @@ def _assemble(
     log_price = np.log(price)
     price_log_mean = float(log_price.mean())
     log_pop = np.log(share * category.shape[0])
-    features = np.column_stack(
-        [log_price - price_log_mean, 1.0 - cost / price, quality, log_pop / max(log_pop.std(), 1e-6), embedding]
-    ).astype(np.float32)
+    static = (log_price - price_log_mean, 1.0 - cost / price, quality, log_pop / max(log_pop.std(), 1e-6))
+    features = np.empty((category.shape[0], len(static) + embedding.shape[1]), dtype=np.float32)
+    for column, values in enumerate(static):  # filled in float32: no float64 copy of the whole table
+        features[:, column] = values
+    features[:, len(static) :] = embedding
     return Catalog(
         category=category,
         embedding=embedding,
@@ -125,10 +129,18 @@ def sample_catalog(rng: np.random.Generator, params: CatalogParams) -> Catalog:
     return _assemble(category, *items, centroid, cat_price)
 
 
-def churn_catalog(rng: np.random.Generator, catalog: Catalog, params: CatalogParams, fraction: float) -> Catalog:
-    """Replace ``fraction`` of the items (at least one) with new draws in the same categories."""
+def churn_catalog(
+    rng: np.random.Generator, catalog: Catalog, params: CatalogParams, fraction: float, times: int = 1
+) -> Catalog:
+    """Replace ``fraction`` of the items (at least one) with new draws in the same categories, ``times`` over.
+
+    The ``times`` churns replace distinct items, ``min(n, times · max(1, round(fraction · n)))`` in all (churns due
+    within one step of the market clock are applied together, and no new item is replaced before anyone saw it).
+    Only the replaced items are drawn; the others keep their relative order, so the new items are merged into it
+    rather than the whole catalog sorted again. The ``catalog`` passed in is left as it was.
+    """
     n = catalog.n_items
-    n_new = max(1, round(fraction * n))
+    n_new = min(n, times * max(1, round(fraction * n)))
     replaced = rng.choice(n, size=n_new, replace=False)
     category = catalog.category.copy()
     embedding, price, cost, quality, popularity = (
@@ -141,9 +153,41 @@ def churn_catalog(rng: np.random.Generator, catalog: Catalog, params: CatalogPar
     new = _draw_items(rng, params, category[replaced], catalog.category_centroid, catalog.category_log_price)
     for array, values in zip((embedding, price, cost, quality, popularity), new, strict=True):
         array[replaced] = values
+    order = _merged_order(category, popularity, replaced)
     return _assemble(
-        category, embedding, price, cost, quality, popularity, catalog.category_centroid, catalog.category_log_price
+        category,
+        embedding,
+        price,
+        cost,
+        quality,
+        popularity,
+        catalog.category_centroid,
+        catalog.category_log_price,
+        order,
     )
+
+
+def _merged_order(category: np.ndarray, popularity: np.ndarray, replaced: np.ndarray) -> np.ndarray:
+    """What ``np.lexsort((-popularity, category))`` returns when every item but ``replaced`` is already in that
+    order: the replaced items, sorted among themselves, are merged in by binary search (ties between equally
+    popular items go by position, as in the stable sort)."""
+    is_new = np.zeros(category.shape[0], dtype=bool)
+    is_new[replaced] = True
+    kept, new = np.flatnonzero(~is_new), np.flatnonzero(is_new)
+    new = new[np.lexsort((new, -popularity[new], category[new]))]
+    kept_category, kept_key = category[kept], -popularity[kept]
+    new_category, new_key = category[new], -popularity[new]
+    # the kept items of the new item's category, then bisection on (−popularity, position) within them
+    low = np.searchsorted(kept_category, new_category, side="left")
+    high = np.searchsorted(kept_category, new_category, side="right")
+    while (searching := low < high).any():
+        middle = (low + high) // 2
+        probe = np.where(searching, middle, 0)
+        key = kept_key[probe]
+        before = searching & ((key < new_key) | ((key == new_key) & (kept[probe] < new)))
+        low = np.where(before, middle + 1, low)
+        high = np.where(searching & ~before, middle, high)
+    return np.insert(kept, low, new)
 
 
 def generate_candidates(

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from shopgym import scenarios
 from shopgym.catalog import Catalog, generate_candidates, sample_catalog
 from shopgym.choice import ChoiceModel, MultinomialLogit, visit_utilities
 from shopgym.drift import DriftComponent, build_drift
 from shopgym.market import Market, compile_market
-from shopgym.params import Scenario
+from shopgym.params import AbruptSwitch, GradualShift, ParameterError, Scenario, clip
 from shopgym.reward import KpiReward, RewardFunction, reward_components
 from shopgym.shoppers import ShopperState, sample_shoppers
 
@@ -29,6 +31,31 @@ __all__ = ["HISTORY_MEMORY", "MarketSimulator", "VisitOutcome"]
 HISTORY_MEMORY = 0.8
 #: New shoppers are drawn in blocks of this many while the market is unchanged (fewer, larger array calls).
 SHOPPER_BLOCK = 1024
+
+
+def _check_components(choice_model: object, reward_fn: object) -> None:
+    """Refuse injected components that lack their protocol's method (a class, not an instance, has it unbound)."""
+    if isinstance(choice_model, type) or not callable(getattr(choice_model, "choose", None)):
+        raise ParameterError(
+            f"choice_model = {clip(repr(choice_model))} must be an object with a choose(rng, utilities) "
+            "method (shopgym.choice.ChoiceModel), or None for the multinomial logit"
+        )
+    if isinstance(reward_fn, type) or not callable(reward_fn):
+        raise ParameterError(
+            f"reward_fn = {clip(repr(reward_fn))} must be a function of the reward components "
+            "(shopgym.reward.RewardFunction), or None for the scenario's reward"
+        )
+
+
+def _check_drift_targets(scenario: Scenario, resolve_scenario: Callable[[str], Scenario]) -> None:
+    """Resolve the target of every switch and shift once: they are read at every seed, and a bad name should be
+    reported when the simulator is built, not at the first reset."""
+    for index, spec in enumerate(scenario.drift):
+        if isinstance(spec, AbruptSwitch | GradualShift):
+            try:
+                resolve_scenario(spec.to)
+            except ParameterError as error:
+                raise ParameterError(f"drift.{index}.to = {clip(repr(spec.to))}: {error}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,8 +93,10 @@ class MarketSimulator:
         self.scenario = scenario
         self.n_candidates = n_candidates
         self._resolve = resolve_scenario
-        self.choice_model = choice_model or MultinomialLogit()
-        self.reward_fn = reward_fn or KpiReward(scenario.reward)
+        self.choice_model = MultinomialLogit() if choice_model is None else choice_model
+        self.reward_fn = KpiReward(scenario.reward) if reward_fn is None else reward_fn
+        _check_components(self.choice_model, self.reward_fn)
+        _check_drift_targets(scenario, resolve_scenario)
         self.catalog: Catalog
         self.base_market: Market
         self.market: Market
@@ -76,6 +105,17 @@ class MarketSimulator:
         self._waiting: ShopperState | None = None  # drawn, not yet arrived shoppers of ``_waiting_market``
         self._waiting_market: Market | None = None
         self._waiting_next = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the drift-target resolver: a pickle (a training checkpoint) holds data, never a function
+        that reads files. An unpickled simulator resolves with :func:`shopgym.scenarios.resolve_scenario`."""
+        state = self.__dict__.copy()
+        del state["_resolve"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._resolve = scenarios.resolve_scenario
 
     # ------------------------------------------------------------------ seeding and shoppers
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
@@ -222,13 +262,16 @@ class MarketSimulator:
         state.visits += 1
 
         components = reward_components(clicked, purchased, churned, price, cost, x_clicked)
+        reward = self.reward_fn(components)
+        if np.shape(reward) != (n,):
+            raise ValueError(f"reward_fn returned {clip(repr(reward))}, not an array of {n} rewards")
         outcome = VisitOutcome(
             clicked=clicked,
             item=item,
             purchased=purchased,
             churned=churned,
             paid_fraction=x_clicked,
-            reward=self.reward_fn(components),
+            reward=reward,
             components=components,
         )
 

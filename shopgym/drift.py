@@ -113,7 +113,8 @@ class CompetitorDrift:
 
 @dataclass(eq=False)
 class CatalogChurnDrift:
-    """Each time the clock passes a multiple of ``every``, replace ``fraction`` of the items."""
+    """Each time the clock passes a multiple of ``every``, replace ``fraction`` of the items (see
+    :func:`~shopgym.catalog.churn_catalog`: the churns due in one step replace distinct items, in one pass)."""
 
     every: int
     fraction: float
@@ -122,9 +123,9 @@ class CatalogChurnDrift:
 
     def apply(self, clock: int, market: Market, catalog: Catalog, rng: np.random.Generator) -> tuple[Market, Catalog]:
         period = clock // self.every
-        while self.last_period < period:
-            catalog = churn_catalog(rng, catalog, self.params, self.fraction)
-            self.last_period += 1
+        if period > self.last_period:  # the churns due since the last step, applied together
+            catalog = churn_catalog(rng, catalog, self.params, self.fraction, times=period - self.last_period)
+            self.last_period = period
         return market, catalog
 
 

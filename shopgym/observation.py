@@ -18,6 +18,15 @@ __all__ = ["feature_bounds", "item_feature_names", "observe", "shopper_feature_n
 
 #: Bounds of features that have them; every other feature is unbounded and carries ±UNBOUNDED (finite, so
 #: space checkers and normalisers can work with the Box).
+#:
+#: Every observation of every valid scenario lies in these bounds. Most features stay inside by construction
+#: (rates and shares are averages of values in [0, 1]; ρ averages ρ₀ ≤ 2 with paid fractions ≤ 1; log prices
+#: and ratings are at most a few hundred within the parameter ranges, popularity (a z-score) at most √n ≤ 1000;
+#: spend and wallet are at most 1e6).
+#: Four are clipped in :func:`observe`, the only features whose values the parameter ranges do not bound or that
+#: rounding can push out: ``history_affinity`` and ``true_affinity`` to [−1, 1] (float32 dot products of unit
+#: vectors can exceed 1 by an ulp), ``category_fatigue`` (grows without limit when ``fatigue_decay`` = 1) and
+#: ``price_sensitivity`` (log-normal) to UNBOUNDED. The simulator's state itself is never clipped.
 UNBOUNDED = 1e6
 _BOUNDS = {
     "time_fraction": (0.0, 1.0),
@@ -116,7 +125,7 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
         shopper += [
             state.reference_price,
             state.engagement,
-            state.price_sensitivity,
+            np.minimum(state.price_sensitivity, UNBOUNDED),
             state.promo_affinity,
             state.gain_coef,
             state.loss_coef,
@@ -129,15 +138,12 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
     n_static = static.shape[2]
     embedding = static[:, :, n_static - catalog.embed_dim :]
     dynamic = [
-        np.matmul(embedding, state.history_taste.astype(np.float32)[:, :, None])[:, :, 0],
+        _affinity(embedding, state.history_taste),
         np.take(state.category_share, flat_category),
         np.take(state.exposure, flat_category),
     ]
     if full:
-        dynamic += [
-            np.matmul(embedding, state.taste.astype(np.float32)[:, :, None])[:, :, 0],
-            np.take(state.fatigue, flat_category),
-        ]
+        dynamic += [_affinity(embedding, state.taste), np.minimum(np.take(state.fatigue, flat_category), UNBOUNDED)]
     n_item = n_static + len(dynamic)
     n_shopper = len(shopper)
     out = np.empty((n, n_shopper + k * n_item), dtype=np.float32)
@@ -147,3 +153,9 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
     for column, values in enumerate(dynamic, start=n_static):
         items[:, :, column] = values
     return out
+
+
+def _affinity(embedding: np.ndarray, taste: np.ndarray) -> np.ndarray:
+    """[N, K] dot products of the candidates' embeddings [N, K, d] (float32) with a taste [N, d], in [−1, 1]."""
+    dot = np.matmul(embedding, taste.astype(np.float32)[:, :, None])[:, :, 0]
+    return np.clip(dot, -1.0, 1.0, out=dot)

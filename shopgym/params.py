@@ -10,6 +10,7 @@ shopper visits (one env step = one visit).
 
 from __future__ import annotations
 
+import numbers
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -29,12 +30,37 @@ __all__ = [
     "Scenario",
     "Seasonal",
     "SegmentParams",
+    "check_count",
+    "clip",
     "validate_scenario",
 ]
 
 
 class ParameterError(ValueError):
     """A parameter is unknown, malformed or out of its allowed range; the message names the field."""
+
+
+#: Characters of the clauses of one validation error: a file with thousands of bad keys still gives one short line.
+_MAX_CLAUSES = 300
+
+
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line (line breaks escaped), cut to ``limit`` characters: for echoing input in errors."""
+    text = text[: limit + 1].translate(_LINE_BREAKS)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_count(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as an ``int`` if it is an integer in ``[low, high]`` (``high`` None: no upper limit); a bool, a
+    float, a string or an integer out of range raises :class:`ParameterError` naming ``name``, value and range."""
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if integer and low <= value and (high is None or value <= high):
+        return int(value)
+    allowed = f"[{low}, {high}]" if high is not None else f"[{low}, ∞)"
+    raise ParameterError(f"{name} = {clip(repr(value))} is not an integer in the allowed range {allowed}")
 
 
 def _model_at(model: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -59,8 +85,8 @@ def _model_at(model: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] 
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel] | None = None) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "<root>"
-    message = error["msg"]
+    field = clip(".".join(str(part) for part in error["loc"]) or "<root>")
+    message = clip(error["msg"], 200)
     if error["type"] == "extra_forbidden":
         holder = _model_at(model, tuple(error["loc"][:-1])) if model is not None else None
         allowed = f"; allowed: {', '.join(holder.model_fields)}" if holder is not None else ""
@@ -68,14 +94,24 @@ def _describe(error: dict[str, Any], model: type[BaseModel] | None = None) -> st
     value = error.get("input")
     if isinstance(value, dict):
         return f"{field}: {message}"
-    return f"{field} = {value!r}: {message}"
+    return f"{field} = {clip(repr(value))}: {message}"
 
 
 def format_validation_error(error: ValidationError, where: str, model: type[BaseModel] | None = None) -> ParameterError:
     """Turn a pydantic error into one readable ``ParameterError`` (one clause per bad field); with the ``model``
-    that was validated, an unknown key also lists the allowed ones."""
-    lines = [_describe(e, model) for e in error.errors()]
-    return ParameterError(f"invalid {where}: " + "; ".join(lines))
+    that was validated, an unknown key also lists the allowed ones. Echoed values are clipped, and clauses beyond a
+    few hundred characters are counted, not listed."""
+    errors = error.errors()
+    lines: list[str] = []
+    length = 0
+    for e in errors:
+        line = _describe(e, model)
+        length += len(line) + 2
+        if lines and length > _MAX_CLAUSES:
+            break
+        lines.append(line)
+    more = f"; and {len(errors) - len(lines)} more" if len(lines) < len(errors) else ""
+    return ParameterError(f"invalid {where}: " + "; ".join(lines) + more)
 
 
 class _Section(BaseModel):

@@ -10,6 +10,7 @@ state is the reference price.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -23,13 +24,16 @@ from shopgym.observation import (
     observe,
     shopper_feature_names,
 )
-from shopgym.params import ParameterError, Scenario, SegmentParams
+from shopgym.params import ParameterError, Scenario, SegmentParams, check_count, clip
 from shopgym.shoppers import ShopperState
 
 __all__ = [
     "DEFAULT_DISCOUNT_LEVELS",
     "DEFAULT_PRICE_LEVELS",
+    "MAX_CANDIDATES",
+    "TASK_DEFAULTS",
     "TASK_NAMES",
+    "TASK_OPTIONS",
     "Task",
     "make_task",
     "pricing_scenario",
@@ -37,19 +41,41 @@ __all__ = [
 
 DEFAULT_DISCOUNT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
 DEFAULT_PRICE_LEVELS = tuple(np.round(np.linspace(0.5, 1.0, 11), 2).tolist())
-TASK_NAMES = ("recommend", "slate", "promote", "marketing", "pricing")
+#: Candidates per visit K: at most this many.
+MAX_CANDIDATES = 1000
+#: The options of each task (besides the scenario, observability and horizon every env takes).
+TASK_OPTIONS: dict[str, tuple[str, ...]] = {
+    "recommend": ("n_candidates",),
+    "slate": ("n_candidates", "slate_size"),
+    "promote": ("discount_levels",),
+    "marketing": ("n_candidates", "discount_levels", "action_encoding"),
+    "pricing": ("price_levels",),
+}
+TASK_NAMES = tuple(TASK_OPTIONS)
+#: The value of each task option that is not given.
+TASK_DEFAULTS: dict[str, Any] = {
+    "n_candidates": 20,
+    "slate_size": 5,
+    "discount_levels": DEFAULT_DISCOUNT_LEVELS,
+    "price_levels": DEFAULT_PRICE_LEVELS,
+    "action_encoding": "discrete",
+}
 
 
-def _levels(values: Sequence[float], name: str, low: float, high: float, high_open: bool) -> np.ndarray:
-    levels = np.asarray(values, dtype=np.float64)
-    if levels.ndim != 1 or levels.size == 0:
-        raise ParameterError(f"{name} must be a non-empty list of numbers, got {values!r}")
+def _levels(values: object, name: str, low: float, high: float, high_open: bool) -> np.ndarray:
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError):  # e.g. a ragged list
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "iuf" or raw.ndim != 1 or raw.size == 0:
+        raise ParameterError(f"{name} must be a non-empty list of numbers, got {clip(repr(values))}")
+    levels = raw.astype(np.float64)
     bad = ~np.isfinite(levels) | (levels < low) | ((levels >= high) if high_open else (levels > high))
     if bad.any():
         bracket = ")" if high_open else "]"
         raise ParameterError(f"{name} = {levels[bad][0]!r} is outside the allowed range [{low}, {high}{bracket}")
     if np.unique(levels).size != levels.size:
-        raise ParameterError(f"{name} has repeated values: {values!r}")
+        raise ParameterError(f"{name} has repeated values: {clip(repr(values))}")
     return levels
 
 
@@ -60,9 +86,7 @@ class Task:
     slate_size: int = 1
 
     def __init__(self, n_candidates: int, embed_dim: int, full: bool) -> None:
-        if not isinstance(n_candidates, int | np.integer) or n_candidates < 1 or n_candidates > 1000:
-            raise ParameterError(f"n_candidates = {n_candidates!r} is outside the allowed range [1, 1000]")
-        self.n_candidates = int(n_candidates)
+        self.n_candidates = check_count("n_candidates", n_candidates, 1, MAX_CANDIDATES)
         self.embed_dim = embed_dim
         self.full = full
         self.action_space = self._action_space()
@@ -87,13 +111,16 @@ class Task:
         """Validate a batch of ``n`` actions; raise ``ValueError`` naming the problem."""
         space = self.action_space
         expected = (n, *space.shape)
-        array = np.asarray(actions)
-        if array.shape != expected:
+        try:
+            array = np.asarray(actions)
+        except (TypeError, ValueError, OverflowError):  # ragged nesting, integers beyond 64 bits
+            array = np.asarray(None)
+        kind = array.dtype.kind
+        if kind in "iuf" and array.shape != expected:
             raise ValueError(f"{self.name}: action batch has shape {array.shape}, expected {expected} for {space}")
-        if array.dtype.kind not in "iu":
-            if array.dtype.kind != "f" or not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-                raise ValueError(f"{self.name}: actions must be integers for {space}, got {array.ravel()[:8]!r}")
-            array = array.astype(np.int64)
+        whole = kind in "iu" or (kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+        if not whole:
+            raise ValueError(f"{self.name}: actions must be integers for {space}, got {clip(repr(actions))}")
         high = space.n if isinstance(space, spaces.Discrete) else space.nvec
         bad = (array < 0) | (array >= high)
         if bad.any():
@@ -125,11 +152,8 @@ class RecommendSlate(Task):
     name = "slate"
 
     def __init__(self, n_candidates: int, embed_dim: int, full: bool, slate_size: int) -> None:
-        if not isinstance(slate_size, int | np.integer) or not 1 <= slate_size <= n_candidates:
-            raise ParameterError(
-                f"slate_size = {slate_size!r} is outside the allowed range [1, n_candidates={n_candidates}]"
-            )
-        self.slate_size = int(slate_size)
+        n_candidates = check_count("n_candidates", n_candidates, 1, MAX_CANDIDATES)
+        self.slate_size = check_count("slate_size", slate_size, 1, n_candidates)
         super().__init__(n_candidates, embed_dim, full)
 
     def _action_space(self) -> spaces.Space:
@@ -167,8 +191,10 @@ class Marketing(Task):
     def __init__(
         self, n_candidates: int, embed_dim: int, full: bool, discount_levels: Sequence[float], action_encoding: str
     ) -> None:
-        if action_encoding not in ("discrete", "multidiscrete"):
-            raise ParameterError(f"action_encoding = {action_encoding!r}; allowed: 'discrete', 'multidiscrete'")
+        if not isinstance(action_encoding, str) or action_encoding not in ("discrete", "multidiscrete"):
+            raise ParameterError(
+                f"action_encoding = {clip(repr(action_encoding))}; allowed: 'discrete', 'multidiscrete'"
+            )
         self.action_encoding = action_encoding
         self.discount_levels = _levels(discount_levels, "discount_levels", 0.0, 1.0, high_open=True)
         super().__init__(n_candidates, embed_dim, full)
@@ -267,25 +293,27 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
     )
 
 
-def make_task(
-    task: str,
-    embed_dim: int,
-    full: bool,
-    n_candidates: int = 20,
-    slate_size: int = 5,
-    discount_levels: Sequence[float] = DEFAULT_DISCOUNT_LEVELS,
-    price_levels: Sequence[float] = DEFAULT_PRICE_LEVELS,
-    action_encoding: str = "discrete",
-) -> Task:
-    """Build a task by name (one of :data:`TASK_NAMES`)."""
+def make_task(task: str, embed_dim: int, full: bool, **options: Any) -> Task:
+    """Build a task by name (one of :data:`TASK_NAMES`) with its options (:data:`TASK_OPTIONS`; defaults in
+    :data:`TASK_DEFAULTS`). An option the task does not take is an error, whatever its value: ignoring it would
+    hide a mistake such as ``discount_levels`` passed to ``pricing``."""
+    if not isinstance(task, str) or task not in TASK_OPTIONS:
+        raise ParameterError(f"unknown task {clip(repr(task))}; known tasks: {', '.join(TASK_NAMES)}")
+    for name, value in options.items():
+        if name not in TASK_OPTIONS[task]:
+            raise ParameterError(
+                f"option {clip(name)} = {clip(repr(value))} does not apply to task {task!r} "
+                f"(its options: {', '.join(TASK_OPTIONS[task])})"
+            )
+    settings = {**TASK_DEFAULTS, **options}
     if task == "recommend":
-        return Recommend(n_candidates, embed_dim, full)
+        return Recommend(settings["n_candidates"], embed_dim, full)
     if task == "slate":
-        return RecommendSlate(n_candidates, embed_dim, full, slate_size)
+        return RecommendSlate(settings["n_candidates"], embed_dim, full, settings["slate_size"])
     if task == "promote":
-        return Promote(embed_dim, full, discount_levels)
+        return Promote(embed_dim, full, settings["discount_levels"])
     if task == "marketing":
-        return Marketing(n_candidates, embed_dim, full, discount_levels, action_encoding)
-    if task == "pricing":
-        return Pricing(price_levels)
-    raise ParameterError(f"unknown task {task!r}; known tasks: {', '.join(TASK_NAMES)}")
+        return Marketing(
+            settings["n_candidates"], embed_dim, full, settings["discount_levels"], settings["action_encoding"]
+        )
+    return Pricing(settings["price_levels"])

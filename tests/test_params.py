@@ -83,11 +83,10 @@ def test_unknown_scenario_lists_known_ones():
         gym.make("shopgym/Recommend-v0", scenario="atlantis")
 
 
-def test_unknown_drift_target_is_an_error_at_seed():
+def test_unknown_drift_target_is_an_error_at_construction():
     scenario = validate_scenario({"drift": [{"kind": "switch", "at": 5, "to": "atlantis"}]})
-    env = gym.make("shopgym/Recommend-v0", scenario=scenario)
     with pytest.raises(ParameterError, match="atlantis"):
-        env.reset(seed=0)
+        gym.make("shopgym/Recommend-v0", scenario=scenario)
 
 
 def test_yaml_round_trip(tmp_path):

@@ -1,4 +1,11 @@
-"""Environment adapters over the batched core, and their registration with Gymnasium."""
+"""Environment adapters over the batched core, and their registration with Gymnasium.
+
+The horizon H (visits per episode) is ``max_episode_steps`` everywhere, with one default: the registered spec's
+(:data:`DEFAULT_HORIZON`). ``gymnasium.make(id, max_episode_steps=N)`` hands N to the ``TimeLimit`` it adds and
+the single env reads it from there at reset; ``gymnasium.make_vec`` and :func:`shopgym.envs.sb3.make_sb3_vec_env`
+pass N (or the spec's) to their env as the ``max_episode_steps`` argument. All three end episodes after N visits
+and observe ``t/N``.
+"""
 
 from __future__ import annotations
 

@@ -7,21 +7,64 @@ the SB3 VecEnv are batches of N. They differ only in how they reset finished slo
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from shopgym.choice import ChoiceModel
 from shopgym.core import MarketSimulator, VisitOutcome
-from shopgym.params import ParameterError, Scenario
+from shopgym.params import ParameterError, Scenario, check_count, clip
 from shopgym.reward import COMPONENTS, RewardFunction
 from shopgym.scenarios import resolve_scenario
-from shopgym.tasks import DEFAULT_DISCOUNT_LEVELS, DEFAULT_PRICE_LEVELS, Task, make_task, pricing_scenario
+from shopgym.tasks import Task, make_task, pricing_scenario
 
-__all__ = ["DEFAULT_HORIZON", "ShopperBatch"]
+__all__ = [
+    "DEFAULT_HORIZON",
+    "MAX_BATCH_BYTES",
+    "RENDER_MODES",
+    "RenderModeError",
+    "ShopperBatch",
+    "bytes_per_shopper",
+    "check_render_mode",
+    "max_shoppers",
+]
 
+#: Visits per episode unless ``max_episode_steps`` says otherwise (the registered specs carry it).
 DEFAULT_HORIZON = 50
+#: The most memory a batch's arrays may take, by :func:`bytes_per_shopper`: a larger ``num_envs`` is refused before
+#: anything is allocated, instead of failing (or swapping) somewhere inside NumPy.
+MAX_BATCH_BYTES = 64 * 2**30
+
+
+#: What ``render()`` can produce: a text account of the visit.
+RENDER_MODES = ("ansi",)
+
+
+class RenderModeError(ParameterError, TypeError):
+    """A ``render_mode`` the envs do not support. It is also a ``TypeError``, what an env that takes no such argument
+    raises, because that is what callers fall back on: stable-baselines3 (``make_vec_env(env_id)``,
+    ``PPO("MlpPolicy", env_id)``) asks for ``render_mode="rgb_array"`` and retries without it on a ``TypeError``."""
+
+
+def check_render_mode(render_mode: object) -> str | None:
+    """``render_mode`` if it is None or one of :data:`RENDER_MODES`; else :class:`RenderModeError`."""
+    if render_mode is None or (isinstance(render_mode, str) and render_mode in RENDER_MODES):
+        return render_mode
+    raise RenderModeError(f"render_mode = {clip(repr(render_mode))}; allowed: None, 'ansi'")
+
+
+def bytes_per_shopper(task: Task, scenario: Scenario) -> int:
+    """An upper estimate of the bytes one shopper slot takes: its state (arrays per category, embedding dimension
+    and candidate), its observation and the temporaries of one step."""
+    catalog = scenario.catalog
+    per_value = 6 * catalog.n_categories + 4 * catalog.embed_dim + 4 * task.n_candidates
+    per_value += task.slate_size * catalog.embed_dim + 64
+    return 8 * per_value + 4 * 3 * task.observation_space.shape[0]
+
+
+def max_shoppers(task: Task, scenario: Scenario) -> int:
+    """The largest ``num_envs`` whose arrays fit in :data:`MAX_BATCH_BYTES`."""
+    return MAX_BATCH_BYTES // bytes_per_shopper(task, scenario)
 
 
 class ShopperBatch:
@@ -29,12 +72,14 @@ class ShopperBatch:
 
     Args:
         task: one of ``recommend``, ``slate``, ``promote``, ``marketing``, ``pricing``.
-        num_shoppers: N.
+        num_shoppers: N, at most what :data:`MAX_BATCH_BYTES` of arrays hold (see :func:`max_shoppers`).
         scenario: preset name, YAML path, mapping or :class:`~shopgym.params.Scenario`.
         observability: ``"partial"`` (what a platform logs) or ``"full"`` (adds the hidden state).
         horizon: visits per episode (the env reports ``truncated`` when a shopper reaches it).
-        n_candidates, slate_size, discount_levels, price_levels, action_encoding: task options.
-        choice_model, reward_fn: injected components (defaults: MNL choice, the scenario's KPI reward).
+        choice_model, reward_fn: injected components (``None``: MNL choice, the scenario's KPI reward).
+        task_options: the task's own options (:data:`~shopgym.tasks.TASK_OPTIONS`), e.g. ``n_candidates``,
+            ``slate_size``, ``discount_levels``, ``price_levels``, ``action_encoding``; one the task does not
+            take is an error.
     """
 
     def __init__(
@@ -44,42 +89,42 @@ class ShopperBatch:
         scenario: str | os.PathLike[str] | Scenario | dict[str, Any] = "default",
         observability: str = "partial",
         horizon: int = DEFAULT_HORIZON,
-        n_candidates: int = 20,
-        slate_size: int = 5,
-        discount_levels: Sequence[float] = DEFAULT_DISCOUNT_LEVELS,
-        price_levels: Sequence[float] = DEFAULT_PRICE_LEVELS,
-        action_encoding: str = "discrete",
         choice_model: ChoiceModel | None = None,
         reward_fn: RewardFunction | None = None,
+        **task_options: Any,
     ) -> None:
-        if not isinstance(num_shoppers, int | np.integer) or num_shoppers < 1:
-            raise ParameterError(f"num_envs = {num_shoppers!r} must be a positive integer")
-        if not isinstance(horizon, int | np.integer) or horizon < 1:
-            raise ParameterError(f"horizon (max_episode_steps) = {horizon!r} must be a positive integer")
-        if observability not in ("partial", "full"):
-            raise ParameterError(f"observability = {observability!r}; allowed: 'partial', 'full'")
+        num_shoppers = check_count("num_envs", num_shoppers, 1)
+        self.horizon = check_count("max_episode_steps", horizon, 1)
+        if not isinstance(observability, str) or observability not in ("partial", "full"):
+            raise ParameterError(f"observability = {clip(repr(observability))}; allowed: 'partial', 'full'")
         market = resolve_scenario(scenario)
         if task == "pricing":
             market = pricing_scenario(market)
         self.scenario = market
-        self.task: Task = make_task(
-            task,
-            market.catalog.embed_dim,
-            observability == "full",
-            n_candidates=n_candidates,
-            slate_size=slate_size,
-            discount_levels=discount_levels,
-            price_levels=price_levels,
-            action_encoding=action_encoding,
-        )
-        self.num_shoppers = int(num_shoppers)
-        self.horizon = int(horizon)
+        self.task: Task = make_task(task, market.catalog.embed_dim, observability == "full", **task_options)
+        limit = max_shoppers(self.task, market)
+        if num_shoppers > limit:
+            raise ParameterError(
+                f"num_envs = {num_shoppers:,} is outside the allowed range [1, {limit:,}] for this task and scenario "
+                f"(about {bytes_per_shopper(self.task, market):,} bytes per shopper, at most "
+                f"{MAX_BATCH_BYTES // 2**30} GiB in all)"
+            )
+        self.num_shoppers = num_shoppers
         self.simulator = MarketSimulator(
             market, self.task.n_candidates, resolve_scenario, choice_model=choice_model, reward_fn=reward_fn
         )
         self.state = None
         self.last_outcome: VisitOutcome | None = None
         self.last_action: np.ndarray | None = None
+
+    @classmethod
+    def for_env(cls, task: str, num_envs: int, max_episode_steps: int, **options: Any) -> ShopperBatch:
+        """The batch of an env adapter, whose horizon is ``max_episode_steps`` (Gymnasium's name for it)."""
+        if "horizon" in options:
+            raise ParameterError(
+                f"horizon = {clip(repr(options['horizon']))} is not an env option; the horizon is max_episode_steps"
+            )
+        return cls(task, num_envs, horizon=max_episode_steps, **options)
 
     # ------------------------------------------------------------------ lifecycle
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:

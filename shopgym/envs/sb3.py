@@ -46,7 +46,7 @@ class ShopVecEnv(VecEnv):
         **kwargs: Any,
     ) -> None:
         self.render_mode = None
-        self.batch = ShopperBatch(task, num_envs, horizon=max_episode_steps, **kwargs)
+        self.batch = ShopperBatch.for_env(task, num_envs, max_episode_steps, **kwargs)
         super().__init__(self.batch.num_shoppers, self.batch.task.observation_space, self.batch.task.action_space)
         self._seed: int | None = seed
         self._actions: np.ndarray | None = None
@@ -122,7 +122,8 @@ class ShopVecEnv(VecEnv):
 
 
 def make_sb3_vec_env(env_id: str, num_envs: int, seed: int | None = None, **kwargs: Any) -> ShopVecEnv:
-    """An SB3 ``VecEnv`` for a registered shopgym id (its task and horizon from the registry) plus kwargs."""
+    """An SB3 ``VecEnv`` for a registered shopgym id (its task and horizon from the registry) plus kwargs;
+    ``max_episode_steps=N`` sets the horizon as in ``gymnasium.make``."""
     spec = gym.spec(env_id)
     if not str(spec.entry_point).startswith("shopgym."):
         raise ValueError(f"{env_id!r} is not a shopgym environment")

@@ -9,7 +9,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from shopgym.envs.batch import DEFAULT_HORIZON, ShopperBatch
+from shopgym.envs.batch import DEFAULT_HORIZON, RENDER_MODES, ShopperBatch, check_render_mode
 from shopgym.reward import COMPONENTS
 
 __all__ = ["ShopVectorEnv"]
@@ -25,7 +25,7 @@ class ShopVectorEnv(VectorEnv):
     ``info`` holds arrays [num_envs] for every reward component (and ``_name`` masks, all True).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -35,11 +35,9 @@ class ShopVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode = {render_mode!r}; allowed: None, 'ansi'")
-        self.batch = ShopperBatch(task, num_envs, horizon=max_episode_steps, **kwargs)
+        self.render_mode = check_render_mode(render_mode)
+        self.batch = ShopperBatch.for_env(task, num_envs, max_episode_steps, **kwargs)
         self.num_envs = self.batch.num_shoppers
-        self.render_mode = render_mode
         self.single_observation_space = self.batch.task.observation_space
         self.single_action_space = self.batch.task.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
