@@ -161,7 +161,7 @@ def _write_results(study: Any, config: TuneConfig, base: dict[str, Any], out: Pa
         raise RunError(f"no trial of the search in {str(out)!r} has finished; nothing to report")
     best = study.best_trial
     chosen = best.user_attrs["hyperparams"]
-    hyperparams = _hyperparams(config, chosen, base).model_dump(mode="json")
+    hyperparams = _hyperparams(config, chosen, base).model_dump(mode="json", exclude_none=True)
     header = (
         f"# Best of {len(done)} finished trials of `shopgym tune` ({config.algo} on {config.env}): trial"
         f" {best.number}, final validation return {best.value:.4g} on {config.n_eval} shoppers of seed"
@@ -215,6 +215,7 @@ def _plot_search(trials: list[Any], path: Path, title: str) -> None:
     """Left: each trial's final value (pruned trials at their last evaluation) and the best so far. Right: the
     evaluation curves that the median pruner compared."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -233,11 +234,13 @@ def _plot_search(trials: list[Any], path: Path, title: str) -> None:
             left.scatter(t.number, curve[-1][1], color="tab:gray", marker="x", zorder=3)
         if curve:
             steps, values = zip(*curve, strict=True)
-            right.plot(steps, values, color="tab:blue" if state == "complete" else "tab:gray", alpha=0.6, lw=1)
+            colour = "tab:blue" if state == "complete" else "tab:gray"
+            right.plot(steps, values, marker="o", markersize=3, color=colour, alpha=0.6, lw=1)
     left.step(best_x, best_y, where="post", color="tab:orange", label="best so far")
     left.scatter([], [], color="tab:blue", label="finished trial")
     left.scatter([], [], color="tab:gray", marker="x", label="pruned (last evaluation)")
     left.set(xlabel="trial", ylabel="validation return per shopper", title=f"{title}: trials")
+    left.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     left.legend(loc="lower right")
     right.set(xlabel="env steps", ylabel="validation return per shopper", title="evaluation curves (gray: pruned)")
     for axis in (left, right):
