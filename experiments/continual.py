@@ -15,8 +15,11 @@ R[k, i] = profit per shopper over one episode (currency units); the untrained ag
   result, its other rows are not "after market k".
 
 Metrics of R and b (average performance, forgetting, backward and forward transfer) are pure functions below,
-aggregated over seeds with IQMs and 95 % bootstrap intervals. An optional drifting-market experiment compares an
-agent that keeps learning with a frozen copy of it on a market whose drift runs on the market clock.
+aggregated over seeds with IQMs and 95 % bootstrap intervals. With fewer than three seeds the report prints A,
+BWT and FWT with conservative 95 % intervals over the evaluation shoppers instead (from the half-width of every
+evaluation), and says so; forgetting, a maximum over stages, has none there. An optional drifting-market
+experiment compares an agent that keeps learning with a frozen copy of it on a market whose drift runs on the
+market clock.
 
 Every finished (strategy, seed) cell is cached as ``cells/<strategy>-seed<k>.json``, every drift seed as
 ``cells/drift-seed<k>.json``, so rerunning a killed run into the same folder skips what is done. ``summary.json``
@@ -49,7 +52,15 @@ from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from experiments.configs import ContinualConfig, ScenarioRef, scenario_label
 from experiments.progress import progress_bar as make_progress_bar
 from experiments.runs import RunDirectory
-from experiments.stats import iqm_summary, mean_ci
+from experiments.stats import (
+    MIN_SEEDS,
+    format_interval,
+    half_width,
+    has_interval,
+    iqm_summary,
+    mean_ci,
+    shopper_summary,
+)
 from shopgym.envs.sb3 import ConcatShopVecEnv, ShopVecEnv, make_mixed_sb3_vec_env, make_sb3_vec_env
 from shopgym.files import write_atomic
 from shopgym.params import AbruptSwitch, CompetitorEntry, GradualShift, ParameterError
@@ -61,7 +72,9 @@ __all__ = [
     "continual_metrics",
     "forgetting",
     "forward_transfer",
+    "metric_half_widths",
     "rehearsal_sizes",
+    "render_report",
     "run_continual",
 ]
 
@@ -118,6 +131,20 @@ def forward_transfer(R: np.ndarray, b: np.ndarray) -> float:
     R = _check(R, b)
     K = R.shape[0]
     return float(np.mean(R[np.arange(K - 1), np.arange(1, K)] - np.asarray(b, dtype=np.float64)[1:]))
+
+
+def metric_half_widths(H: np.ndarray, h: np.ndarray) -> dict[str, float]:
+    """Half-widths of 95 % intervals over the evaluation shoppers of ``average_performance``,
+    ``backward_transfer`` and ``forward_transfer``, from those of every score, ``H`` [K, K] (of R) and ``h`` [K]
+    (of b). Each metric is a mean of scores or of differences of two scores; the half-width of a sum is at most
+    the sum of the half-widths, so these are conservative for correlated scores (the same shoppers every time)."""
+    H = _check(H, h)
+    K = H.shape[0]
+    return {
+        "average_performance": float(H[-1].mean()),
+        "backward_transfer": float(np.mean(H[-1, :-1] + np.diag(H)[:-1])),
+        "forward_transfer": float(np.mean(H[np.arange(K - 1), np.arange(1, K)] + np.asarray(h)[1:])),
+    }
 
 
 def continual_metrics(R: np.ndarray, b: np.ndarray) -> dict[str, Any]:
@@ -179,12 +206,11 @@ def _new_agent(
     return SB3Agent(config.algo, config.env, hyperparams, seed=seed, device=device, env_kwargs={"scenario": scenario})
 
 
-def _scores(agent: SB3Agent, config: ContinualConfig) -> list[float]:
-    """Profit per shopper of the (deterministic, frozen) agent on every market, the same shoppers each time."""
-    return [
-        evaluate(agent, config.env, config.n_eval, config.eval_seed, scenario=s).kpis()["profit_per_shopper"]
-        for s in config.scenarios
-    ]
+def _scores(agent: SB3Agent, config: ContinualConfig) -> tuple[list[float], list[float]]:
+    """Profit per shopper of the (deterministic, frozen) agent on every market, the same shoppers each time, and
+    the half-widths of their 95 % intervals over those shoppers."""
+    results = [evaluate(agent, config.env, config.n_eval, config.eval_seed, scenario=s) for s in config.scenarios]
+    return [r.kpis()["profit_per_shopper"] for r in results], [half_width(r.totals["profit"]) for r in results]
 
 
 def _stage_env(config: ContinualConfig, n_envs: int, strategy: str, seed: int, stage: int) -> VecEnv:
@@ -199,11 +225,12 @@ def _stage_env(config: ContinualConfig, n_envs: int, strategy: str, seed: int, s
 def _run_cell(
     config: ContinualConfig, strategy: str, seed: int, hyperparams: HyperParams, device: str
 ) -> dict[str, Any]:
-    """Train one strategy with one seed through all stages; R [K, K], b [K], env steps and seconds."""
+    """Train one strategy with one seed through all stages; R [K, K], b [K], the half-widths of their intervals
+    over the evaluation shoppers, env steps and seconds."""
     started = time.perf_counter()
     agent = _new_agent(config, hyperparams, seed, device, config.scenarios[0])
-    b = _scores(agent, config)
-    rows, env_steps, train_seconds = [], 0, 0.0
+    b, b_widths = _scores(agent, config)
+    rows, widths, env_steps, train_seconds = [], [], 0, 0.0
     for stage, scenario in enumerate(config.scenarios):
         if strategy == "reset" and stage > 0:
             env_steps += agent.model.num_timesteps
@@ -213,13 +240,17 @@ def _run_cell(
         learning = time.perf_counter()
         agent.learn(config.steps_per_stage)
         train_seconds += time.perf_counter() - learning
-        rows.append(_scores(agent, config))
+        scores, half_widths = _scores(agent, config)
+        rows.append(scores)
+        widths.append(half_widths)
     env_steps += agent.model.num_timesteps
     return {
         "strategy": strategy,
         "seed": seed,
         "R": rows,
         "b": b,
+        "R_half_width": widths,
+        "b_half_width": b_widths,
         "env_steps": int(env_steps),
         "train_seconds": train_seconds,
         "seconds": time.perf_counter() - started,
@@ -375,7 +406,20 @@ def _summarise_drift(config: ContinualConfig, cells: list[dict]) -> dict[str, An
 
 
 # ---------------------------------------------------------------------------------------------------- summary
-def _summarise_strategy(cells: list[dict], labels: list[str]) -> dict[str, Any]:
+def _over_shoppers(cells: list[dict], metrics: list[dict], n_eval: int) -> dict[str, dict[str, Any]]:
+    """A, BWT and FWT as means over seeds with conservative 95 % intervals over the evaluation shoppers (no bounds
+    for cells cached before their half-widths were recorded)."""
+    widths = [
+        metric_half_widths(np.array(c["R_half_width"]), np.array(c["b_half_width"])) if "R_half_width" in c else {}
+        for c in cells
+    ]
+    return {
+        key: shopper_summary([m[key] for m in metrics], [w.get(key) for w in widths], n_eval)
+        for key in ("average_performance", "backward_transfer", "forward_transfer")
+    }
+
+
+def _summarise_strategy(cells: list[dict], labels: list[str], n_eval: int) -> dict[str, Any]:
     R = np.array([c["R"] for c in cells])
     b = np.array([c["b"] for c in cells])
     metrics = [continual_metrics(r, v) for r, v in zip(R, b, strict=True)]
@@ -388,6 +432,7 @@ def _summarise_strategy(cells: list[dict], labels: list[str]) -> dict[str, Any]:
         "forgetting_per_market": [
             {"market": labels[i], **iqm_summary([m["forgetting"][i] for m in metrics])} for i in range(len(labels) - 1)
         ],
+        "over_shoppers": _over_shoppers(cells, metrics, n_eval),
         "R_iqm": stats.trim_mean(R, 0.25, axis=0).tolist(),
         "b_iqm": stats.trim_mean(b, 0.25, axis=0).tolist(),
         "R": R.tolist(),
@@ -410,8 +455,16 @@ def _add_compute(strategies: dict[str, dict]) -> None:
         )
 
 
-def _fmt(stat: dict[str, float]) -> str:
-    return f"{stat['iqm']:.2f} [{stat['low']:.2f}, {stat['high']:.2f}]"
+def _fmt(stat: dict[str, Any]) -> str:
+    return format_interval(stat, 2)
+
+
+def _shown(config: ContinualConfig, entry: dict[str, Any], key: str) -> dict[str, Any]:
+    """The summary the report prints for a strategy's ``key``: over seeds, or with fewer than MIN_SEEDS seeds
+    over the evaluation shoppers where there is one (A, BWT and FWT)."""
+    if config.seeds >= MIN_SEEDS or key not in entry.get("over_shoppers", {}):
+        return entry[key]
+    return entry["over_shoppers"][key]
 
 
 def _findings(config: ContinualConfig, strategies: dict[str, dict], drift: dict | None) -> list[str]:
@@ -420,7 +473,7 @@ def _findings(config: ContinualConfig, strategies: dict[str, dict], drift: dict 
     best = max(strategies, key=lambda s: strategies[s]["average_performance"]["iqm"])
     lines.append(
         f"Final average performance A (mean over the {len(config.scenarios)} markets after the last stage) is"
-        f" highest for {best}: {_fmt(strategies[best]['average_performance'])}."
+        f" highest for {best}: {_fmt(_shown(config, strategies[best], 'average_performance'))}."
     )
     sequential = [s for s in strategies if strategies[s]["sequential"]]
     if sequential:
@@ -435,10 +488,10 @@ def _findings(config: ContinualConfig, strategies: dict[str, dict], drift: dict 
         )
     if "rehearsal" in strategies and "naive" in strategies:
         r, n = strategies["rehearsal"]["mean_forgetting"], strategies["naive"]["mean_forgetting"]
-        if config.seeds == 1:
+        if not (has_interval(r) and has_interval(n)):
             lines.append(
-                f"With one seed there are no intervals: mean forgetting of rehearsal {r['iqm']:.2f} against naive"
-                f" {n['iqm']:.2f} is a single comparison, not evidence that either forgets less."
+                f"With {config.seeds} seed(s) there are no intervals over seeds: mean forgetting of rehearsal"
+                f" {r['iqm']:.2f} against naive {n['iqm']:.2f} is no evidence that either forgets less."
             )
         else:
             overlap = r["low"] <= n["high"] and n["low"] <= r["high"]
@@ -464,12 +517,15 @@ def _findings(config: ContinualConfig, strategies: dict[str, dict], drift: dict 
         else:
             diff = comparison["difference"]
             sign = "more" if diff["iqm"] > 0 else "less"
-            excludes = diff["low"] > 0 or diff["high"] < 0
+            if has_interval(diff):
+                excludes = diff["low"] > 0 or diff["high"] < 0
+                verdict = f"the 95 % CI over seeds {'excludes' if excludes else 'includes'} 0"
+            else:
+                verdict = f"no interval over seeds with fewer than {MIN_SEEDS} seeds"
             lines.append(
                 f"On the drifting market from clock {comparison['from_clock']:,.0f} on, the adapting agent earned"
                 f" {_fmt(comparison['adapting'])} per visit and the frozen one {_fmt(comparison['frozen'])}:"
-                f" adapting − frozen = {_fmt(diff)} ({sign} for the adapting agent; the 95 % CI"
-                f" {'excludes' if excludes else 'includes'} 0)."
+                f" adapting − frozen = {_fmt(diff)} ({sign} for the adapting agent; {verdict})."
             )
             before = drift["before_drift"]
             if before is not None:
@@ -521,7 +577,10 @@ def _plot_matrices(path: Path, strategies: dict[str, dict], labels: list[str], s
 def _plot_drift(path: Path, drift: dict, seeds: int) -> None:
     """Profit per visit against the market clock: shared pretraining, then adapting and frozen, 95 % bands."""
     fig, ax = plt.subplots(figsize=(8.5, 4.8), dpi=130)
-    band = f"mean of {seeds} seeds, 95 % CI" if seeds > 1 else "one seed, no band"
+    if seeds >= MIN_SEEDS:
+        band = f"mean of {seeds} seeds, band: 95 % bootstrap CI over {seeds} seeds"
+    else:
+        band = f"mean of {seeds} seed(s), no band with fewer than {MIN_SEEDS} seeds"
     for name, edges, color, label in (
         ("pretrain", drift["pretrain_edges"], "grey", "pretraining (shared)"),
         ("adapting", drift["edges"], "tab:blue", "adapting (keeps learning)"),
@@ -531,7 +590,7 @@ def _plot_drift(path: Path, drift: dict, seeds: int) -> None:
         centres = (edges[:-1] + edges[1:]) / 2
         curve = drift["curves"][name]
         ax.plot(centres, curve["mean"], color=color, linewidth=2, label=label)
-        if seeds > 1:
+        if seeds >= MIN_SEEDS:
             ax.fill_between(centres, curve["low"], curve["high"], color=color, alpha=0.2)
     for event in (e for e in drift["events"] if e["clock"] <= drift["end_clock"]):  # the ones the run reached
         ax.axvline(event["clock"], color="black", linestyle="--", linewidth=1.2)
@@ -554,7 +613,24 @@ def _plot_drift(path: Path, drift: dict, seeds: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- report
-def _report(config: ContinualConfig, summary: dict[str, Any]) -> str:
+def _intervals_note(config: ContinualConfig) -> str:
+    """What the intervals of the report cover."""
+    if config.seeds >= MIN_SEEDS:
+        return (
+            f"Every metric is the IQM over the {config.seeds} seeds [95 % CI over training seeds, percentile"
+            " bootstrap of the IQM]."
+        )
+    return (
+        f"With {config.seeds} seed(s) there are no intervals over training seeds (they need {MIN_SEEDS}): A, BWT"
+        f" and FWT are means over seeds [95 % CI over the {config.n_eval:,} evaluation shoppers: ± the mean over"
+        " the scores they average of their half-widths, a difference adding both, which is conservative for"
+        " scores on the same shoppers]; mean forgetting, a maximum over stages, has no such interval (n/a), nor"
+        " do the drift comparisons."
+    )
+
+
+def render_report(config: ContinualConfig, summary: dict[str, Any]) -> str:
+    """``report.md`` of the run ``config`` from its ``summary`` (as in ``summary.json``)."""
     labels, strategies, drift = summary["scenarios"], summary["strategies"], summary["drift"]
     lines = [
         f"# shopgym continual learning: {config.algo.upper()} on {config.env}",
@@ -570,7 +646,8 @@ def _report(config: ContinualConfig, summary: dict[str, Any]) -> str:
         "`A = mean_i R[K-1, i]`; forgetting `f_i = max_{i≤k<K-1} R[k, i] − R[K-1, i]`, averaged over `i < K-1`"
         " (Chaudhry et al. 2018; negative: the final score beats the earlier best);"
         " `BWT = mean_{i<K-1} (R[K-1, i] − R[i, i])` and `FWT = mean_{i≥1} (R[i-1, i] − b[i])`"
-        " (Lopez-Paz & Ranzato 2017). Each is the IQM over seeds with a 95 % percentile-bootstrap interval.",
+        " (Lopez-Paz & Ranzato 2017).",
+        _intervals_note(config),
         f"Wall time of this invocation (cells finished earlier are read back): {summary['minutes']:.1f} minutes.",
         "",
         "![R matrices](matrices.png)",
@@ -579,9 +656,9 @@ def _report(config: ContinualConfig, summary: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, entry in strategies.items():
-        cells = [_fmt(entry["average_performance"])]
+        cells = [_fmt(_shown(config, entry, "average_performance"))]
         for key in ("mean_forgetting", "backward_transfer", "forward_transfer"):
-            cells.append(_fmt(entry[key]) if entry["sequential"] else "–")
+            cells.append(_fmt(_shown(config, entry, key)) if entry["sequential"] else "–")
         relative = entry["compute_vs_naive"] or {}
         cells += [f"{relative[k]:.2f}×" if relative else "n/a" for k in ("env_steps", "train_seconds")]
         lines.append(f"| {name} | {' | '.join(cells)} |")
@@ -596,7 +673,8 @@ def _report(config: ContinualConfig, summary: dict[str, Any]) -> str:
             f" to clock {drift['end_clock']:,} while a frozen copy of the same weights acts, without learning, in"
             " a copy of the same env (same shoppers, random streams and clock at the split). Both sample their"
             " actions from the policy, as PPO's rollouts do; the curves are the profit each earned per visit in"
-            " windows of the market clock (mean over seeds, 95 % bootstrap band).",
+            f" windows of the market clock (mean over seeds; from {MIN_SEEDS} seeds on with a band, the 95 %"
+            " bootstrap CI over seeds).",
             "",
             "![drift](drift.png)",
             "",
@@ -675,7 +753,9 @@ def run_continual(
 
     labels = [scenario_label(s) for s in config.scenarios]
     strategies = {
-        strategy: _summarise_strategy([results[f"{strategy}-seed{k}"] for k in range(config.seeds)], labels)
+        strategy: _summarise_strategy(
+            [results[f"{strategy}-seed{k}"] for k in range(config.seeds)], labels, config.n_eval
+        )
         for strategy in config.strategies
     }
     _add_compute(strategies)
@@ -699,6 +779,6 @@ def run_continual(
         "drift": drift,
         "minutes": (time.perf_counter() - started) / 60,
     }
-    write_atomic(run.path / "report.md", _report(config, summary))
+    write_atomic(run.path / "report.md", render_report(config, summary))
     run.write_json("summary.json", summary)
     return summary

@@ -3,6 +3,7 @@ bands, and a probability-of-improvement heatmap."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments.stats import mean_ci
+from experiments.stats import MIN_SEEDS, SHOPPERS_CI, mean_ci
 
 __all__ = ["plot_comparison", "plot_improvement", "plot_learning_curves"]
 
@@ -19,30 +20,64 @@ LEARNED = ("PPO", "DQN", "A2C", "RECURRENTPPO")
 
 
 def plot_comparison(
-    summary: dict[str, tuple[float, float, float]],
+    summary: dict[str, Sequence[float | None]],
     path: Path,
     title: str,
-    xlabel: str = "profit per shopper over one episode (currency units), IQM with 95 % CI",
+    xlabel: str = "profit per shopper over one episode (currency units)",
     reference: str | None = None,
+    interval_label: str = "95 % CI",
+    shopper_intervals: dict[str, Sequence[float | None]] | None = None,
 ) -> None:
-    """Horizontal bars of ``summary[name] = (IQM, low, high)``, best at the top; ``reference`` (an oracle or
-    J*) is drawn as a dashed line instead of a bar."""
+    """Horizontal bars of ``summary[name] = (point, low, high, …)``, best at the top, with ``low``–``high`` as
+    error bars labelled ``interval_label`` (None bounds: no bar); ``reference`` (an oracle or J*) is drawn as a
+    dashed line instead of a bar. ``shopper_intervals[name] = (mean, low, high, …)`` adds a thinner grey
+    interval over the evaluation shoppers (:data:`~experiments.stats.SHOPPERS_CI`) below each bar."""
     names = [n for n in sorted(summary, key=lambda n: summary[n][0]) if n != reference]
-    iqm = np.array([summary[n][0] for n in names])
-    low = iqm - np.array([summary[n][1] for n in names])
-    high = np.array([summary[n][2] for n in names]) - iqm
-    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.45 * len(names)), dpi=130)
+    points = np.array([summary[n][0] for n in names], dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(8, 1.9 + 0.45 * len(names)), dpi=130)
     colors = ["tab:orange" if n.upper().startswith(LEARNED) else "tab:blue" for n in names]
-    ax.barh(names, iqm, xerr=[low, high], color=colors, alpha=0.85, capsize=3)
+    ax.barh(names, points, color=colors, alpha=0.85)
+    _error_bars(ax, names, summary, 0.0, "black", 1.6, interval_label)
+    if shopper_intervals:
+        _error_bars(ax, names, shopper_intervals, -0.25, "dimgrey", 1.0, SHOPPERS_CI)
     if reference is not None:
         ax.axvline(summary[reference][0], color="black", linestyle="--", linewidth=1.2, label=reference)
-        ax.legend(loc="lower right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=7)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _error_bars(
+    ax: plt.Axes,
+    names: list[str],
+    intervals: dict[str, Sequence[float | None]],
+    offset: float,
+    color: str,
+    width: float,
+    label: str,
+) -> None:
+    """Error bars ``intervals[name] = (point, low, high, …)`` at the rows of ``names``, where both bounds exist."""
+    rows = [i for i, n in enumerate(names) if n in intervals and None not in intervals[n][1:3]]
+    if not rows:
+        return
+    point = np.array([intervals[names[i]][0] for i in rows], dtype=np.float64)
+    low = point - np.array([intervals[names[i]][1] for i in rows], dtype=np.float64)
+    high = np.array([intervals[names[i]][2] for i in rows], dtype=np.float64) - point
+    ax.errorbar(
+        point,
+        np.array(rows) + offset,
+        xerr=[low, high],
+        fmt="none",
+        ecolor=color,
+        elinewidth=width,
+        capsize=3,
+        label=label,
+    )
 
 
 def plot_learning_curves(
@@ -52,18 +87,28 @@ def plot_learning_curves(
     references: dict[str, float] | None = None,
     ylabel: str = "evaluation return: profit per shopper",
 ) -> None:
-    """One line per agent: mean over seeds of the evaluation return against env steps, with a 95 % bootstrap
-    band over seeds. ``curves[name]`` is a list (one per seed) of (steps [T], returns [T]); seeds are cut to
-    the evaluation points they share."""
+    """One line per agent: the mean over seeds of the evaluation return against env steps, with a 95 % bootstrap
+    band over seeds from :data:`~experiments.stats.MIN_SEEDS` seeds on (fewer: every seed drawn thin, no band);
+    the legend says which. ``curves[name]`` is a list (one per seed) of (steps [T], returns [T]); seeds are cut
+    to the evaluation points they share, and seeds evaluated at other steps raise ValueError."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=130)
     for name, runs in curves.items():
         length = min(len(r[0]) for r in runs)
-        steps = runs[0][0][:length]
-        mean, low, high = mean_ci(np.array([r[1][:length] for r in runs]))
-        band = "95 % CI" if len(runs) > 1 else "no band"
-        line = ax.plot(steps, mean, marker="o", markersize=3, linewidth=2, label=f"{name}, {len(runs)} seeds ({band})")
-        if len(runs) > 1:
-            ax.fill_between(steps, low, high, color=line[0].get_color(), alpha=0.2)
+        steps = np.asarray(runs[0][0][:length])
+        if any(not np.array_equal(np.asarray(r[0][:length]), steps) for r in runs[1:]):
+            raise ValueError(f"the seeds of {name!r} were evaluated at different env steps")
+        returns = np.array([r[1][:length] for r in runs], dtype=np.float64)
+        n = len(runs)
+        if n >= MIN_SEEDS:
+            label = f"{name}: mean of {n} seeds, band: 95 % bootstrap CI over {n} seeds"
+        else:
+            label = f"{name}: {'1 seed' if n == 1 else f'mean of {n} seeds (thin: each seed)'}, no band"
+        mean, low, high = mean_ci(returns)
+        line = ax.plot(steps, mean, marker="o", markersize=3, linewidth=2, label=label)[0]
+        if n >= MIN_SEEDS:
+            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+        elif n > 1:
+            ax.plot(steps, returns.T, color=line.get_color(), linewidth=0.8, alpha=0.6)
     for label, value in (references or {}).items():
         ax.axhline(value, linestyle="--", linewidth=1.2, color="grey")
         ax.annotate(label, (ax.get_xlim()[0], value), textcoords="offset points", xytext=(4, 3), fontsize=8)
@@ -71,7 +116,7 @@ def plot_learning_curves(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -20,10 +20,12 @@ from experiments.continual import (
     continual_metrics,
     forgetting,
     forward_transfer,
+    metric_half_widths,
     rehearsal_sizes,
     run_continual,
 )
 from experiments.runs import RunError
+from experiments.stats import format_interval
 from shopgym.params import ParameterError
 
 TINY = HyperParams(n_envs=16, n_steps=16, batch_size=64, n_epochs=1)
@@ -81,6 +83,15 @@ def test_metrics_reject_bad_shapes() -> None:
         forward_transfer(np.zeros((3, 3)), np.zeros(2))
 
 
+def test_metric_half_widths_add_the_half_widths_of_what_they_average() -> None:
+    H = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])  # half-widths of R
+    h = np.array([0.5, 1.0, 1.5])  # of b
+    widths = metric_half_widths(H, h)
+    assert widths["average_performance"] == pytest.approx(8.0)  # mean of the last row
+    assert widths["backward_transfer"] == pytest.approx(((7 + 1) + (8 + 5)) / 2)
+    assert widths["forward_transfer"] == pytest.approx(((2 + 1.0) + (6 + 1.5)) / 2)
+
+
 def test_rehearsal_sizes() -> None:
     assert rehearsal_sizes(16, 1, 0.5) == [8, 8]
     assert rehearsal_sizes(256, 3, 0.5) == [43, 43, 42, 128]
@@ -123,7 +134,7 @@ def test_outputs(finished: tuple[Path, dict]) -> None:
         assert np.shape(entry["b"]) == (1, 2)
         assert np.isfinite(entry["R"]).all()
         for key in ("average_performance", "mean_forgetting", "backward_transfer", "forward_transfer"):
-            assert set(entry[key]) == {"iqm", "low", "high"}
+            assert set(entry[key]) == {"iqm", "low", "high", "n"}
         assert len(entry["forgetting_per_market"]) == 1
         assert entry["sequential"] == (name != "multitask")
         assert entry["compute_vs_naive"]["env_steps"] == pytest.approx(1.0)  # the same env steps for all
@@ -182,3 +193,17 @@ def test_resume_skips_finished_cells(
     assert calls == ["reset"]
     assert summary["strategies"]["reset"]["R"] == first["strategies"]["reset"]["R"]
     assert len(json.loads((resumed / "run.json").read_text())["resumes"]) == 1
+
+
+def test_continual_report_with_one_seed_prints_na_and_intervals_over_shoppers(finished: tuple[Path, dict]) -> None:
+    out, summary = finished
+    report = (out / "report.md").read_text()
+    assert "no intervals over training seeds" in report and f"{CONFIG.n_eval:,} evaluation shoppers" in report
+    row = next(line for line in report.splitlines() if line.startswith("| naive |")).split(" | ")
+    average, forgetting = row[1], row[2]
+    stat = summary["strategies"]["naive"]["over_shoppers"]["average_performance"]
+    assert stat["low"] < stat["mean"] < stat["high"] and average == format_interval(stat, 2)
+    assert forgetting.endswith("[n/a]")  # a maximum over stages: no interval over shoppers, one seed: none over seeds
+    assert "Target" not in report and "met**" not in report
+    cell = json.loads((out / "cells" / "naive-seed0.json").read_text())
+    assert np.shape(cell["R_half_width"]) == (2, 2) and np.all(np.array(cell["R_half_width"]) > 0)

@@ -87,7 +87,9 @@ def test_transfer_command_tiny(tmp_path):
         steps = pair["curves"]["steps"]
         assert steps[0] == 0 and steps[-1] == 1024
     assert (out / "transfer_new-country.png").stat().st_size > 10_000
-    assert "Time to threshold" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Time to threshold" in report and "95 % CI over the 16 evaluation shoppers" in report  # 2 seeds
+    assert "Target" not in report and "median inf" not in report
     assert len(list((out / "pretrain").iterdir())) == 4  # two sources × two seeds, shared by nothing else
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "already holds a finished transfer suite" in again.stderr
