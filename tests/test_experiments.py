@@ -20,6 +20,7 @@ from experiments.configs import (
 from experiments.logs import CsvLog
 from experiments.runs import RunError
 from experiments.stats import iqm_ci, mean_ci, probability_of_improvement
+from experiments.tune import TuneConfig
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.params import ParameterError
 from shopgym.scenarios import resolve_scenario
@@ -53,7 +54,13 @@ def test_mean_band_brackets_the_mean_and_collapses_for_one_run():
 
 
 # ---------------------------------------------------------------------- configs
-MODELS = {"train": TrainConfig, "transfer": TransferConfig, "continual": ContinualConfig, "sweep": SweepConfig}
+MODELS = {
+    "train": TrainConfig,
+    "transfer": TransferConfig,
+    "continual": ContinualConfig,
+    "sweep": SweepConfig,
+    "tune": TuneConfig,
+}
 
 
 @pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("**/*.yml")), ids=lambda p: p.name)
