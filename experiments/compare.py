@@ -27,7 +27,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents import TaskInfo, make_policy
+from agents import TaskInfo
 from agents.evaluation import Evaluation, evaluate
 from agents.sb3_agents import SB3Agent
 from experiments.configs import CompareConfig, TrainConfig
@@ -126,7 +126,7 @@ def _score_baselines(config: CompareConfig) -> dict[str, list[dict]]:
     for spec in config.baselines:
         log.info("evaluating %s", spec.name)
         for seed in range(config.seeds):
-            policy = make_policy(spec.policy, info, seed=seed, **spec.params)
+            policy = spec.build(info, seed)
             if spec.learns_online:  # one online episode of other shoppers, then a frozen evaluation
                 evaluate(policy, config.env, config.n_eval, seed, learn=True, scenario=config.scenario)
             result = evaluate(policy, config.env, config.n_eval, config.eval_seed, scenario=config.scenario)

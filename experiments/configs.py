@@ -11,7 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 import shopgym
 from agents import POLICIES
@@ -65,13 +75,24 @@ def _known_env(value: str) -> str:
     raise ValueError(unknown_choice("env id", value, sorted(shopgym.ENV_IDS)))
 
 
-def _known_scenario_ref(value: Any) -> Any:
+def _from_config_folder(value: str, info: ValidationInfo) -> str:
+    """A relative file path in a config file, resolved against that file's folder (``load_config`` passes it as
+    the ``config_dir`` context); paths from flags or code stay relative to the working folder."""
+    folder = (info.context or {}).get("config_dir")
+    if folder is None or Path(value).is_absolute():
+        return value
+    return str((Path(folder) / value).resolve())
+
+
+def _known_scenario_ref(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and value.endswith((".yml", ".yaml")):
+        value = _from_config_folder(value, info)
     resolve_scenario(value)  # a ParameterError (a ValueError) names what is wrong
     return value
 
 
-#: A scenario: a preset name, a YAML path (relative paths are read from the working folder) or an inline mapping
-#: (which may start from a preset with ``base:``).
+#: A scenario: a preset name, a YAML path (relative to the config file's folder; given as a flag, to the working
+#: folder) or an inline mapping (which may start from a preset with ``base:``).
 ScenarioRef = Annotated[str | dict[str, Any], AfterValidator(_known_scenario_ref)]
 
 
@@ -106,6 +127,7 @@ class TrainConfig(_Strict):
 
     _algo = field_validator("algo")(_known_algo)
     _env = field_validator("env")(_known_env)
+    _init_from = field_validator("init_from")(_from_config_folder)
 
 
 class AgentSpec(_Strict):
@@ -122,26 +144,66 @@ class AgentSpec(_Strict):
 
 
 class BaselineSpec(_Strict):
-    """A policy built from the task alone; online bandits first learn for one episode of other shoppers."""
+    """A policy that is not trained by the comparison: built from the task, or a saved plain-SB3 model.
 
-    policy: str
+    ``policy`` names a built-in policy, an import path ``package.module:ClassName`` or a ``shopgym.policies``
+    entry point (:mod:`agents.plugins`), built with ``kwargs`` (also spelt ``params``); ``sb3`` is the path of a
+    model saved by stable-baselines3 (relative to the config file) with its ``algo``. Policies that learn online
+    (bandits) first learn for one episode of other shoppers, then are evaluated frozen."""
+
+    policy: str | None = None
+    sb3: str | None = Field(None, description="a model saved by stable-baselines3 (.zip), with algo")
+    algo: str | None = Field(None, description="the SB3 algorithm that saved sb3")
     label: str | None = None
-    params: dict[str, float | int] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, validation_alias=AliasChoices("params", "kwargs"))
+
+    _sb3 = field_validator("sb3")(_from_config_folder)
 
     @field_validator("policy")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in COMPARABLE:
-            raise ValueError(f"unknown baseline {value!r}; known: {', '.join(COMPARABLE)}")
+        from agents.plugins import policy_class
+
+        if value in POLICIES and value not in COMPARABLE:
+            raise ValueError(f"baseline {value!r} needs logs to fit and cannot be built from the task alone")
+        policy_class(value)  # imports only a module the config names; a ValueError says what is missing
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BaselineSpec:
+        if (self.policy is None) == (self.sb3 is None):
+            raise ValueError("a baseline needs either policy or sb3 (with algo)")
+        if self.sb3 is not None:
+            if self.algo is None:
+                raise ValueError(f"sb3 {self.sb3!r} needs algo: one of {', '.join(ALGORITHM_NAMES)}")
+            _known_algo(self.algo)
+            if self.params:
+                raise ValueError("kwargs apply to policy, not to an sb3 model")
+        elif self.algo is not None:
+            raise ValueError("algo applies to an sb3 model, not to policy")
+        return self
 
     @property
     def learns_online(self) -> bool:
-        return POLICIES[self.policy].learns_online
+        from agents.plugins import policy_class
+
+        return self.policy is not None and bool(getattr(policy_class(self.policy), "learns_online", False))
 
     @property
     def name(self) -> str:
-        return self.label or self.policy.replace("_", " ")
+        if self.label:
+            return self.label
+        if self.sb3 is not None:
+            return f"{self.algo.upper()} model {Path(self.sb3).stem}"
+        return self.policy.rsplit(":", 1)[-1].replace("_", " ")
+
+    def build(self, info: Any, seed: int) -> Any:
+        """The policy for the task of ``info`` (a :class:`agents.base.TaskInfo`) with this policy seed."""
+        from agents.plugins import SB3ModelPolicy, build_policy
+
+        if self.sb3 is not None:
+            return SB3ModelPolicy(self.sb3, self.algo, info)
+        return build_policy(self.policy, info, seed=seed, **self.params)
 
 
 class CompareConfig(_Strict):
@@ -240,7 +302,9 @@ class SuiteJob(_Strict):
     """A whole comparison, transfer or continual suite run as one job of a sweep."""
 
     kind: Literal["compare", "transfer", "continual"]
-    config: str = Field(min_length=1, description="path of the suite's YAML config")
+    config: str = Field(min_length=1, description="path of the suite's YAML config (relative to the sweep config)")
+
+    _config = field_validator("config")(_from_config_folder)
 
 
 class SweepConfig(_Strict):
@@ -273,15 +337,20 @@ class SweepConfig(_Strict):
 
 def load_config(path: str | Path, model: type[BaseModel], overrides: dict[str, Any] | None = None) -> Any:
     """Read (:func:`~shopgym.files.read_yaml`) and validate a YAML config (plus ``overrides`` of top-level keys) as
-    ``model``."""
+    ``model``. Relative file paths in the file are read from the file's folder; those in ``overrides`` (flags)
+    from the working folder."""
     path = Path(path)
     data = read_yaml(path, "config")
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ParameterError(f"config {str(path)!r} must be a mapping of keys to values")
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key, value in (overrides or {}).items():
+        if isinstance(value, str) and value.endswith((".yml", ".yaml")):
+            value = str(Path(value).resolve())
+        if value is not None:
+            data[key] = value
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"config_dir": path.resolve().parent})
     except ValidationError as error:
         raise format_validation_error(error, f"config {str(path)!r}", model) from None

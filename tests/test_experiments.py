@@ -77,9 +77,12 @@ def test_shipped_configs_validate(path, monkeypatch):
     ("text", "message"),
     [
         ("baselines: [random]\nsedes: 3\n", "sedes: unknown key; allowed: env, scenario, seeds"),
-        ("baselines: [{policy: random, lable: x}]\n", "baselines.0.lable: unknown key; allowed: policy, label, params"),
+        (
+            "baselines: [{policy: random, lable: x}]\n",
+            "baselines.0.lable: unknown key; allowed: policy, sb3, algo, label, params",
+        ),
         ("baselines: [random]\nseeds: 0\n", "seeds = 0"),
-        ("baselines: [nope]\n", "unknown baseline 'nope'"),
+        ("baselines: [nope]\n", "unknown policy 'nope'"),
         ("agents: [{algo: sac, n_timesteps: 10}]\n", "unknown algorithm 'sac'"),
         ("baselines: [random]\nreference: never discount\n", "reference 'never discount' is not one of the policies"),
         ("baselines: [random]\nenv: CartPole-v1\n", "unknown env id 'CartPole-v1'"),

@@ -97,3 +97,50 @@ def test_saved_plain_sb3_model_acts_like_the_model(tmp_path: Path) -> None:
         SB3ModelPolicy(tmp_path / "ppo_promote", "ppo", TaskInfo.of(gym.make_vec("shopgym/Marketing-v0", num_envs=2)))
     with pytest.raises(ValueError, match="does not exist"):
         SB3ModelPolicy(tmp_path / "missing", "ppo", promote_info())
+
+
+def test_custom_policy_and_plain_sb3_model_enter_a_comparison(plugin_module: str, tmp_path: Path) -> None:
+    """Both name files relative to the config's folder, and appear in the report beside a built-in baseline."""
+    import yaml
+    from stable_baselines3 import DQN
+
+    from experiments.compare import run_comparison
+    from experiments.configs import CompareConfig, load_config
+
+    model = DQN("MlpPolicy", gym.make("shopgym/Promote-v0"), learning_starts=0, seed=0, device="cpu")
+    model.learn(64)
+    (tmp_path / "models").mkdir()
+    model.save(tmp_path / "models" / "dqn_promote.zip")
+    config = {
+        "env": "shopgym/Promote-v0",
+        "seeds": 1,
+        "n_eval": 20,
+        "baselines": [
+            "never_discount",
+            {"policy": f"{plugin_module}:LoyalDiscount", "kwargs": {"level": 2}, "label": "loyal 20 %"},
+            {"sb3": "models/dqn_promote.zip", "algo": "dqn"},
+        ],
+    }
+    (tmp_path / "compare.yml").write_text(yaml.safe_dump(config))
+    parsed = load_config(tmp_path / "compare.yml", CompareConfig)
+    summary = run_comparison(parsed, tmp_path / "out", "cpu")
+    assert {"never discount", "loyal 20 %", "DQN model dqn_promote"} <= set(summary["policies"])
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "loyal 20 %" in report and "DQN model dqn_promote" in report
+
+
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        ({"sb3": "m.zip"}, "needs algo"),
+        ({"policy": "random", "sb3": "m.zip", "algo": "ppo"}, "either policy or sb3"),
+        ({"policy": "random", "algo": "ppo"}, "algo applies to an sb3 model"),
+        ({"policy": "greedy"}, "needs logs to fit"),
+        ({"policy": "no_such_module_xyz:P"}, "cannot import module"),
+    ],
+)
+def test_bad_baseline_specs_say_what_is_wrong(baseline: dict, message: str) -> None:
+    from experiments.configs import BaselineSpec
+
+    with pytest.raises(ValueError, match=message):
+        BaselineSpec.model_validate(baseline)
