@@ -23,9 +23,10 @@ ALL_IDS = sorted(shopgym.ENV_IDS)
 # Property-based fuzzers (tests marked ``fuzz``): a few dozen cases each in the default run, thousands with
 # ``pytest -m fuzz --hypothesis-profile=fuzz`` (docs/reliability.md records the long run).
 _FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "derandomize": True}
-settings.register_profile("default", max_examples=40, **_FUZZ)
+settings.register_profile("shopgym", max_examples=40, **_FUZZ)
 settings.register_profile("fuzz", max_examples=2500, **{**_FUZZ, "derandomize": False})
-settings.load_profile(os.environ.get("SHOPGYM_HYPOTHESIS_PROFILE", "default"))
+if settings.get_current_profile_name() == "default":  # --hypothesis-profile was not given (or not applied yet)
+    settings.load_profile("shopgym")
 
 
 class ClickFirstBuyAlways:
