@@ -1,4 +1,4 @@
-"""Agents: every policy implements :class:`agents.base.Policy` (act on a batch; optional update; save/load).
+"""Agents: every policy implements :class:`shopgym.agents.base.Policy` (act on a batch; optional update; save/load).
 
 :func:`make_policy` builds the non-SB3 policies by name for a task.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.bandits import EpsilonGreedyBandit, LinUCBBandit, ThompsonBandit
-from agents.base import BasePolicy, Policy, TaskInfo
-from agents.baselines import (
+from shopgym.agents.bandits import EpsilonGreedyBandit, LinUCBBandit, ThompsonBandit
+from shopgym.agents.base import BasePolicy, Policy, TaskInfo
+from shopgym.agents.baselines import (
     CalendarPolicy,
     ConstantPricePolicy,
     GreedyPolicy,
@@ -18,7 +18,7 @@ from agents.baselines import (
     PopularPolicy,
     RandomPolicy,
 )
-from agents.oracles import DPPricingPolicy, MyopicOracle
+from shopgym.agents.oracles import DPPricingPolicy, MyopicOracle
 
 __all__ = ["POLICIES", "BasePolicy", "Policy", "TaskInfo", "make_policy"]
 

@@ -1,7 +1,7 @@
 """Contextual bandits that learn online from rewards, vectorised over the batch of shoppers.
 
 All three share one ridge-regression model of the immediate reward, r ≈ θᵀφ(arm), over the observable arm
-features of :mod:`agents.features` (A = λI + Σφφᵀ, b = Σrφ, θ = A⁻¹b), updated after every step with the
+features of :mod:`shopgym.agents.features` (A = λI + Σφφᵀ, b = Σrφ, θ = A⁻¹b), updated after every step with the
 batch's chosen arms. They differ in how they explore:
 
 * ``epsilon_greedy``: the best arm by θᵀφ, a uniformly random arm with probability ε;
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.base import BasePolicy, TaskInfo
-from agents.features import ARM_FEATURES, arm_features, arm_grid
+from shopgym.agents.base import BasePolicy, TaskInfo
+from shopgym.agents.features import ARM_FEATURES, arm_features, arm_grid
 from shopgym.envs.batch import ShopperBatch
 
 __all__ = ["EpsilonGreedyBandit", "LinUCBBandit", "ThompsonBandit"]

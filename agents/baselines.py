@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.base import BasePolicy, TaskInfo
-from agents.features import ARM_FEATURES, arm_features, arm_grid, unit_profit
+from shopgym.agents.base import BasePolicy, TaskInfo
+from shopgym.agents.features import ARM_FEATURES, arm_features, arm_grid, unit_profit
 from shopgym.envs.batch import ShopperBatch
 
 __all__ = [

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 import shopgym  # noqa: F401  (registers the ids)
-from agents.base import Policy, TaskInfo
+from shopgym.agents.base import Policy, TaskInfo
 
 __all__ = ["Evaluation", "evaluate"]
 

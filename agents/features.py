@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.base import TaskInfo
+from shopgym.agents.base import TaskInfo
 
 __all__ = ["ARM_FEATURES", "arm_features", "arm_grid", "unit_profit"]
 

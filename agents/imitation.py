@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.base import BasePolicy, TaskInfo
+from shopgym.agents.base import BasePolicy, TaskInfo
 from shopgym.envs.batch import ShopperBatch
 
 __all__ = ["BehaviourClonedRecommender", "ImpressionLog", "collect_impressions"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.base import BasePolicy, TaskInfo
-from agents.features import arm_grid
+from shopgym.agents.base import BasePolicy, TaskInfo
+from shopgym.agents.features import arm_grid
 from shopgym.envs.batch import ShopperBatch
 from shopgym.oracles import expected_visit_reward, greedy_slate
 from shopgym.pricing_optimum import PricingModel, PricingSolution, solve_pricing

@@ -2,13 +2,13 @@
 
 A comparison config names a policy as
 
-- a built-in name (``never_discount``; see :data:`agents.POLICIES`);
+- a built-in name (``never_discount``; see :data:`shopgym.agents.POLICIES`);
 - an import path ``"package.module:ClassName"``: the module is imported, nothing else runs;
 - the name of an entry point in the ``shopgym.policies`` group, which a package declares in its
   ``pyproject.toml`` (``[project.entry-points."shopgym.policies"] loyal = "mypkg.pricing:LoyalDiscount"``).
 
-The class is called as ``cls(info, seed=seed, **kwargs)`` with the task's :class:`~agents.base.TaskInfo`, and
-what it returns must have the :class:`~agents.base.Policy` methods. Nothing is ``eval``-ed.
+The class is called as ``cls(info, seed=seed, **kwargs)`` with the task's :class:`~shopgym.agents.base.TaskInfo`, and
+what it returns must have the :class:`~shopgym.agents.base.Policy` methods. Nothing is ``eval``-ed.
 
 :class:`SB3ModelPolicy` wraps a model saved by stable-baselines3 itself (``model.save("ppo_promote")``), so a policy
 trained outside shopgym's commands enters a comparison as it is. Loading an SB3 ``.zip`` unpickles parts of it:
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Policy, TaskInfo
+from shopgym.agents.base import Policy, TaskInfo
 from shopgym.envs.batch import ShopperBatch
 
 __all__ = ["ENTRY_POINT_GROUP", "SB3ModelPolicy", "build_policy", "policy_class"]
@@ -34,7 +34,7 @@ ENTRY_POINT_GROUP = "shopgym.policies"
 
 
 def _builtin() -> dict[str, type]:
-    from agents import POLICIES  # the package imports this module's users, not the other way round
+    from shopgym.agents import POLICIES  # the package imports this module's users, not the other way round
 
     return POLICIES
 
@@ -98,7 +98,7 @@ class SB3ModelPolicy:
     learns_online = False
 
     def __init__(self, path: str | Path, algo: str, info: TaskInfo, device: str = "cpu") -> None:
-        from agents.sb3_agents import ALGORITHMS
+        from shopgym.agents.sb3_agents import ALGORITHMS
 
         if algo not in ALGORITHMS:
             raise ValueError(f"sb3 model {str(path)!r}: unknown algo {algo!r}; known: {', '.join(ALGORITHMS)}")

@@ -34,9 +34,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import shopgym
-from agents.base import TaskInfo
-from agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy, candidate_layout
-from agents.sb3_options import ALGORITHM_NAMES, resolve_device
+from shopgym.agents.base import TaskInfo
+from shopgym.agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy, candidate_layout
+from shopgym.agents.sb3_options import ALGORITHM_NAMES, resolve_device
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.files import read_yaml, write_atomic
@@ -215,7 +215,7 @@ class _ScaledReward(VecNormalize):
 
 
 class SB3Agent:
-    """An SB3 model plus what rebuilds it. Implements the :class:`agents.base.Policy` protocol.
+    """An SB3 model plus what rebuilds it. Implements the :class:`shopgym.agents.base.Policy` protocol.
 
     ``device`` is resolved by :func:`resolve_device` (CUDA asked for where there is none is an error);
     ``env_kwargs["scenario"]`` (a name, a YAML path, a mapping or a Scenario) is read once, here: the agent keeps

@@ -15,7 +15,7 @@ from shopgym.params import ParameterError
 
 __all__ = ["ALGORITHM_NAMES", "DEVICES", "parse_device", "resolve_device"]
 
-#: The SB3 algorithms ``agents.sb3_agents.ALGORITHMS`` builds, by name.
+#: The SB3 algorithms ``shopgym.agents.sb3_agents.ALGORITHMS`` builds, by name.
 ALGORITHM_NAMES = ("ppo", "dqn", "a2c", "recurrentppo")
 #: The device names :func:`parse_device` accepts, as a user reads them.
 DEVICES = "auto, cpu, cuda or cuda:N"

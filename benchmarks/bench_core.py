@@ -34,7 +34,7 @@ def measure(part: str, seconds: float) -> dict:
     """One process's measurements: ``single`` (steps/s per task), ``native`` or ``sync`` (per N)."""
     import gymnasium as gym
 
-    from experiments.bench import rate, stepper, vector_throughput
+    from shopgym.experiments.bench import rate, stepper, vector_throughput
 
     results: dict = {}
     if part == "single":

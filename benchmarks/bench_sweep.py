@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from experiments.configs import SweepConfig  # noqa: E402
-from experiments.sweep import run_sweep  # noqa: E402
+from shopgym.experiments.configs import SweepConfig  # noqa: E402
+from shopgym.experiments.sweep import run_sweep  # noqa: E402
 
 JOBS = SweepConfig(
     base={

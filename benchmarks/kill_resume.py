@@ -38,7 +38,7 @@ DROP = ("wall_seconds", "env_steps_per_second")
 
 
 def _start(out: Path, algo: str, resume: bool, steps: int = 0) -> subprocess.Popen:
-    command = [sys.executable, "-m", "experiments.cli", "train", "--device", "cpu", "--out", str(out)]
+    command = [sys.executable, "-m", "shopgym.experiments.cli", "train", "--device", "cpu", "--out", str(out)]
     if resume:
         command.append("--resume")
     else:

@@ -26,9 +26,9 @@ def _train(job: tuple[str, str, str, str, int, int, int, int, str]) -> tuple[str
     label, path, algo, env, seed, steps, n_eval, eval_seed, out = job
     import torch
 
-    from experiments.configs import TrainConfig
-    from experiments.runs import RunDirectory
-    from experiments.training import train_or_resume
+    from shopgym.experiments.configs import TrainConfig
+    from shopgym.experiments.runs import RunDirectory
+    from shopgym.experiments.training import train_or_resume
 
     torch.set_num_threads(1)
     config = TrainConfig(
@@ -59,7 +59,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(_train, jobs))
 
-    from experiments.stats import iqm_ci, probability_of_improvement
+    from shopgym.experiments.stats import iqm_ci, probability_of_improvement
 
     returns = {label: [r for name, _, r in sorted(results) if name == label] for label in files}
     summary: dict = {"algo": args.algo, "env": args.env, "steps": args.steps, "files": files, "labels": {}}

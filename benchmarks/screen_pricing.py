@@ -26,7 +26,7 @@ ENV_ID = "shopgym/Pricing-v0"
 def _j_star(scenario: str) -> float:
     import gymnasium as gym
 
-    from agents.oracles import DPPricingPolicy
+    from shopgym.agents.oracles import DPPricingPolicy
 
     envs = gym.make_vec(ENV_ID, num_envs=2, scenario=scenario)
     envs.reset(seed=0)
@@ -38,8 +38,8 @@ def _run(job: tuple[str, dict, str, int, int]) -> tuple[str, dict[str, float]]:
     algo, changes, scenario, seed, steps = job
     import torch
 
-    from agents.evaluation import evaluate
-    from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
+    from shopgym.agents.evaluation import evaluate
+    from shopgym.agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 
     torch.set_num_threads(1)
     params = load_hyperparams(algo, ENV_ID).model_dump()

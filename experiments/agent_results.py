@@ -1,7 +1,7 @@
 """Agent results for docs/results.md: Pricing-v0 against the exact optimum, the Marketing-v0 comparison,
 training speed, and the transfer and continual-learning suites.
 
-Run: ``python -m experiments.agent_results`` (about 40 minutes on 2 CPU cores for the agents, plus about an hour
+Run: ``python -m shopgym.experiments.agent_results`` (about 40 minutes on 2 CPU cores for the agents, plus about an hour
 each for the transfer and continual suites of ``experiments/configs/``; ``--quick`` for a smoke run). Every
 finished run is cached in ``runs/agent_results/full.json`` (written atomically) and the suites keep their own
 resumable folders under ``runs/agent_results/``, so a killed run resumes where it stopped. The page is written
@@ -29,19 +29,19 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import shopgym  # noqa: F401
-from agents import TaskInfo, make_policy
-from agents.baselines import GreedyPolicy
-from agents.evaluation import Evaluation, evaluate
-from agents.features import arm_features
-from agents.imitation import BehaviourClonedRecommender, collect_impressions
-from agents.oracles import DPPricingPolicy, MyopicOracle
-from agents.sb3_agents import SB3Agent, load_hyperparams
-from experiments.configs import CONFIG_DIR, ContinualConfig, TransferConfig, load_config
-from experiments.continual import render_report as continual_report
-from experiments.continual import run_continual
-from experiments.plots import plot_comparison
-from experiments.runs import RunDirectory
-from experiments.stats import (
+from shopgym.agents import TaskInfo, make_policy
+from shopgym.agents.baselines import GreedyPolicy
+from shopgym.agents.evaluation import Evaluation, evaluate
+from shopgym.agents.features import arm_features
+from shopgym.agents.imitation import BehaviourClonedRecommender, collect_impressions
+from shopgym.agents.oracles import DPPricingPolicy, MyopicOracle
+from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
+from shopgym.experiments.configs import CONFIG_DIR, ContinualConfig, TransferConfig, load_config
+from shopgym.experiments.continual import render_report as continual_report
+from shopgym.experiments.continual import run_continual
+from shopgym.experiments.plots import plot_comparison
+from shopgym.experiments.runs import RunDirectory
+from shopgym.experiments.stats import (
     SEEDS_CI,
     SHOPPERS_CI,
     format_interval,
@@ -50,8 +50,8 @@ from experiments.stats import (
     iqm_summary,
     shopper_summary,
 )
-from experiments.transfer import render_report as transfer_report
-from experiments.transfer import run_transfer
+from shopgym.experiments.transfer import render_report as transfer_report
+from shopgym.experiments.transfer import run_transfer
 from shopgym.files import write_atomic
 from shopgym.perf import tune_malloc
 
@@ -513,7 +513,7 @@ def main() -> None:
     lines = [
         "# Results: agents on shopgym",
         "",
-        "Produced by `python -m experiments.agent_results` (cached per run under `runs/agent_results/`; delete",
+        "Produced by `python -m shopgym.experiments.agent_results` (cached per run under `runs/agent_results/`; delete",
         "the cache to recompute). Machine: 2 CPU cores, no GPU.",
         "",
     ]

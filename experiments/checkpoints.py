@@ -34,8 +34,8 @@ import torch
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.buffers import ReplayBuffer
 
-from agents.sb3_agents import SB3Agent
-from experiments.runs import RunError
+from shopgym.agents.sb3_agents import SB3Agent
+from shopgym.experiments.runs import RunError
 from shopgym.params import clip
 
 __all__ = ["has_checkpoint", "load_checkpoint", "read_state", "save_checkpoint"]

@@ -28,8 +28,8 @@ import typer
 from pydantic import BaseModel, ValidationError
 from typer.core import TyperGroup
 
-from agents.sb3_options import ALGORITHM_NAMES, DEVICES, parse_device, resolve_device
-from experiments.configs import (
+from shopgym.agents.sb3_options import ALGORITHM_NAMES, DEVICES, parse_device, resolve_device
+from shopgym.experiments.configs import (
     CONFIG_DIR,
     CompareConfig,
     ContinualConfig,
@@ -41,7 +41,7 @@ from experiments.configs import (
     load_config,
     unknown_choice,
 )
-from experiments.runs import RunDirectory, RunError
+from shopgym.experiments.runs import RunDirectory, RunError
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.perf import tune_malloc
 from shopgym.scenarios import list_scenarios
@@ -223,7 +223,7 @@ def train(
         fail("--tensorboard needs the tensorboard package: pip install 'shopgym[tensorboard]'")
     device = _device(device)
     progress = _setup(verbose)
-    from experiments.training import train_agent
+    from shopgym.experiments.training import train_agent
 
     try:
         run = RunDirectory(out)
@@ -281,8 +281,8 @@ def evaluate_model(
     market = scenario and _scenario(scenario)
     device = _device(device)
     folder = _model_folder(path or model)
-    from agents.evaluation import evaluate
-    from agents.sb3_agents import SB3Agent, scenario_record
+    from shopgym.agents.evaluation import evaluate
+    from shopgym.agents.sb3_agents import SB3Agent, scenario_record
     from shopgym.scenarios import resolve_scenario
 
     try:
@@ -300,7 +300,7 @@ def evaluate_model(
 
 
 def _compare(config: CompareConfig, out: Path, device: str, progress: bool) -> None:
-    from experiments.compare import run_comparison
+    from shopgym.experiments.compare import run_comparison
 
     try:
         summary = run_comparison(config, out, device, progress)
@@ -380,7 +380,7 @@ def transfer(
     _positive(seeds=seeds, source_steps=source_steps, target_steps=target_steps, eval_freq=eval_freq, n_eval=n_eval)
     device = _device(device)
     progress = _setup(verbose)
-    from experiments.transfer import run_transfer
+    from shopgym.experiments.transfer import run_transfer
 
     overrides = {
         "seeds": seeds,
@@ -421,7 +421,7 @@ def continual(
     _positive(seeds=seeds, steps_per_stage=steps_per_stage, n_eval=n_eval)
     device = _device(device)
     progress = _setup(verbose)
-    from experiments.continual import run_continual
+    from shopgym.experiments.continual import run_continual
 
     target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
     try:
@@ -459,7 +459,7 @@ def sweep(
     else:  # the jobs run on the cluster's machines, which may have devices this one lacks
         _known(parse_device, device)
     _setup(verbose)
-    from experiments.sweep import run_sweep
+    from shopgym.experiments.sweep import run_sweep
 
     target = out or Path("runs") / config.stem
     try:
@@ -493,7 +493,7 @@ def tune(
     _setup(verbose)
     if importlib.util.find_spec("optuna") is None:
         fail("tune needs Optuna: pip install 'shopgym[tune]'")
-    from experiments.tune import TuneConfig, run_tune
+    from shopgym.experiments.tune import TuneConfig, run_tune
 
     target = out or Path("runs") / config.stem
     try:
@@ -522,7 +522,7 @@ def plot(
     """Redraw a comparison's figures and report from its scores.json, or plot the learning curves of training
     runs: one figure per env × scenario, one line per algorithm × budget whose runs are its seeds (a 95 %
     bootstrap band over seeds from 3 seeds on), written beside the runs unless --out says where."""
-    from experiments.compare import plot_training_runs, read_scores, write_report
+    from shopgym.experiments.compare import plot_training_runs, read_scores, write_report
 
     try:
         if len(paths) == 1 and (paths[0] / "scores.json").is_file():
@@ -571,7 +571,7 @@ def bench(
     if not 0 < seconds <= 600:
         fail(f"--seconds must be in (0, 600], got {seconds}")
     tune_malloc()
-    from experiments.bench import vector_throughput
+    from shopgym.experiments.bench import vector_throughput
 
     results = []
     try:

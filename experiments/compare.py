@@ -8,7 +8,7 @@ last) and the report. Rerunning a killed comparison skips the training runs that
 others.
 
 Profit per shopper gets two intervals, each labelled: over training (or policy) seeds, from three seeds on, and
-over the evaluation shoppers, which deterministic baselines have too (see :mod:`experiments.stats`).
+over the evaluation shoppers, which deterministic baselines have too (see :mod:`shopgym.experiments.stats`).
 :func:`plot_training_runs` draws the learning curves of separate ``shopgym train`` folders, one line per
 env × scenario × algorithm × budget.
 """
@@ -27,13 +27,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents import TaskInfo
-from agents.evaluation import Evaluation, evaluate
-from agents.sb3_agents import SB3Agent
-from experiments.configs import CompareConfig, TrainConfig
-from experiments.plots import plot_comparison, plot_improvement, plot_learning_curves
-from experiments.runs import RunDirectory, RunError, slug
-from experiments.stats import (
+from shopgym.agents import TaskInfo
+from shopgym.agents.evaluation import Evaluation, evaluate
+from shopgym.agents.sb3_agents import SB3Agent
+from shopgym.experiments.configs import CompareConfig, TrainConfig
+from shopgym.experiments.plots import plot_comparison, plot_improvement, plot_learning_curves
+from shopgym.experiments.runs import RunDirectory, RunError, slug
+from shopgym.experiments.stats import (
     MIN_SEEDS,
     format_interval,
     half_width,
@@ -42,7 +42,7 @@ from experiments.stats import (
     probability_of_improvement,
     shopper_summary,
 )
-from experiments.training import train_or_resume
+from shopgym.experiments.training import train_or_resume
 from shopgym.files import write_atomic
 
 __all__ = [

@@ -24,8 +24,8 @@ from pydantic import (
 )
 
 import shopgym
-from agents import POLICIES
-from agents.sb3_options import ALGORITHM_NAMES
+from shopgym.agents import POLICIES
+from shopgym.agents.sb3_options import ALGORITHM_NAMES
 from shopgym.files import read_yaml
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.scenarios import resolve_scenario
@@ -147,7 +147,7 @@ class BaselineSpec(_Strict):
     """A policy that is not trained by the comparison: built from the task, or a saved plain-SB3 model.
 
     ``policy`` names a built-in policy, an import path ``package.module:ClassName`` or a ``shopgym.policies``
-    entry point (:mod:`agents.plugins`), built with ``kwargs`` (also spelt ``params``); ``sb3`` is the path of a
+    entry point (:mod:`shopgym.agents.plugins`), built with ``kwargs`` (also spelt ``params``); ``sb3`` is the path of a
     model saved by stable-baselines3 (relative to the config file) with its ``algo``. Policies that learn online
     (bandits) first learn for one episode of other shoppers, then are evaluated frozen."""
 
@@ -162,7 +162,7 @@ class BaselineSpec(_Strict):
     @field_validator("policy")
     @classmethod
     def _known(cls, value: str) -> str:
-        from agents.plugins import policy_class
+        from shopgym.agents.plugins import policy_class
 
         if value in POLICIES and value not in COMPARABLE:
             raise ValueError(f"baseline {value!r} needs logs to fit and cannot be built from the task alone")
@@ -185,7 +185,7 @@ class BaselineSpec(_Strict):
 
     @property
     def learns_online(self) -> bool:
-        from agents.plugins import policy_class
+        from shopgym.agents.plugins import policy_class
 
         return self.policy is not None and bool(getattr(policy_class(self.policy), "learns_online", False))
 
@@ -198,8 +198,8 @@ class BaselineSpec(_Strict):
         return self.policy.rsplit(":", 1)[-1].replace("_", " ")
 
     def build(self, info: Any, seed: int) -> Any:
-        """The policy for the task of ``info`` (a :class:`agents.base.TaskInfo`) with this policy seed."""
-        from agents.plugins import SB3ModelPolicy, build_policy
+        """The policy for the task of ``info`` (a :class:`shopgym.agents.base.TaskInfo`) with this policy seed."""
+        from shopgym.agents.plugins import SB3ModelPolicy, build_policy
 
         if self.sb3 is not None:
             return SB3ModelPolicy(self.sb3, self.algo, info)

@@ -47,12 +47,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.evaluation import evaluate
-from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
-from experiments.configs import ContinualConfig, ScenarioRef, scenario_label
-from experiments.progress import progress_bar as make_progress_bar
-from experiments.runs import RunDirectory
-from experiments.stats import (
+from shopgym.agents.evaluation import evaluate
+from shopgym.agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
+from shopgym.envs.sb3 import ConcatShopVecEnv, ShopVecEnv, make_mixed_sb3_vec_env, make_sb3_vec_env
+from shopgym.experiments.configs import ContinualConfig, ScenarioRef, scenario_label
+from shopgym.experiments.progress import progress_bar as make_progress_bar
+from shopgym.experiments.runs import RunDirectory
+from shopgym.experiments.stats import (
     MIN_SEEDS,
     format_interval,
     half_width,
@@ -61,7 +62,6 @@ from experiments.stats import (
     mean_ci,
     shopper_summary,
 )
-from shopgym.envs.sb3 import ConcatShopVecEnv, ShopVecEnv, make_mixed_sb3_vec_env, make_sb3_vec_env
 from shopgym.files import write_atomic
 from shopgym.params import AbruptSwitch, CompetitorEntry, GradualShift, ParameterError
 from shopgym.scenarios import resolve_scenario

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments.stats import MIN_SEEDS, SHOPPERS_CI, mean_ci
+from shopgym.experiments.stats import MIN_SEEDS, SHOPPERS_CI, mean_ci
 
 __all__ = ["plot_comparison", "plot_improvement", "plot_learning_curves"]
 
@@ -31,7 +31,7 @@ def plot_comparison(
     """Horizontal bars of ``summary[name] = (point, low, high, …)``, best at the top, with ``low``–``high`` as
     error bars labelled ``interval_label`` (None bounds: no bar); ``reference`` (an oracle or J*) is drawn as a
     dashed line instead of a bar. ``shopper_intervals[name] = (mean, low, high, …)`` adds a thinner grey
-    interval over the evaluation shoppers (:data:`~experiments.stats.SHOPPERS_CI`) below each bar."""
+    interval over the evaluation shoppers (:data:`~shopgym.experiments.stats.SHOPPERS_CI`) below each bar."""
     names = [n for n in sorted(summary, key=lambda n: summary[n][0]) if n != reference]
     points = np.array([summary[n][0] for n in names], dtype=np.float64)
     fig, ax = plt.subplots(figsize=(8, 1.9 + 0.45 * len(names)), dpi=130)
@@ -88,7 +88,7 @@ def plot_learning_curves(
     ylabel: str = "evaluation return: profit per shopper",
 ) -> None:
     """One line per agent: the mean over seeds of the evaluation return against env steps, with a 95 % bootstrap
-    band over seeds from :data:`~experiments.stats.MIN_SEEDS` seeds on (fewer: every seed drawn thin, no band);
+    band over seeds from :data:`~shopgym.experiments.stats.MIN_SEEDS` seeds on (fewer: every seed drawn thin, no band);
     the legend says which. ``curves[name]`` is a list (one per seed) of (steps [T], returns [T]); seeds are cut
     to the evaluation points they share, and seeds evaluated at other steps raise ValueError."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=130)

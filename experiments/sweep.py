@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.configs import SweepConfig, TrainConfig, scenario_label
-from experiments.runs import SWEEP, RunDirectory, RunError, slug
+from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_label
+from shopgym.experiments.runs import SWEEP, RunDirectory, RunError, slug
 from shopgym.files import write_atomic
 
 __all__ = ["expand_jobs", "run_job", "run_sweep"]
@@ -106,17 +106,17 @@ def _watch_driver(driver: int) -> None:
 
 
 def _run_suite(kind: str, config_path: str, folder: Path, device: str) -> dict[str, Any]:
-    from experiments.configs import CompareConfig, ContinualConfig, TransferConfig, load_config
+    from shopgym.experiments.configs import CompareConfig, ContinualConfig, TransferConfig, load_config
 
     if kind == "compare":
-        from experiments.compare import run_comparison
+        from shopgym.experiments.compare import run_comparison
 
         return run_comparison(load_config(config_path, CompareConfig), folder, device)
     if kind == "transfer":
-        from experiments.transfer import run_transfer
+        from shopgym.experiments.transfer import run_transfer
 
         return run_transfer(load_config(config_path, TransferConfig), folder, device)
-    from experiments.continual import run_continual
+    from shopgym.experiments.continual import run_continual
 
     return run_continual(load_config(config_path, ContinualConfig), folder, device)
 
@@ -126,7 +126,7 @@ def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int 
     or ``{"error": "…"}``."""
     import torch
 
-    from experiments.training import train_or_resume
+    from shopgym.experiments.training import train_or_resume
 
     torch.set_num_threads(threads)
     path = Path(folder)
@@ -223,9 +223,9 @@ def _ray(
 def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
     """One comparison of the finished training jobs: final evaluation return per (algo, scenario, budget) over
     seeds (IQM, 95 % CI), learning curves, and the status of every job."""
-    from experiments.compare import read_curve
-    from experiments.plots import plot_comparison, plot_learning_curves
-    from experiments.stats import iqm_summary
+    from shopgym.experiments.compare import read_curve
+    from shopgym.experiments.plots import plot_comparison, plot_learning_curves
+    from shopgym.experiments.stats import iqm_summary
 
     groups: dict[str, list[float]] = {}
     curves: dict[str, list] = {}

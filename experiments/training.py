@@ -13,14 +13,14 @@ import numpy as np
 from rich.progress import Progress
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.evaluation import evaluate
-from agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
-from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
-from experiments.configs import TrainConfig
-from experiments.logs import CsvLog
-from experiments.progress import progress_bar as make_progress_bar
-from experiments.runs import TRAINING, RunDirectory, RunError
+from shopgym.agents.evaluation import evaluate
+from shopgym.agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from shopgym.envs.sb3 import make_mixed_sb3_vec_env
+from shopgym.experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
+from shopgym.experiments.configs import TrainConfig
+from shopgym.experiments.logs import CsvLog
+from shopgym.experiments.progress import progress_bar as make_progress_bar
+from shopgym.experiments.runs import TRAINING, RunDirectory, RunError
 
 __all__ = ["TrainingCallback", "train_agent", "train_or_resume"]
 

@@ -2,7 +2,7 @@
 is (zero-shot), the pretrained policy trained further on the target (fine-tuned) and a policy trained on the
 target from scratch, several seeds each, with the metrics of Taylor & Stone (2009).
 
-Every training run is a run directory written by :func:`experiments.training.train_agent` (logs, checkpoints,
+Every training run is a run directory written by :func:`shopgym.experiments.training.train_agent` (logs, checkpoints,
 resume), so rerunning into the same folder continues a killed suite. Layout of ``out``::
 
     pretrain/<source>-seed<k>/         one per source and seed, shared by the pairs with that source
@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from experiments.compare import read_curve
-from experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
-from experiments.plots import plot_learning_curves
-from experiments.runs import RunDirectory, RunError, slug
-from experiments.stats import MIN_SEEDS, format_interval, has_interval, iqm_summary, shopper_summary
-from experiments.training import train_or_resume
+from shopgym.experiments.compare import read_curve
+from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
+from shopgym.experiments.plots import plot_learning_curves
+from shopgym.experiments.runs import RunDirectory, RunError, slug
+from shopgym.experiments.stats import MIN_SEEDS, format_interval, has_interval, iqm_summary, shopper_summary
+from shopgym.experiments.training import train_or_resume
 from shopgym.files import write_atomic
 
 __all__ = ["auc_ratio", "render_report", "run_transfer", "time_to_threshold", "transfer_metrics"]

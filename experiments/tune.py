@@ -26,9 +26,9 @@ from typing import Any
 import yaml
 from pydantic import Field, field_validator, model_validator
 
-from experiments.configs import ScenarioRef, Steps, _known_algo, _known_env, _Strict
-from experiments.runs import RunDirectory, RunError
-from experiments.sweep import _locked
+from shopgym.experiments.configs import ScenarioRef, Steps, _known_algo, _known_env, _Strict
+from shopgym.experiments.runs import RunDirectory, RunError
+from shopgym.experiments.sweep import _locked
 from shopgym.files import write_atomic
 
 __all__ = ["ParamRange", "TuneConfig", "run_tune"]
@@ -90,7 +90,7 @@ class TuneConfig(_Strict):
 
 def _hyperparams(config: TuneConfig, chosen: dict[str, Any], base: dict[str, Any]) -> Any:
     """The algorithm's defaults for the env with ``chosen`` on top (``policy_kwargs.x`` keys go one level in)."""
-    from agents.sb3_agents import HyperParams
+    from shopgym.agents.sb3_agents import HyperParams
 
     params = json.loads(json.dumps(base))
     for name, value in chosen.items():
@@ -105,8 +105,8 @@ def _objective(config: TuneConfig, base: dict[str, Any], device: str) -> Any:
     import optuna
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from agents.evaluation import evaluate
-    from agents.sb3_agents import SB3Agent
+    from shopgym.agents.evaluation import evaluate
+    from shopgym.agents.sb3_agents import SB3Agent
 
     def objective(trial: optuna.Trial) -> float:
         chosen = {name: spec.suggest(trial, name) for name, spec in config.space.items()}
@@ -262,7 +262,7 @@ def run_tune(
     into the same study), then write the results into ``out``. Returns the summary."""
     import optuna
 
-    from agents.sb3_agents import load_hyperparams
+    from shopgym.agents.sb3_agents import load_hyperparams
 
     run = RunDirectory(out)
     if not run.claim(SEARCH):

@@ -6,12 +6,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import POLICIES, TaskInfo, make_policy
-from agents.bandits import LinUCBBandit, ThompsonBandit
-from agents.baselines import GreedyPolicy, RandomPolicy, fit_purchase_model
-from agents.evaluation import evaluate
-from agents.features import arm_features
-from agents.oracles import DPPricingPolicy, MyopicOracle
+from shopgym.agents import POLICIES, TaskInfo, make_policy
+from shopgym.agents.bandits import LinUCBBandit, ThompsonBandit
+from shopgym.agents.baselines import GreedyPolicy, RandomPolicy, fit_purchase_model
+from shopgym.agents.evaluation import evaluate
+from shopgym.agents.features import arm_features
+from shopgym.agents.oracles import DPPricingPolicy, MyopicOracle
 from tests.conftest import ALL_IDS
 
 SUPPORTED = [

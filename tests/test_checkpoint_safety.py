@@ -18,14 +18,14 @@ import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 import shopgym.scenarios
-from agents.sb3_agents import ALGORITHMS
-from experiments.checkpoints import read_state
-from experiments.configs import TrainConfig
-from experiments.runs import RunDirectory, RunError
-from experiments.training import train_agent
+from shopgym.agents.sb3_agents import ALGORITHMS
 from shopgym.core import MarketSimulator
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import ShopVecEnv
+from shopgym.experiments.checkpoints import read_state
+from shopgym.experiments.configs import TrainConfig
+from shopgym.experiments.runs import RunDirectory, RunError
+from shopgym.experiments.training import train_agent
 from shopgym.params import Scenario
 from shopgym.scenarios import resolve_scenario
 from tests.conftest import make_simulator, small_scenario

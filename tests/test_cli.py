@@ -16,7 +16,7 @@ TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs:
 
 
 def shopgym(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "experiments.cli", *args]
+    command = [sys.executable, "-m", "shopgym.experiments.cli", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from agents.sb3_agents import SB3Agent, load_hyperparams
-from experiments.cli import app
+from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
+from shopgym.experiments.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "shopgym/Promote-v0"
@@ -100,7 +100,7 @@ def test_misspelling_suggests_the_closest_name(args, message):
 
 
 def test_algorithm_in_capitals_and_env_id_without_namespace_are_accepted(tmp_path):
-    from experiments.configs import TrainConfig
+    from shopgym.experiments.configs import TrainConfig
 
     config = TrainConfig(algo="PPO", env="Promote-v0")
     assert (config.algo, config.env) == ("ppo", ENV_ID)
@@ -110,12 +110,11 @@ def test_algorithm_in_capitals_and_env_id_without_namespace_are_accepted(tmp_pat
 
 
 def test_help_answers_without_importing_torch():
-    script = (
-        "import sys, experiments.cli; sys.exit(int(any(m in sys.modules for m in ('torch', 'matplotlib', 'scipy'))))"
-    )
+    heavy = "('torch', 'matplotlib', 'scipy')"
+    script = f"import sys, shopgym.experiments.cli; sys.exit(int(any(m in sys.modules for m in {heavy})))"
     assert subprocess.run([sys.executable, "-c", script], cwd=ROOT).returncode == 0
     result = subprocess.run(
-        [sys.executable, "-m", "experiments.cli", "--help"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "shopgym.experiments.cli", "--help"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0 and "quickstart" in result.stdout
 

@@ -16,7 +16,9 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_agent_results_quick(tmp_path):
     out = tmp_path / "results.md"
-    result = run("-m", "experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "c.json"))
+    result = run(
+        "-m", "shopgym.experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "c.json")
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
     for heading in ("Pricing-v0", "Marketing-v0", "Training speed", "## Transfer", "continual learning"):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-import experiments.continual as continual
-from agents.sb3_agents import HyperParams
-from experiments.configs import ContinualConfig
-from experiments.continual import (
+import shopgym.experiments.continual as continual
+from shopgym.agents.sb3_agents import HyperParams
+from shopgym.experiments.configs import ContinualConfig
+from shopgym.experiments.continual import (
     average_performance,
     backward_transfer,
     continual_metrics,
@@ -24,8 +24,8 @@ from experiments.continual import (
     rehearsal_sizes,
     run_continual,
 )
-from experiments.runs import RunError
-from experiments.stats import format_interval
+from shopgym.experiments.runs import RunError
+from shopgym.experiments.stats import format_interval
 from shopgym.params import ParameterError
 
 TINY = HyperParams(n_envs=16, n_steps=16, batch_size=64, n_epochs=1)

@@ -13,12 +13,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from agents.sb3_agents import SB3Agent, resolve_device
-from agents.sb3_options import parse_device
-from experiments.cli import app
-from experiments.configs import TrainConfig
-from experiments.runs import RunDirectory
-from experiments.training import train_agent
+from shopgym.agents.sb3_agents import SB3Agent, resolve_device
+from shopgym.agents.sb3_options import parse_device
+from shopgym.experiments.cli import app
+from shopgym.experiments.configs import TrainConfig
+from shopgym.experiments.runs import RunDirectory
+from shopgym.experiments.training import train_agent
 from shopgym.params import ParameterError
 
 CUDA_DEVICES = torch.cuda.device_count() if torch.cuda.is_available() else 0

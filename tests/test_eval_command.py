@@ -9,11 +9,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agents.sb3_agents import SB3Agent
-from experiments.cli import app
-from experiments.configs import TrainConfig
-from experiments.runs import RunDirectory
-from experiments.training import train_agent
+from shopgym.agents.sb3_agents import SB3Agent
+from shopgym.experiments.cli import app
+from shopgym.experiments.configs import TrainConfig
+from shopgym.experiments.runs import RunDirectory
+from shopgym.experiments.training import train_agent
 from shopgym.scenarios import resolve_scenario
 
 TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
-from experiments.compare import _score_baselines, summarise
-from experiments.configs import (
+from shopgym.envs.sb3 import make_sb3_vec_env
+from shopgym.experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
+from shopgym.experiments.compare import _score_baselines, summarise
+from shopgym.experiments.configs import (
     CONFIG_DIR,
     CompareConfig,
     ContinualConfig,
@@ -17,11 +18,10 @@ from experiments.configs import (
     TransferConfig,
     load_config,
 )
-from experiments.logs import CsvLog
-from experiments.runs import RunError
-from experiments.stats import iqm_ci, mean_ci, probability_of_improvement
-from experiments.tune import TuneConfig
-from shopgym.envs.sb3 import make_sb3_vec_env
+from shopgym.experiments.logs import CsvLog
+from shopgym.experiments.runs import RunError
+from shopgym.experiments.stats import iqm_ci, mean_ci, probability_of_improvement
+from shopgym.experiments.tune import TuneConfig
 from shopgym.params import ParameterError
 from shopgym.scenarios import resolve_scenario
 
@@ -115,7 +115,7 @@ def test_csv_log_truncates_back_to_a_checkpoint(tmp_path):
 
 
 def test_a_kill_between_the_checkpoint_renames_leaves_the_previous_one_whole(tmp_path):
-    from agents.sb3_agents import SB3Agent
+    from shopgym.agents.sb3_agents import SB3Agent
 
     agent = SB3Agent("ppo", "shopgym/Pricing-v0", seed=0, device="cpu", n_envs=64, deterministic=False)
     obs = np.tile(np.array([[0.97, 0.2]], dtype=np.float32), (64, 1))
@@ -184,7 +184,7 @@ def test_a_checkpoint_that_names_anything_else_is_refused(tmp_path):
     import os
     import pickle
 
-    from agents.sb3_agents import SB3Agent
+    from shopgym.agents.sb3_agents import SB3Agent
 
     agent = SB3Agent("recurrentppo", "shopgym/Promote-v0", seed=0, device="cpu", n_envs=8)
     agent.learn(256)  # a recurrent policy: its LSTM states travel in weights.pt, not in the pickle

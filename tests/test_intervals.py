@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.compare import _score_baselines, run_comparison, summarise
-from experiments.configs import CompareConfig, TransferConfig
-from experiments.stats import iqm_summary
+from shopgym.experiments.compare import _score_baselines, run_comparison, summarise
+from shopgym.experiments.configs import CompareConfig, TransferConfig
+from shopgym.experiments.stats import iqm_summary
 
 # What these tests check is new API, imported inside them, so on the old code each fails on its own.
 
@@ -22,7 +22,7 @@ STEPS = [0, 100, 200]
 
 # ---------------------------------------------------------------------- one formatter
 def test_seed_intervals_from_fewer_than_three_seeds_print_na():
-    from experiments.stats import format_interval
+    from shopgym.experiments.stats import format_interval
 
     assert format_interval(iqm_summary([130.8])) == "130.8 [n/a]"
     assert format_interval(iqm_summary([130.0, 131.0])) == "130.5 [n/a]"
@@ -33,7 +33,7 @@ def test_seed_intervals_from_fewer_than_three_seeds_print_na():
 
 
 def test_shopper_interval_is_the_normal_interval_of_the_mean():
-    from experiments.stats import format_interval, half_width, shopper_summary
+    from shopgym.experiments.stats import format_interval, half_width, shopper_summary
 
     profits = np.array([0.0, 10.0, 20.0, 30.0])
     width = 1.96 * profits.std(ddof=1) / 2
@@ -90,7 +90,7 @@ def test_deterministic_baseline_gets_an_evaluation_noise_interval():
 # ---------------------------------------------------------------------- transfer reports
 def _transfer_summary(seeds: int) -> tuple[TransferConfig, dict]:
     """A pair whose fine-tuned runs never reach the from-scratch final return (hand-made curves)."""
-    from experiments.transfer import _summarise_pair
+    from shopgym.experiments.transfer import _summarise_pair
 
     config = TransferConfig(
         seeds=seeds,
@@ -108,7 +108,7 @@ def _transfer_summary(seeds: int) -> tuple[TransferConfig, dict]:
 
 
 def test_transfer_report_carries_results_not_targets():
-    from experiments.transfer import render_report
+    from shopgym.experiments.transfer import render_report
 
     config, summary = _transfer_summary(seeds=5)
     report = render_report(config, summary)
@@ -117,7 +117,7 @@ def test_transfer_report_carries_results_not_targets():
 
 
 def test_transfer_threshold_never_reached_reads_not_reached_not_inf():
-    from experiments.transfer import render_report
+    from shopgym.experiments.transfer import render_report
 
     config, summary = _transfer_summary(seeds=5)
     assert summary["pairs"][0]["threshold_fraction_median"] == float("inf")
@@ -127,8 +127,8 @@ def test_transfer_threshold_never_reached_reads_not_reached_not_inf():
 
 
 def test_transfer_with_two_seeds_prints_intervals_over_shoppers():
-    from experiments.stats import format_interval
-    from experiments.transfer import render_report
+    from shopgym.experiments.stats import format_interval
+    from shopgym.experiments.transfer import render_report
 
     config, summary = _transfer_summary(seeds=2)
     report = render_report(config, summary)
@@ -141,7 +141,7 @@ def test_transfer_with_two_seeds_prints_intervals_over_shoppers():
 
 
 def test_project_targets_are_judged_in_the_results_script():
-    from experiments.agent_results import continual_target, transfer_target
+    from shopgym.experiments.agent_results import continual_target, transfer_target
 
     _, summary = _transfer_summary(seeds=5)
     verdict = transfer_target(summary)

@@ -15,12 +15,12 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-import experiments.compare as compare
-import experiments.plots as plots
-from experiments.cli import app
-from experiments.configs import TrainConfig
-from experiments.plots import plot_learning_curves
-from experiments.runs import RunError
+import shopgym.experiments.compare as compare
+import shopgym.experiments.plots as plots
+from shopgym.experiments.cli import app
+from shopgym.experiments.configs import TrainConfig
+from shopgym.experiments.plots import plot_learning_curves
+from shopgym.experiments.runs import RunError
 
 ROOT = Path(__file__).resolve().parents[1]
 HYPERPARAMS = {"n_envs": 16, "n_steps": 16, "batch_size": 64, "n_epochs": 1}
@@ -63,7 +63,7 @@ def test_plot_refuses_runs_of_different_envs_in_one_figure(tmp_path):
     fake_run(tmp_path / "runs" / "marketing-1", seed=1)
     fake_run(tmp_path / "runs" / "promote-0", env="shopgym/Promote-v0")
     runs = sorted(str(p) for p in (tmp_path / "runs").iterdir())
-    command = [sys.executable, "-m", "experiments.cli", "plot", *runs]
+    command = [sys.executable, "-m", "shopgym.experiments.cli", "plot", *runs]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     one_line_error(result, "2 env × scenario pairs", "shopgym/Marketing-v0", "shopgym/Promote-v0", "--split")
     assert not list(tmp_path.rglob("*.png"))

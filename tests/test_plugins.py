@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 import shopgym  # noqa: F401
-from agents import TaskInfo
-from agents.evaluation import evaluate
-from agents.plugins import SB3ModelPolicy, build_policy, policy_class
+from shopgym.agents import TaskInfo
+from shopgym.agents.evaluation import evaluate
+from shopgym.agents.plugins import SB3ModelPolicy, build_policy, policy_class
 
 CUSTOM = textwrap.dedent(
     """
     import numpy as np
-    from agents import BasePolicy
+    from shopgym.agents import BasePolicy
 
     class LoyalDiscount(BasePolicy):
         name = "loyal discount"
@@ -104,8 +104,8 @@ def test_custom_policy_and_plain_sb3_model_enter_a_comparison(plugin_module: str
     import yaml
     from stable_baselines3 import DQN
 
-    from experiments.compare import run_comparison
-    from experiments.configs import CompareConfig, load_config
+    from shopgym.experiments.compare import run_comparison
+    from shopgym.experiments.configs import CompareConfig, load_config
 
     model = DQN("MlpPolicy", gym.make("shopgym/Promote-v0"), learning_starts=0, seed=0, device="cpu")
     model.learn(64)
@@ -140,7 +140,7 @@ def test_custom_policy_and_plain_sb3_model_enter_a_comparison(plugin_module: str
     ],
 )
 def test_bad_baseline_specs_say_what_is_wrong(baseline: dict, message: str) -> None:
-    from experiments.configs import BaselineSpec
+    from shopgym.experiments.configs import BaselineSpec
 
     with pytest.raises(ValueError, match=message):
         BaselineSpec.model_validate(baseline)

@@ -45,7 +45,7 @@ def train(out: Path, algo: str, *extra: str) -> subprocess.Popen:
         "--hyperparams",
         str(hyperparams),
     ]
-    command = [sys.executable, "-m", "experiments.cli", "train", "--device", "cpu", "--out", str(out)]
+    command = [sys.executable, "-m", "shopgym.experiments.cli", "train", "--device", "cpu", "--out", str(out)]
     command += [] if "--resume" in extra else args
     return subprocess.Popen([*command, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

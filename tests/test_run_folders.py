@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from experiments.runs import RunDirectory, RunError
+from shopgym.experiments.cli import app
+from shopgym.experiments.runs import RunDirectory, RunError
 
 TINY_TRAIN = ["--algo", "a2c", "--env", "shopgym/Promote-v0", "--n-timesteps", "256", "--eval-freq", "256"]
 # Tiny configs, so that the old code, which took such folders over, finished quickly too.

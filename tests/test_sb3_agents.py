@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents import TaskInfo
-from agents.evaluation import evaluate
-from agents.networks import CandidateEncoder, CandidateHead, candidate_layout
-from agents.sb3_agents import SB3Agent, load_hyperparams
+from shopgym.agents import TaskInfo
+from shopgym.agents.evaluation import evaluate
+from shopgym.agents.networks import CandidateEncoder, CandidateHead, candidate_layout
+from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
 from shopgym.params import ParameterError
 
 TINY = {"n_envs": 16, "n_steps": 4, "batch_size": 64, "n_epochs": 1}

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.configs import SweepConfig
-from experiments.runs import RunError
-from experiments.sweep import _locked, expand_jobs, run_sweep
+from shopgym.experiments.configs import SweepConfig
+from shopgym.experiments.runs import RunError
+from shopgym.experiments.sweep import _locked, expand_jobs, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"env": "shopgym/Promote-v0", "algo": "a2c", "n_timesteps": 512, "eval_freq": 512, "n_eval": 8}
@@ -72,7 +72,17 @@ def test_a_killed_sweep_reruns_only_the_missing_jobs(tmp_path):
         "grid: {seed: [0, 1, 2, 3]}\n"
     )
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(out), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "shopgym.experiments.cli",
+        "sweep",
+        str(config),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
     driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
     manifest = out / "manifest.json"
 
@@ -127,7 +137,17 @@ def test_workers_die_with_a_killed_sweep_and_a_rerun_completes(tmp_path):
     )
     out = tmp_path / "out"
     out.mkdir()  # an empty existing --out is accepted
-    command = [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(out), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "shopgym.experiments.cli",
+        "sweep",
+        str(config),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
     driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -167,7 +187,7 @@ def test_bad_sweep_input(tmp_path):
     config = tmp_path / "sweep.yml"
     config.write_text("grid: {algo: [ppo]}\nworkers: 3\n")
     result = subprocess.run(
-        [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "shopgym.experiments.cli", "sweep", str(config), "--out", str(tmp_path / "o")],
         cwd=ROOT,
         capture_output=True,
         text=True,

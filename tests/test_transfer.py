@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.evaluation import evaluate
-from agents.sb3_agents import SB3Agent
-from experiments.transfer import auc_ratio, time_to_threshold, transfer_metrics
+from shopgym.agents.evaluation import evaluate
+from shopgym.agents.sb3_agents import SB3Agent
+from shopgym.experiments.transfer import auc_ratio, time_to_threshold, transfer_metrics
 from shopgym.scenarios import get_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_transfer_command_tiny(tmp_path):
     hyperparams = tmp_path / "ppo.yml"
     hyperparams.write_text("default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n")
     out = tmp_path / "suite"
-    command = [sys.executable, "-m", "experiments.cli", "transfer", str(config), "--out", str(out)]
+    command = [sys.executable, "-m", "shopgym.experiments.cli", "transfer", str(config), "--out", str(out)]
     command += ["--hyperparams", str(hyperparams), "--device", "cpu"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]

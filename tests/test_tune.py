@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.sb3_agents import load_hyperparams
-from experiments.runs import RunError
-from experiments.tune import TuneConfig, run_tune
+from shopgym.agents.sb3_agents import load_hyperparams
+from shopgym.experiments.runs import RunError
+from shopgym.experiments.tune import TuneConfig, run_tune
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ def test_killed_search_reruns_the_interrupted_trial_and_continues(tmp_path: Path
     (tmp_path / "config.json").write_text(json.dumps(config))
     script = (
         "import json, sys\n"
-        "from experiments.tune import TuneConfig, run_tune\n"
+        "from shopgym.experiments.tune import TuneConfig, run_tune\n"
         "config = TuneConfig.model_validate(json.load(open(sys.argv[1])))\n"
         "run_tune(config, sys.argv[2], trials=int(sys.argv[3]))\n"
     )
@@ -121,7 +121,7 @@ def test_tune_command_then_train_with_the_best_hyperparameters(tmp_path: Path) -
     import yaml
     from typer.testing import CliRunner
 
-    from experiments.cli import app
+    from shopgym.experiments.cli import app
 
     (tmp_path / "search.yml").write_text(yaml.safe_dump(TINY))
     runner = CliRunner()

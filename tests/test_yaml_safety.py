@@ -16,8 +16,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.sb3_agents import load_hyperparams
-from experiments.configs import CompareConfig, TrainConfig, load_config
+from shopgym.agents.sb3_agents import load_hyperparams
+from shopgym.experiments.configs import CompareConfig, TrainConfig, load_config
 from shopgym.files import MAX_YAML_BYTES, read_yaml, write_atomic
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import load_scenario

@@ -1,7 +1,7 @@
 """Griffe extension: Sphinx roles in docstrings (``:class:`Scenario```) become cross-references on the site.
 
 The docstrings use Sphinx roles; mkdocstrings reads Markdown. A target in one of the documented packages
-(``:func:`experiments.training.train_agent```) becomes a required cross-reference, so a target that is not on
+(``:func:`shopgym.experiments.training.train_agent```) becomes a required cross-reference, so a target that is not on
 the site fails ``mkdocs build --strict``. A short target is looked up the way Python would from the documented
 object (``:meth:`reset``` on a class, ``:class:`Scenario``` in a module that imports it) and linked when the
 site documents it, else shown as code, as Sphinx does. ``~`` shows only the last component.
