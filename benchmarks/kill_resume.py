@@ -100,8 +100,10 @@ def trial(out: Path, algo: str, moment: str, seconds: float, steps: int, rng: ra
         if process.returncode == 0 or (killed / "summary.json").exists():  # done (the kill came after the end)
             break
         if process.returncode != -signal.SIGKILL:
-            return {"algo": algo, "moment": moment, "kills": kills, "ok": False, "problems": [process.stderr.read()]}
-        resume, at = True, rng.uniform(0.5, seconds)
+            problem = process.stderr.read().strip().splitlines()[-1:]
+            return {"algo": algo, "moment": moment, "kills": kills, "ok": False, "problems": problem}
+        # a run killed before it recorded itself (run.json) starts again; any other continues with --resume
+        resume, at = (killed / "run.json").is_file(), rng.uniform(0.5, seconds)
     problems = _same_run(killed, out / "whole")
     summary = json.loads((killed / "summary.json").read_text())
     return {

@@ -117,5 +117,6 @@ class MultinomialLogit:
         clicked = pick - 1
         rows = np.arange(n)
         purchase_logit = utilities.purchase[rows, np.maximum(clicked, 0)]
-        purchased = (clicked >= 0) & (uniforms[:, 1] * (1.0 + np.exp(-purchase_logit)) < 1.0)
+        with np.errstate(over="ignore"):  # exp(-logit) = inf for a hopeless purchase: then u·inf < 1 is False
+            purchased = (clicked >= 0) & (uniforms[:, 1] * (1.0 + np.exp(-purchase_logit)) < 1.0)
         return clicked, purchased

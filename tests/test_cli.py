@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["quickstart", "train", "eval", "compare", "transfer", "continual", "sweep", "plot", "bench"]
+COMMANDS = ["quickstart", "train", "eval", "compare", "transfer", "continual", "sweep", "tune", "plot", "bench"]
 TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
@@ -116,6 +117,7 @@ def test_quickstart_tiny_then_plot(tmp_path):
     report = (out / "report.md").read_text()
     for name in ("PPO (2,048 steps)", "DQN (1,024 steps)", "LinUCB", "myopic oracle", "random", "P(> best baseline)"):
         assert name in report
+    assert_readme_table_matches(report)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["oracle"] == "myopic oracle" and summary["best_baseline"] != "myopic oracle"
     assert summary["policies"]["never discount"]["promo_cost_per_incremental_sale"] is None
@@ -128,6 +130,24 @@ def test_quickstart_tiny_then_plot(tmp_path):
     assert all((out / picture).stat().st_size > 10_000 for picture in pictures)
     again = shopgym("quickstart", "--out", str(out), "--seeds", "1")
     assert again.returncode == 2 and "already holds a finished comparison" in again.stderr
+
+
+def assert_readme_table_matches(report: str) -> None:
+    """The README's quickstart table (benchmarks/readme_quickstart.py) has the report's columns and rows (the
+    budgets aside: the README's run uses the full ones)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from readme_quickstart import BEGIN, END, report_table
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index(BEGIN) : readme.index(END)]
+    ours, _ = report_table(report)
+    theirs, _ = report_table(block)
+    assert theirs[:2] == ours[:2], "the README table's columns differ from the report's"
+
+    def rows(table: list[str]) -> set[str]:
+        return {re.sub(r"\([\d,]+ steps\)", "(N steps)", line.split("|")[1].strip()) for line in table[2:]}
+
+    assert rows(theirs) == rows(ours), "the README table's rows differ from the report's"
 
 
 def test_compare_config_without_agents(tmp_path):

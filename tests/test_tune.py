@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,7 +77,7 @@ def test_range_needs_choices_or_bounds() -> None:
 
 
 def test_killed_search_reruns_the_interrupted_trial_and_continues(tmp_path: Path) -> None:
-    config = {**TINY, "n_timesteps": 3000, "eval_freq": 1000}
+    config = {**TINY, "n_timesteps": 6000, "eval_freq": 2000}
     (tmp_path / "config.json").write_text(json.dumps(config))
     script = (
         "import json, sys\n"
@@ -88,25 +89,25 @@ def test_killed_search_reruns_the_interrupted_trial_and_continues(tmp_path: Path
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     search = subprocess.Popen([*command, "3"], cwd=ROOT, env=env)
     database = tmp_path / "out" / "study.db"
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    deadline = time.monotonic() + 60
+    drawn = (  # trials still running whose hyperparameters are all drawn
+        "SELECT count(*) FROM trials t WHERE t.state = 'RUNNING' AND "
+        "(SELECT count(*) FROM trial_params p WHERE p.trial_id = t.trial_id) = ?"
+    )
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and search.poll() is None:
-        time.sleep(0.2)
-        if not database.exists():
-            continue
+        time.sleep(0.02)
         try:
-            running = optuna.load_study(study_name="shopgym-tune", storage=f"sqlite:///{database}").get_trials(
-                states=(optuna.trial.TrialState.RUNNING,)
-            )
-        except Exception:  # the search is still creating its tables
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.1) as db:
+                if db.execute(drawn, (len(config["space"]),)).fetchone()[0]:
+                    break
+        except sqlite3.Error:  # not created yet, or being written
             continue
-        if any(len(t.params) == len(config["space"]) for t in running):
-            break
     search.send_signal(signal.SIGKILL)
     search.wait()
+    assert search.returncode == -signal.SIGKILL, "the search ended before a trial could be interrupted"
     subprocess.run([*command, "3"], cwd=ROOT, env=env, check=True, timeout=120)
+
+    import optuna
 
     trials = optuna.load_study(study_name="shopgym-tune", storage=f"sqlite:///{database}").trials
     states = [t.state.name for t in trials]
