@@ -15,7 +15,6 @@ and the problem), rebuilds the model from ``agent.json`` and loads the weights w
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import pickle
@@ -40,8 +39,8 @@ from shopgym.agents.sb3_options import ALGORITHM_NAMES, resolve_device
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.files import read_yaml, write_atomic
-from shopgym.params import ParameterError, Scenario, format_validation_error, validate_scenario
-from shopgym.scenarios import resolve_scenario
+from shopgym.params import ParameterError, format_validation_error, validate_scenario
+from shopgym.scenarios import resolve_scenario, scenario_record
 
 __all__ = [
     "ALGORITHMS",
@@ -51,7 +50,6 @@ __all__ = [
     "load_hyperparams",
     "read_saved_agent",
     "resolve_device",
-    "scenario_record",
 ]
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = dict(zip(ALGORITHM_NAMES, (PPO, DQN, A2C, RecurrentPPO), strict=True))
@@ -407,15 +405,6 @@ class SavedAgent(_Strict):
     hyperparams: HyperParams
     num_timesteps: int = Field(ge=0)
     sampling_rng: dict[str, Any] | None = None
-
-
-def scenario_record(scenario: Scenario) -> dict[str, Any]:
-    """``{"name", "sha256", "content"}``: every field of ``scenario`` as JSON (``content``, which
-    :func:`shopgym.params.validate_scenario` turns back into the same scenario) and the sha256 of its canonical
-    JSON (sorted keys, no spaces), which names this exact market."""
-    content = scenario.model_dump(mode="json")
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return {"name": scenario.name, "sha256": hashlib.sha256(canonical.encode()).hexdigest(), "content": content}
 
 
 def read_saved_agent(path: str | Path) -> tuple[SavedAgent, dict[str, Any]]:

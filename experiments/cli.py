@@ -282,8 +282,8 @@ def evaluate_model(
     device = _device(device)
     folder = _model_folder(path or model)
     from shopgym.agents.evaluation import evaluate
-    from shopgym.agents.sb3_agents import SB3Agent, scenario_record
-    from shopgym.scenarios import resolve_scenario
+    from shopgym.agents.sb3_agents import SB3Agent
+    from shopgym.scenarios import resolve_scenario, scenario_record
 
     try:
         agent = SB3Agent.load(folder, device=device)

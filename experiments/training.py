@@ -21,6 +21,7 @@ from shopgym.experiments.configs import TrainConfig
 from shopgym.experiments.logs import CsvLog
 from shopgym.experiments.progress import progress_bar as make_progress_bar
 from shopgym.experiments.runs import TRAINING, RunDirectory, RunError
+from shopgym.scenarios import resolve_scenario, scenario_record
 
 __all__ = ["TrainingCallback", "train_agent", "train_or_resume"]
 
@@ -211,6 +212,20 @@ def _build_agent(config: TrainConfig, hyperparams: HyperParams, device: str, ten
     return agent
 
 
+def _markets(config: TrainConfig) -> dict[str, Any]:
+    """The run's market and its ``train_mix`` markets as :func:`~shopgym.scenarios.scenario_record` s."""
+    return {
+        "scenario": scenario_record(resolve_scenario(config.scenario)),
+        "train_mix": [scenario_record(resolve_scenario(market)) for market in config.train_mix],
+    }
+
+
+def _in(markets: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (a :class:`TrainConfig` as a mapping) with its markets given by their recorded content."""
+    mix = [market["content"] for market in markets["train_mix"]]
+    return {**config, "scenario": markets["scenario"]["content"], "train_mix": mix}
+
+
 def train_agent(
     run: RunDirectory,
     config: TrainConfig,
@@ -229,18 +244,26 @@ def train_agent(
         if run.finished:
             raise RunError(f"{str(run.path)!r} already holds a finished run (summary.json); nothing to resume")
         recorded = run.recorded()
-        config = TrainConfig.model_validate(recorded["config"])
+        # The markets as recorded, not the files the config names: moving or editing those changes nothing.
+        # (Runs from before markets were recorded read their scenario files again.)
+        markets = recorded.get("markets")
+        config = TrainConfig.model_validate(recorded["config"] if markets is None else _in(markets, recorded["config"]))
         hyperparams = HyperParams.model_validate(recorded["hyperparams"])
         tensorboard = recorded.get("tensorboard", False)
+        shown = recorded["config"]["scenario"]
     else:
         hyperparams = load_hyperparams(config.algo, config.env, hyperparams_file)
+        shown = config.scenario
+    markets = _markets(config)
+    trained = TrainConfig.model_validate(_in(markets, config.model_dump()))
     # Built before the run folder is touched, so a bad scenario or hyperparameter leaves nothing behind.
-    agent = _build_agent(config, hyperparams, device, run.path / "tensorboard" if tensorboard else None)
+    agent = _build_agent(trained, hyperparams, device, run.path / "tensorboard" if tensorboard else None)
     if resume:
         run.note_resume()
     else:
         run.start(
             config.model_dump(),
+            markets=markets,
             hyperparams=hyperparams.model_dump(mode="json"),
             device=device,
             tensorboard=tensorboard,
@@ -261,7 +284,7 @@ def train_agent(
     summary = {
         "algo": config.algo,
         "env_id": config.env,
-        "scenario": config.scenario,
+        "scenario": shown,
         "seed": config.seed,
         "n_timesteps": config.n_timesteps,
         "env_steps": int(agent.model.num_timesteps),

@@ -8,6 +8,8 @@ scenario="fashion")``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ __all__ = [
     "resolve_scenario",
     "save_scenario",
     "scenario_from_mapping",
+    "scenario_record",
 ]
 
 _MAINSTREAM = SegmentParams(name="mainstream", weight=0.5)
@@ -254,6 +257,16 @@ def get_scenario(name: str) -> Scenario:
         raise ParameterError(
             f"unknown scenario {clip(repr(name))}; known scenarios: {', '.join(list_scenarios())}"
         ) from None
+
+
+def scenario_record(scenario: Scenario) -> dict[str, Any]:
+    """``{"name", "sha256", "content"}``: every field of ``scenario`` as JSON (``content``, which
+    :func:`resolve_scenario` turns back into the same scenario) and the sha256 of its canonical JSON (sorted keys,
+    no spaces), which names this exact market. Saved agents and run folders keep their market this way, so
+    moving or editing a scenario file afterwards changes nothing."""
+    content = scenario.model_dump(mode="json")
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {"name": scenario.name, "sha256": hashlib.sha256(canonical.encode()).hexdigest(), "content": content}
 
 
 def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> Scenario:

@@ -16,13 +16,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 # Return normalisation (its running statistics) and, for PPO, evaluations that sample actions (the sampler's
-# state) are part of what a checkpoint must restore for the resumed run to match.
-HYPERPARAMS = {
-    "ppo": "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 2\n"
-    "  normalize_rewards: true\n  reward_scale: 1.0\n  deterministic: false\n",
-    "dqn": "default:\n  n_envs: 16\n  buffer_size: 20000\n  learning_starts: 256\n  batch_size: 32\n"
-    "  target_update_interval: 512\n  gradient_steps: 1\n  normalize_rewards: true\n  reward_scale: 1.0\n",
-}
+# state) are part of what a checkpoint must restore for the resumed run to match: the settings of
+# benchmarks/kill_resume.py, which kills runs at chosen moments.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from kill_resume import HYPERPARAMS  # noqa: E402
+
 STEPS = 24_576
 
 

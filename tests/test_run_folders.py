@@ -155,3 +155,23 @@ def test_what_a_folder_holds(tmp_path):
     (folder.path / "notes.txt").write_text("mine")
     with pytest.raises(RunError, match=r"holds files shopgym did not write \(notes.txt\)"):
         folder.claim("training run")
+
+
+def test_a_run_keeps_its_market_when_the_scenario_file_moves_or_changes(tmp_path):
+    """run.json records the market itself: resuming after the scenario file was edited and then removed trains
+    and evaluates in the recorded market, to the same final numbers."""
+    scenario = tmp_path / "my_market.yml"
+    scenario.write_text("base: default\nname: my_market\nchoice: {outside_utility: 1.2}\n")
+    out = tmp_path / "run"
+    args = ["--scenario", str(scenario), "--checkpoint-freq", "128", "--out", str(out)]
+    assert shopgym("train", *TINY_TRAIN, "--n-eval", "8", "--device", "cpu", *args).exit_code == 0
+    recorded = json.loads((out / "run.json").read_text())["markets"]["scenario"]
+    assert recorded["name"] == "my_market" and recorded["content"]["choice"]["outside_utility"] == 1.2
+    first = json.loads((out / "summary.json").read_text())
+    scenario.write_text("base: default\nname: my_market\nchoice: {outside_utility: 3.0}\n")
+    scenario.rename(tmp_path / "moved.yml")
+    (out / "summary.json").unlink()  # as if killed after its last checkpoint
+    result = shopgym("train", "--resume", "--out", str(out), "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    again = json.loads((out / "summary.json").read_text())
+    assert again["final_mean_return"] == first["final_mean_return"] and again["resumes"] == 1

@@ -27,6 +27,11 @@ def sweep_config(**grid) -> SweepConfig:
     return SweepConfig(base={**BASE, "checkpoint_freq": 0}, grid=grid)
 
 
+def sweep_command(config: Path, out: Path) -> list[str]:
+    """``shopgym sweep CONFIG --out OUT`` with one worker, as a subprocess command line."""
+    return [sys.executable, "-m", "shopgym.experiments.cli", "sweep", str(config), "--out", str(out), "--workers", "1"]
+
+
 def test_grid_expansion_and_validation():
     jobs = expand_jobs(
         SweepConfig(base={"env": "shopgym/Promote-v0"}, grid={"algo": ["ppo", "dqn"], "seed": [0, 1, 2]})
@@ -72,17 +77,7 @@ def test_a_killed_sweep_reruns_only_the_missing_jobs(tmp_path):
         "grid: {seed: [0, 1, 2, 3]}\n"
     )
     out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "shopgym.experiments.cli",
-        "sweep",
-        str(config),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-    ]
+    command = sweep_command(config, out)
     driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
     manifest = out / "manifest.json"
 
@@ -137,17 +132,7 @@ def test_workers_die_with_a_killed_sweep_and_a_rerun_completes(tmp_path):
     )
     out = tmp_path / "out"
     out.mkdir()  # an empty existing --out is accepted
-    command = [
-        sys.executable,
-        "-m",
-        "shopgym.experiments.cli",
-        "sweep",
-        str(config),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-    ]
+    command = sweep_command(config, out)
     driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
