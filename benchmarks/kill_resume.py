@@ -51,14 +51,17 @@ def _start(out: Path, algo: str, resume: bool, steps: int = 0) -> subprocess.Pop
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def _moment_reached(out: Path, moment: str, started: float, at: float) -> bool:
+def _moment_reached(out: Path, moment: str, started: float, at: float, since: float) -> bool:
+    """Whether this process (started at ``started`` on the monotonic clock, ``since`` on the wall clock) is at
+    ``moment``; files left by an earlier, killed process do not count."""
     if moment == "random":
         return time.monotonic() - started >= at
-    if moment == "checkpoint write":
-        return (out / "checkpoint.new").exists()
-    if moment == "checkpoint swap":
-        return (out / "checkpoint.old").exists()
-    return (out / "model").exists() and not (out / "summary.json").exists()
+    path = {"checkpoint write": "checkpoint.new", "checkpoint swap": "checkpoint.old", "model save": "model"}[moment]
+    try:
+        fresh = (out / path).stat().st_mtime >= since
+    except FileNotFoundError:
+        return False
+    return fresh and (moment != "model save" or not (out / "summary.json").exists())
 
 
 def _rows(path: Path) -> list[dict]:
@@ -89,9 +92,10 @@ def trial(out: Path, algo: str, moment: str, seconds: float, steps: int, rng: ra
     killed = out / "killed"
     kills, resume, at = [], False, rng.uniform(0.5, seconds)
     while True:
-        process, started = _start(killed, algo, resume, steps), time.monotonic()
+        since, started = time.time(), time.monotonic()
+        process = _start(killed, algo, resume, steps)
         while process.poll() is None:
-            if len(kills) < 3 and _moment_reached(killed, moment, started, at):
+            if len(kills) < 3 and _moment_reached(killed, moment, started, at, since):
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait()
                 kills.append(round(time.monotonic() - started, 2))
