@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,21 @@ def collect(seconds: float, repeats: int) -> dict:
             "native": [run_worker("native", tuned, seconds) for _ in range(repeats)],
         }
     data["sync"] = run_worker("sync", False, seconds / 2)
+    data["cli"] = cli_startup()
     return data
+
+
+def cli_startup(repeats: int = 5) -> dict[str, float]:
+    """Median wall seconds of ``shopgym --help`` and of a bad flag, each a fresh process (``repeats`` times)."""
+    timings = {}
+    for name, args in (("help", ["--help"]), ("bad_flag", ["train", "--algo", "nope"])):
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "shopgym.experiments.cli", *args], cwd=ROOT, capture_output=True)
+            runs.append(time.perf_counter() - started)
+        timings[name] = sorted(runs)[repeats // 2]
+    return timings
 
 
 def _median(runs: list[dict], n: int) -> float:
@@ -178,6 +193,15 @@ def report(data: dict) -> str:
         "  about a quarter each, the visit (choice and state update) most of the rest. A compiled fused kernel",
         "  would be the next step toward the 1M target.",
     ]
+    if "cli" in data:
+        lines += [
+            "",
+            "## Command-line start-up",
+            "",
+            f"`shopgym --help` answers in {data['cli']['help']:.2f} s and a bad flag (`shopgym train --algo nope`) in"
+            f" {data['cli']['bad_flag']:.2f} s (median of 5 fresh processes, `python -m shopgym.experiments.cli`):"
+            " torch, stable-baselines3, matplotlib and scipy are imported only by the commands that use them.",
+        ]
     return "\n".join(lines) + "\n"
 
 
