@@ -198,9 +198,9 @@ def report(data: dict) -> str:
             "",
             "## Command-line start-up",
             "",
-            f"`shopgym --help` answers in {data['cli']['help']:.2f} s and a bad flag (`shopgym train --algo nope`) in"
-            f" {data['cli']['bad_flag']:.2f} s (median of 5 fresh processes, `python -m shopgym.experiments.cli`):"
-            " torch, stable-baselines3, matplotlib and scipy are imported only by the commands that use them.",
+            f"`shopgym --help` answers in {data['cli']['help']:.2f} s and a bad flag (`shopgym train --algo nope`)",
+            f"in {data['cli']['bad_flag']:.2f} s (median of 5 fresh processes, `python -m shopgym.experiments.cli`):",
+            "torch, stable-baselines3, matplotlib and scipy are imported only by the commands that use them.",
         ]
     return "\n".join(lines) + "\n"
 
