@@ -82,10 +82,15 @@ def test_installed_wheel_runs_outside_the_repository(dist: Path, tmp_path: Path)
     assert help_text.returncode == 0 and "quickstart" in help_text.stdout
 
 
-def test_sdist_holds_the_repository_layout(dist: Path) -> None:
+def test_sdist_holds_the_package_with_its_data(dist: Path) -> None:
+    """The sdist stores the linked folders as real files (shopgym/agents, shopgym/experiments), so it builds
+    the same wheel on any system."""
     import tarfile
 
     (sdist,) = dist.glob("shopgym-*.tar.gz")
     with tarfile.open(sdist) as archive:
-        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"pyproject.toml", "README.md", "agents/base.py", "experiments/cli.py", "shopgym/core.py"} <= names
+        members = {member.name.split("/", 1)[1]: member for member in archive.getmembers() if "/" in member.name}
+    wanted = {"pyproject.toml", "README.md", "shopgym/core.py", "shopgym/agents/base.py", "shopgym/experiments/cli.py"}
+    wanted |= {"shopgym/agents/hyperparams/dqn.yml", "shopgym/experiments/configs/quickstart.yml"}
+    assert wanted <= set(members)
+    assert not any(member.issym() or member.islnk() for member in members.values())
