@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from shopgym.agents.base import BasePolicy, TaskInfo
-from shopgym.agents.features import ARM_FEATURES, arm_features, arm_grid
+from shopgym.agents.features import ARM_FEATURES, arm_features
 from shopgym.envs.batch import ShopperBatch
 
 __all__ = ["EpsilonGreedyBandit", "LinUCBBandit", "ThompsonBandit"]
 
 
 class _LinearBandit(BasePolicy):
-    tasks = ("recommend", "promote", "marketing")
+    requires = ("arm_actions", "item_features")
     learns_online = True
 
     def __init__(self, info: TaskInfo, seed: int | None = None, ridge: float = 1.0, **params: float) -> None:
@@ -51,22 +51,15 @@ class _LinearBandit(BasePolicy):
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         best = np.argmax(self.scores(arm_features(self.info, obs)), axis=1)
-        item, level, _ = arm_grid(self.info)
-        return self.info.encode(item[best], level[best])
-
-    def arm_index(self, actions: np.ndarray) -> np.ndarray:
-        """Arm number of each action (inverse of the encoding in :meth:`act`)."""
-        actions = np.asarray(actions)
-        if self.info.name == "marketing" and actions.ndim == 2:
-            return actions[:, 0] * self.info.discount_levels.size + actions[:, 1]
-        return actions
+        item, level, _ = self.info.task.arms()
+        return self.info.task.encode(item[best], level[best])
 
     def update(
         self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, dones: np.ndarray
     ) -> None:
         if obs.shape[0] == 0:
             return
-        chosen = arm_features(self.info, obs)[np.arange(obs.shape[0]), self.arm_index(actions)]
+        chosen = arm_features(self.info, obs)[np.arange(obs.shape[0]), self.info.task.arm_index(actions)]
         self.gram += chosen.T @ chosen
         self.moment += chosen.T @ np.asarray(rewards, dtype=np.float64)
         self._refresh()

@@ -18,7 +18,7 @@ import numpy as np
 
 from shopgym.envs.batch import ShopperBatch
 from shopgym.files import write_atomic
-from shopgym.tasks import Task
+from shopgym.tasks import CAPABILITIES, Task
 
 __all__ = ["BasePolicy", "Policy", "TaskInfo"]
 
@@ -45,7 +45,8 @@ class Policy(Protocol):
 
 
 class TaskInfo:
-    """What a policy may know about its task without the hidden state: spaces, layout, levels."""
+    """What a policy may know about its task without the hidden state: spaces, layout, levels. What an action
+    means (arms, encoding, candidate layout) is the task's own: ask ``info.task``."""
 
     def __init__(self, task: Task, horizon: int) -> None:
         self.task = task
@@ -65,39 +66,50 @@ class TaskInfo:
             raise TypeError(f"{type(env).__name__} is not a shopgym environment")
         return cls(batch.task, batch.horizon)
 
-    def encode(self, item: np.ndarray, level: np.ndarray) -> np.ndarray:
-        """Actions for candidate positions ``item`` [N] and discount / price ``level`` [N]."""
-        if self.name in ("recommend",):
-            return item
-        if self.name in ("promote", "pricing"):
-            return level
-        if self.name == "marketing":
-            if getattr(self.task, "action_encoding", "discrete") == "discrete":
-                return item * self.discount_levels.size + level
-            return np.column_stack([item, level])
-        raise ValueError(f"encode() does not apply to the {self.name!r} task")
-
     def visit_index(self, obs: np.ndarray) -> np.ndarray:
         """[N] 0-based visit number recovered from the observed time fraction."""
         return np.rint(self.layout.shopper(obs, "time_fraction") * self.horizon).astype(np.int64)
 
 
 class BasePolicy:
-    """Defaults: no learning; ``save`` / ``load`` of the constructor parameters in ``params``."""
+    """Defaults: no learning; ``save`` / ``load`` of the constructor parameters in ``params``.
+
+    A policy that acts in some tasks only lists the task capabilities it relies on in ``requires`` (names from
+    :data:`shopgym.tasks.CAPABILITIES`, e.g. ``("chooses_level",)`` for a discount calendar); it then acts in
+    every task, built-in or added later, that has them, and the constructor refuses the others."""
 
     name = "policy"
-    #: tasks the policy can act in (by task name)
-    tasks: tuple[str, ...] = ("recommend", "slate", "promote", "marketing", "pricing")
+    #: the task capabilities the policy needs (:data:`shopgym.tasks.CAPABILITIES`); none: it acts in every task
+    requires: tuple[str, ...] = ()
     #: whether ``update`` learns from transitions (such policies warm up online before a frozen evaluation)
     learns_online = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "tasks" in cls.__dict__:  # the attribute of earlier versions, which would now be silently ignored
+            raise TypeError(
+                f"{cls.__name__}.tasks lists task names, which policies no longer declare: list the task "
+                f"capabilities it needs in requires instead (one of {', '.join(CAPABILITIES)})"
+            )
+        unknown = sorted(set(cls.requires) - set(CAPABILITIES))
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}.requires names unknown capabilities {unknown}; known: {list(CAPABILITIES)}"
+            )
+
     def __init__(self, info: TaskInfo, seed: int | None = None) -> None:
-        if info.name not in self.tasks:
-            raise ValueError(f"{self.name} does not support the {info.name!r} task (supports: {', '.join(self.tasks)})")
+        if not self.supports(info.task):
+            needs = "; ".join(CAPABILITIES[capability] for capability in self.requires)
+            raise ValueError(f"{self.name} does not support the {info.name!r} task: it needs a task where {needs}")
         self.info = info
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.params: dict[str, Any] = {}
+
+    @classmethod
+    def supports(cls, task: Task) -> bool:
+        """Whether ``task`` has every capability the policy :attr:`requires`."""
+        return all(getattr(task, capability) for capability in cls.requires)
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         raise NotImplementedError

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from shopgym.agents.base import BasePolicy, TaskInfo
-from shopgym.agents.features import ARM_FEATURES, arm_features, arm_grid, unit_profit
+from shopgym.agents.features import ARM_FEATURES, arm_features, unit_profit
 from shopgym.envs.batch import ShopperBatch
 
 __all__ = [
@@ -31,12 +31,6 @@ __all__ = [
     "RandomPolicy",
     "fit_purchase_model",
 ]
-
-
-def _top(scores: np.ndarray, count: int) -> np.ndarray:
-    """[N, count] positions of the largest scores, best first."""
-    order = np.argsort(-scores, axis=1, kind="stable")
-    return order[:, :count]
 
 
 class RandomPolicy(BasePolicy):
@@ -53,16 +47,13 @@ class RandomPolicy(BasePolicy):
 class _ScoredItems(BasePolicy):
     """Show the best-scoring candidates at list price."""
 
-    tasks = ("recommend", "slate", "marketing")
+    requires = ("chooses_item",)
 
     def scores(self, obs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
-        scores = self.scores(obs)
-        if self.info.name == "slate":
-            return _top(scores, self.info.task.slate_size)
-        return self.info.encode(np.argmax(scores, axis=1), np.zeros(obs.shape[0], dtype=np.int64))
+        return self.info.task.show_best(self.scores(obs))
 
 
 class PopularPolicy(_ScoredItems):
@@ -84,27 +75,24 @@ class CalendarPolicy(BasePolicy):
     """Discount ``level`` on every ``every``-th visit (visits 0, every, 2·every, …), list price otherwise."""
 
     name = "calendar"
-    tasks = ("promote", "marketing", "pricing")
+    requires = ("chooses_level",)
 
     def __init__(self, info: TaskInfo, seed: int | None = None, every: int = 4, level: int = 2) -> None:
         super().__init__(info, seed)
-        n_levels = info.price_levels.size if info.name == "pricing" else info.discount_levels.size
+        n_levels = info.task.paid_levels.size
         if not 1 <= every <= 10_000:
             raise ValueError(f"every = {every!r} is outside the allowed range [1, 10000]")
         if not 0 <= level < n_levels:
             raise ValueError(f"level = {level!r} is outside the allowed range [0, {n_levels - 1}]")
         self.params = {"every": every, "level": level}
 
-    def _list_price_level(self) -> int:
-        return int(np.argmax(self.info.price_levels)) if self.info.name == "pricing" else 0
-
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         on = self.info.visit_index(obs) % self.params["every"] == 0
-        level = np.where(on, self.params["level"], self._list_price_level())
+        level = np.where(on, self.params["level"], self.info.task.list_price_level)
         item = np.zeros(obs.shape[0], dtype=np.int64)
-        if self.info.name == "marketing":
+        if self.info.task.chooses_item:
             item = np.argmax(self.info.layout.item(obs, "popularity"), axis=1)
-        return self.info.encode(item, level)
+        return self.info.task.encode(item, level)
 
 
 class NeverDiscountPolicy(CalendarPolicy):
@@ -114,14 +102,14 @@ class NeverDiscountPolicy(CalendarPolicy):
 
     def __init__(self, info: TaskInfo, seed: int | None = None) -> None:
         BasePolicy.__init__(self, info, seed)
-        self.params = {"every": 1, "level": self._list_price_level()}
+        self.params = {"every": 1, "level": info.task.list_price_level}
 
 
 class ConstantPricePolicy(BasePolicy):
     """Pricing at one fixed price level (index into the task's price levels)."""
 
     name = "constant_price"
-    tasks = ("pricing",)
+    requires = ("sets_price",)
 
     def __init__(self, info: TaskInfo, seed: int | None = None, level: int = -1) -> None:
         super().__init__(info, seed)
@@ -161,7 +149,7 @@ class GreedyPolicy(BasePolicy):
     """Myopic on observables: argmax over arms of σ(wᵀφ)·unit profit, with w from :func:`fit_purchase_model`."""
 
     name = "greedy"
-    tasks = ("recommend", "promote", "marketing")
+    requires = ("arm_actions", "item_features")
 
     def __init__(self, info: TaskInfo, seed: int | None = None, weights: np.ndarray | None = None) -> None:
         super().__init__(info, seed)
@@ -175,8 +163,8 @@ class GreedyPolicy(BasePolicy):
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         probability = 1.0 / (1.0 + np.exp(-(arm_features(self.info, obs) @ self.weights)))
         best = np.argmax(probability * unit_profit(self.info, obs), axis=1)
-        item, level, _ = arm_grid(self.info)
-        return self.info.encode(item[best], level[best])
+        item, level, _ = self.info.task.arms()
+        return self.info.task.encode(item[best], level[best])
 
     def save(self, path: str | Path) -> None:
         super().save(path)

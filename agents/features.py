@@ -1,8 +1,8 @@
-"""Arms and their observable features, shared by the greedy model and the contextual bandits.
+"""Observable features of arms, shared by the greedy model and the contextual bandits.
 
-An *arm* is one thing a policy can do for one shopper at one visit: a (candidate, level) pair. Recommend has K
-arms (level 0 = list price), Promote has L (the one candidate at each discount level), Marketing K·L, Pricing
-L (price levels). Features are built from the observation only.
+An *arm* is one thing a policy can do for one shopper at one visit: a (candidate, level) pair; the task lists its
+arms (:meth:`shopgym.tasks.Task.arms`: Recommend has K, Promote L, Marketing K·L). Features are built from the
+observation only, so they need a task whose observation describes its candidates (``item_features``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 
 from shopgym.agents.base import TaskInfo
 
-__all__ = ["ARM_FEATURES", "arm_features", "arm_grid", "unit_profit"]
+__all__ = ["ARM_FEATURES", "arm_features", "unit_profit"]
 
 ARM_FEATURES = (
     "bias",
@@ -39,21 +39,9 @@ ARM_FEATURES = (
 )
 
 
-def arm_grid(info: TaskInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(candidate position [A], level index [A], paid fraction [A]) of every arm of the task."""
-    if info.name == "pricing":
-        levels = np.arange(info.price_levels.size)
-        return np.zeros_like(levels), levels, info.price_levels.astype(np.float64)
-    discounts = info.discount_levels if info.name in ("promote", "marketing") else np.zeros(1)
-    n_items = info.n_candidates
-    item = np.repeat(np.arange(n_items), discounts.size)
-    level = np.tile(np.arange(discounts.size), n_items)
-    return item, level, 1.0 - discounts[level]
-
-
 def unit_profit(info: TaskInfo, obs: np.ndarray) -> np.ndarray:
     """[N, A] profit of a purchase of each arm, in units of the catalog's typical price: e^{log p}·(x − 1 + m)."""
-    item, _, paid = arm_grid(info)
+    item, _, paid = info.task.arms()
     layout = info.layout
     price = np.exp(layout.item(obs, "log_price"))[:, item]
     margin = layout.item(obs, "margin")[:, item]
@@ -61,11 +49,12 @@ def unit_profit(info: TaskInfo, obs: np.ndarray) -> np.ndarray:
 
 
 def arm_features(info: TaskInfo, obs: np.ndarray) -> np.ndarray:
-    """[N, A, len(ARM_FEATURES)] float64 features of every arm (not defined for Pricing: its state is ρ)."""
-    if info.name == "pricing":
-        raise ValueError("arm features are defined for tasks with candidate items, not pricing")
+    """[N, A, len(ARM_FEATURES)] float64 features of every arm (defined where the observation describes the
+    candidates: not for Pricing, whose state is ρ)."""
+    if not info.task.item_features:
+        raise ValueError(f"arm features need candidate item features, which the {info.name!r} task does not observe")
     layout = info.layout
-    item, _, paid = arm_grid(info)
+    item, _, paid = info.task.arms()
     n, n_arms = obs.shape[0], item.size
 
     def per_item(name: str) -> np.ndarray:

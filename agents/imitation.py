@@ -75,7 +75,7 @@ class BehaviourClonedRecommender(BasePolicy):
     """Shows the candidate(s) with the highest predicted purchase probability, at list price."""
 
     name = "bc_mlp"
-    tasks = ("recommend", "slate", "marketing")
+    requires = ("chooses_item",)
 
     def __init__(self, info: TaskInfo, seed: int | None = None, hidden: int = 64) -> None:
         super().__init__(info, seed)
@@ -147,10 +147,7 @@ class BehaviourClonedRecommender(BasePolicy):
             return self.scorer(torch.from_numpy(x.astype(np.float32))).numpy().reshape(n, k)
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
-        scores = self.scores(obs)
-        if self.info.name == "slate":
-            return np.argsort(-scores, axis=1, kind="stable")[:, : self.info.task.slate_size]
-        return self.info.encode(np.argmax(scores, axis=1), np.zeros(obs.shape[0], dtype=np.int64))
+        return self.info.task.show_best(self.scores(obs))
 
     def save(self, path: str | Path) -> None:
         super().save(path)

@@ -3,7 +3,9 @@
 A flat MLP over the observation has to learn, separately for each of the K output slots, which input columns
 describe that slot's candidate. Scoring each candidate with the same network (inputs: shopper features and that
 candidate's features) builds the task's permutation structure in, so the policy learns from every candidate at
-once and runs on any candidate order. Logits (or Q-values) come out in the action encoding of the task:
+once and runs on any candidate order. The task says how its observation and actions are laid out
+(:meth:`shopgym.tasks.Task.candidate_layout`, None where the networks do not apply). Logits (or Q-values) come out
+in the action encoding of the task:
 
 * ``Discrete(K·L)`` (Recommend has L = 1, Marketing L discount levels): index = candidate·L + level;
 * ``MultiDiscrete([K] * S)`` (slates): S blocks of K logits, one block per slate position.
@@ -16,15 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-__all__ = ["CandidateActorCriticPolicy", "CandidateDQNPolicy", "CandidateLayout"]
+from shopgym.tasks import CandidateLayout
 
-#: (shopper features, features per candidate, candidates K, outputs per candidate, slate positions or 0)
-CandidateLayout = tuple[int, int, int, int, int]
+__all__ = ["CandidateActorCriticPolicy", "CandidateDQNPolicy", "CandidateLayout"]
 
 
 def _mlp(inputs: int, hidden: list[int], activation: type[nn.Module]) -> nn.Sequential:
@@ -147,18 +147,3 @@ class CandidateDQNPolicy(DQNPolicy):
         data = super()._get_constructor_parameters()
         data.update(candidate_layout=self.candidate_layout, hidden=self.hidden)
         return data
-
-
-def candidate_layout(info: Any) -> CandidateLayout | None:
-    """The layout of a task's observation and actions for the candidate networks, or None where they do not
-    apply (Promote and Pricing have one item or none; Marketing's MultiDiscrete encoding mixes two heads)."""
-    space = info.action_space
-    n_shopper, n_item = len(info.layout.shopper_names), len(info.layout.item_names)
-    k = info.n_candidates
-    if info.name == "recommend":
-        return (n_shopper, n_item, k, 1, 0)
-    if info.name == "marketing" and isinstance(space, spaces.Discrete):
-        return (n_shopper, n_item, k, int(info.discount_levels.size), 0)
-    if info.name == "slate":
-        return (n_shopper, n_item, k, int(info.task.slate_size), int(info.task.slate_size))
-    return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from shopgym.agents.base import BasePolicy, TaskInfo
-from shopgym.agents.features import arm_grid
 from shopgym.envs.batch import ShopperBatch
 from shopgym.oracles import expected_visit_reward, greedy_slate
 from shopgym.pricing_optimum import PricingModel, PricingSolution, solve_pricing
@@ -28,27 +27,29 @@ def _need_batch(batch: ShopperBatch | None, name: str) -> ShopperBatch:
 class MyopicOracle(BasePolicy):
     """Maximises the exact expected reward of this visit given the hidden state (ignores the future).
 
-    For slates it builds the slate greedily, position by position, maximising the expected reward of the
-    slate under the MNL with position bias (assortment optimisation is hard; greedy is the usual heuristic).
+    For a task whose action is a slate (not one arm) it builds the slate greedily, position by position,
+    maximising the expected reward of the slate under the MNL with position bias (assortment optimisation is
+    hard; greedy is the usual heuristic).
     """
 
     name = "myopic_oracle"
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         batch = _need_batch(batch, self.name)
-        if self.info.name == "slate":
-            return greedy_slate(batch, self.info.task.slate_size)
-        item, level, paid = arm_grid(self.info)
+        task = self.info.task
+        if not task.arm_actions:
+            return greedy_slate(batch, task.slate_size)
+        item, level, paid = task.arms()
         items = batch.state.candidates[:, item]
         best = np.argmax(expected_visit_reward(batch, items, paid), axis=1)
-        return self.info.encode(item[best], level[best])
+        return task.encode(item[best], level[best])
 
 
 class DPPricingPolicy(BasePolicy):
     """The optimal Pricing-v0 policy from backward induction (observes ρ and the visit index; no hidden state)."""
 
     name = "dp_optimal"
-    tasks = ("pricing",)
+    requires = ("sets_price",)
 
     def __init__(self, info: TaskInfo, solution: PricingSolution, seed: int | None = None) -> None:
         super().__init__(info, seed)

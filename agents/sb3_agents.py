@@ -34,7 +34,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import shopgym
 from shopgym.agents.base import TaskInfo
-from shopgym.agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy, candidate_layout
+from shopgym.agents.networks import CandidateActorCriticPolicy, CandidateDQNPolicy
 from shopgym.agents.sb3_options import ALGORITHM_NAMES, resolve_device
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
@@ -79,7 +79,7 @@ class PolicyKwargs(_Strict):
             if self.lstm_hidden_size is not None:
                 kwargs["lstm_hidden_size"] = self.lstm_hidden_size
             return "MlpLstmPolicy", kwargs
-        layout = candidate_layout(info)
+        layout = info.task.candidate_layout()
         if self.architecture == "candidate" and layout is None:
             raise ParameterError(f"architecture 'candidate' does not apply to the {info.name!r} task")
         if self.architecture == "mlp" or layout is None:

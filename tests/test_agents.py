@@ -18,7 +18,7 @@ SUPPORTED = [
     (env_id, name)
     for env_id in ALL_IDS
     for name, cls in sorted(POLICIES.items())
-    if TaskInfo.of(gym.make(env_id)).name in cls.tasks
+    if cls.supports(TaskInfo.of(gym.make(env_id)).task)
 ]
 
 

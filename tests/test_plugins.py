@@ -23,7 +23,7 @@ CUSTOM = textwrap.dedent(
 
     class LoyalDiscount(BasePolicy):
         name = "loyal discount"
-        tasks = ("promote",)
+        requires = ("chooses_level",)
 
         def __init__(self, info, seed=None, level=1):
             super().__init__(info, seed)

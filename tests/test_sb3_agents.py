@@ -9,7 +9,7 @@ import torch
 
 from shopgym.agents import TaskInfo
 from shopgym.agents.evaluation import evaluate
-from shopgym.agents.networks import CandidateEncoder, CandidateHead, candidate_layout
+from shopgym.agents.networks import CandidateEncoder, CandidateHead
 from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
 from shopgym.params import ParameterError
 
@@ -56,7 +56,7 @@ def test_train_save_load_identical_actions(tmp_path, algo, env_id):
 
 def test_candidate_network_is_permutation_equivariant():
     info = TaskInfo.of(gym.make("shopgym/Marketing-v0"))
-    layout = candidate_layout(info)
+    layout = info.task.candidate_layout()
     encoder = CandidateEncoder(layout, [32, 32], torch.nn.Tanh)
     head = CandidateHead(layout, 32)
     envs = gym.make_vec("shopgym/Marketing-v0", num_envs=3)

@@ -14,21 +14,13 @@ from gymnasium.envs.registration import register, registry
 from shopgym.envs.batch import DEFAULT_HORIZON, ShopperBatch
 from shopgym.envs.single import ShopEnv
 from shopgym.envs.vector import ShopVectorEnv
+from shopgym.tasks import ENV_IDS
 
 __all__ = ["ENV_IDS", "ShopEnv", "ShopVectorEnv", "ShopperBatch", "register_envs"]
 
-#: Registered ids → task name. Versions bump whenever the dynamics change.
-ENV_IDS: dict[str, str] = {
-    "shopgym/Recommend-v0": "recommend",
-    "shopgym/RecommendSlate-v0": "slate",
-    "shopgym/Promote-v0": "promote",
-    "shopgym/Marketing-v0": "marketing",
-    "shopgym/Pricing-v0": "pricing",
-}
-
 
 def register_envs() -> None:
-    """Register every shopgym id (idempotent)."""
+    """Register every id of :data:`shopgym.tasks.ENV_IDS` (the task registry's) with Gymnasium (idempotent)."""
     for env_id, task in ENV_IDS.items():
         if env_id in registry:
             continue

@@ -16,7 +16,7 @@ from shopgym.core import MarketSimulator, VisitOutcome
 from shopgym.params import ParameterError, Scenario, check_count, clip
 from shopgym.reward import COMPONENTS, RewardFunction
 from shopgym.scenarios import resolve_scenario
-from shopgym.tasks import Task, make_task, pricing_scenario
+from shopgym.tasks import Task, make_task, task_class
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -71,7 +71,7 @@ class ShopperBatch:
     """N shopper slots of one task in one market.
 
     Args:
-        task: one of ``recommend``, ``slate``, ``promote``, ``marketing``, ``pricing``.
+        task: a registered task name (:data:`~shopgym.tasks.TASK_NAMES`).
         num_shoppers: N, at most what :data:`MAX_BATCH_BYTES` of arrays hold (see :func:`max_shoppers`).
         scenario: preset name, YAML path, mapping or :class:`~shopgym.params.Scenario`.
         observability: ``"partial"`` (what a platform logs) or ``"full"`` (adds the hidden state).
@@ -98,8 +98,7 @@ class ShopperBatch:
         if not isinstance(observability, str) or observability not in ("partial", "full"):
             raise ParameterError(f"observability = {clip(repr(observability))}; allowed: 'partial', 'full'")
         market = resolve_scenario(scenario)
-        if task == "pricing":
-            market = pricing_scenario(market)
+        market = task_class(task).market(market)
         self.scenario = market
         self.task: Task = make_task(task, market.catalog.embed_dim, observability == "full", **task_options)
         limit = max_shoppers(self.task, market)
