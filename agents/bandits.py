@@ -76,6 +76,8 @@ class _LinearBandit(BasePolicy):
 
 
 class EpsilonGreedyBandit(_LinearBandit):
+    """Ridge-regression arm values; a random arm with probability ``epsilon``, else the best estimate."""
+
     name = "epsilon_greedy"
 
     def __init__(self, info: TaskInfo, seed: int | None = None, ridge: float = 1.0, epsilon: float = 0.1) -> None:
@@ -91,6 +93,8 @@ class EpsilonGreedyBandit(_LinearBandit):
 
 
 class LinUCBBandit(_LinearBandit):
+    """LinUCB (Li et al. 2010): the arm with the highest estimate plus ``alpha`` × √(φᵀA⁻¹φ), its uncertainty."""
+
     name = "linucb"
 
     def __init__(self, info: TaskInfo, seed: int | None = None, ridge: float = 1.0, alpha: float = 1.0) -> None:
@@ -103,6 +107,8 @@ class LinUCBBandit(_LinearBandit):
 
 
 class ThompsonBandit(_LinearBandit):
+    """Linear Thompson sampling: the best arm under weights drawn from the posterior (covariance × ``scale``²)."""
+
     name = "thompson"
 
     def __init__(self, info: TaskInfo, seed: int | None = None, ridge: float = 1.0, scale: float = 1.0) -> None:

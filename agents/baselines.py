@@ -34,6 +34,8 @@ __all__ = [
 
 
 class RandomPolicy(BasePolicy):
+    """A uniformly random valid action: the floor every policy should beat."""
+
     name = "random"
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
@@ -57,6 +59,8 @@ class _ScoredItems(BasePolicy):
 
 
 class PopularPolicy(_ScoredItems):
+    """Show the candidate the platform observes to be most popular, at list price."""
+
     name = "popular"
 
     def scores(self, obs: np.ndarray) -> np.ndarray:
@@ -64,6 +68,8 @@ class PopularPolicy(_ScoredItems):
 
 
 class MarginPolicy(_ScoredItems):
+    """Show the candidate with the highest margin, at list price."""
+
     name = "margin"
 
     def scores(self, obs: np.ndarray) -> np.ndarray:

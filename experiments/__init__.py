@@ -1,0 +1,2 @@
+"""Experiments: the `shopgym` command, run folders, suites (compare, transfer, continual, sweep, tune) and
+the scripts behind docs/results.md."""

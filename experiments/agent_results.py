@@ -98,6 +98,8 @@ class Cache:
 
 # ---------------------------------------------------------------------- Pricing-v0
 def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[str]:
+    """The Pricing-v0 section: PPO and DQN (``seeds`` each, ``steps`` env steps) and the myopic oracle as
+    fractions of the exact optimum J* per market, judged against the target."""
     lines = ["## Pricing-v0: learned policies against the exact optimum J*", ""]
     lines += [
         "J* is the backward-induction optimum on a 4001-point reference-price grid (undiscounted, horizon 50;",
@@ -187,6 +189,8 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
 
 # ---------------------------------------------------------------------- Marketing-v0
 def marketing_runs(cache: Cache, seeds: int, n_eval: int, ppo_steps: int, dqn_steps: int, n_log: int) -> dict:
+    """Policy label → one KPI record per run on Marketing-v0: baselines, bandits, models fitted on ``n_log``
+    logged shoppers and the SB3 agents, every run evaluated on the same ``n_eval`` shoppers (cached)."""
     env_id = "shopgym/Marketing-v0"
     info = TaskInfo.of(gym.make(env_id))
     results: dict[str, list[dict]] = {}
@@ -254,6 +258,8 @@ def marketing_runs(cache: Cache, seeds: int, n_eval: int, ppo_steps: int, dqn_st
 
 
 def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_dir: Path) -> list[str]:
+    """The Marketing-v0 section from :func:`marketing_runs`: the KPI table, the target and the comparison
+    chart (written into ``out_dir``)."""
     lines = [
         "## Marketing-v0 (`default`): every policy on the same shoppers",
         "",
@@ -359,6 +365,8 @@ def memory_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[st
 
 # ---------------------------------------------------------------------- training speed
 def speed_section(cache: Cache, steps: int) -> list[str]:
+    """The training-speed section: PPO env steps per second on Marketing-v0 by network and env adapter."""
+
     def measure(kind: str, architecture: str) -> float:
         params = load_hyperparams("ppo", "shopgym/Marketing-v0")
         params = params.model_copy(
@@ -478,6 +486,7 @@ def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool) -> list[s
 
 
 def main() -> None:
+    """Write docs/results.md (or ``--out``) from the cached or newly run sections."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets (smoke test); numbers are meaningless")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")

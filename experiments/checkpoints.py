@@ -221,6 +221,7 @@ def _folder(path: Path) -> Path | None:
 
 
 def has_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` (or the previous checkpoint beside it) holds a checkpoint to resume from."""
     return _folder(Path(path)) is not None
 
 

@@ -96,6 +96,7 @@ QUICKSTART = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
 
 
 def fail(message: str) -> None:
+    """Print ``shopgym: error: message`` on stderr and exit with status 2."""
     typer.echo(f"shopgym: error: {message}", err=True)
     raise typer.Exit(code=2)
 

@@ -62,10 +62,12 @@ _ITEM_HIDDEN = ("true_affinity", "category_fatigue")
 
 
 def shopper_feature_names(full: bool) -> tuple[str, ...]:
+    """Names of the shopper block's columns (``full``: with the hidden state)."""
     return _SHOPPER + (HIDDEN_FEATURES if full else ())
 
 
 def item_feature_names(embed_dim: int, full: bool) -> tuple[str, ...]:
+    """Names of each candidate block's columns (``full``: with the hidden per-item state)."""
     embedding = tuple(f"embedding_{i}" for i in range(embed_dim))
     return ITEM_FEATURES + embedding + _ITEM_DYNAMIC + (_ITEM_HIDDEN if full else ())
 
