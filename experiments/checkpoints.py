@@ -37,6 +37,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from shopgym.agents.sb3_agents import SB3Agent
 from shopgym.experiments.runs import RunError
 from shopgym.params import clip
+from shopgym.tasks import TASKS
 
 __all__ = ["has_checkpoint", "load_checkpoint", "read_state", "save_checkpoint"]
 
@@ -158,12 +159,18 @@ class _CheckpointUnpickler(pickle._Unpickler):  # the Python unpickler: its opco
     def __init__(self, file: BinaryIO) -> None:
         super().__init__(file)
         self._names: dict[int, str] = {}  # id → module.name of everything found, for messages
+        # Tasks registered in this process (register_task) besides the built-in ones listed above: registering
+        # is done by code the user runs, never by a checkpoint.
+        tasks = {(task.__module__, task.__qualname__): task for task in TASKS.values()}
+        self._found = {**tasks, **_FOUND}
+        self._class_ids = _CLASS_IDS | {id(task) for task in tasks.values()}
+        self._buildable = (*_BUILDABLE, *tasks.values())
 
     def find_class(self, module: str, name: str) -> Any:
         module = module.replace("numpy.core.", "numpy._core.")  # NumPy 1.x pickles name numpy.core
-        if (module, name) not in _FOUND:
+        if (module, name) not in self._found:
             raise pickle.UnpicklingError(f"a shopgym checkpoint never holds {module}.{name}; refusing to load it")
-        found = _FOUND[module, name]
+        found = self._found[module, name]
         self._names[id(found)] = f"{module}.{name}"
         return found
 
@@ -177,17 +184,17 @@ class _CheckpointUnpickler(pickle._Unpickler):  # the Python unpickler: its opco
         super().load_reduce()
 
     def load_newobj(self) -> None:
-        if id(self.stack[-2]) not in _CLASS_IDS:
+        if id(self.stack[-2]) not in self._class_ids:
             self._refuse("creates", self.stack[-2])
         super().load_newobj()
 
     def load_newobj_ex(self) -> None:
-        if id(self.stack[-3]) not in _CLASS_IDS:
+        if id(self.stack[-3]) not in self._class_ids:
             self._refuse("creates", self.stack[-3])
         super().load_newobj_ex()
 
     def load_build(self) -> None:
-        if not isinstance(self.stack[-2], _BUILDABLE):
+        if not isinstance(self.stack[-2], self._buildable):
             self._refuse("sets attributes of", self.stack[-2])
         super().load_build()
 

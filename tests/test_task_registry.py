@@ -144,3 +144,24 @@ def test_policies_declare_capabilities_not_task_names() -> None:
 
         class Typo(BasePolicy):
             requires = ("chooses_colour",)
+
+
+def test_a_registered_task_checkpoints_and_resumes(clearance, tmp_path):
+    """The checkpoint loader accepts the classes of tasks registered in this process (and only those)."""
+    import pickle
+
+    from shopgym.agents.sb3_agents import SB3Agent
+    from shopgym.experiments.checkpoints import load_checkpoint, read_state, save_checkpoint
+
+    agent = SB3Agent("ppo", clearance, seed=0, device="cpu", n_envs=8)
+    agent.learn(64)
+    save_checkpoint(agent, tmp_path / "checkpoint", {"note": 1})
+    again = SB3Agent("ppo", clearance, seed=1, device="cpu", n_envs=8)
+    assert load_checkpoint(again, tmp_path / "checkpoint") == {"note": 1}
+    assert again.model.num_timesteps == agent.model.num_timesteps
+    unregister_task(Clearance.name)
+    try:
+        with pytest.raises(pickle.UnpicklingError, match="never holds .*Clearance"):
+            read_state(tmp_path / "checkpoint" / "state.pkl")
+    finally:
+        register_task(Clearance)
