@@ -150,13 +150,14 @@ def test_a_registered_task_checkpoints_and_resumes(clearance, tmp_path):
     """The checkpoint loader accepts the classes of tasks registered in this process (and only those)."""
     import pickle
 
-    from shopgym.agents.sb3_agents import SB3Agent
+    from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
     from shopgym.experiments.checkpoints import load_checkpoint, read_state, save_checkpoint
 
-    agent = SB3Agent("ppo", clearance, seed=0, device="cpu", n_envs=8)
+    small = load_hyperparams("ppo", clearance).model_copy(update={"n_envs": 8, "n_steps": 8, "batch_size": 64})
+    agent = SB3Agent("ppo", clearance, small, seed=0, device="cpu")
     agent.learn(64)
     save_checkpoint(agent, tmp_path / "checkpoint", {"note": 1})
-    again = SB3Agent("ppo", clearance, seed=1, device="cpu", n_envs=8)
+    again = SB3Agent("ppo", clearance, small, seed=1, device="cpu")
     assert load_checkpoint(again, tmp_path / "checkpoint") == {"note": 1}
     assert again.model.num_timesteps == agent.model.num_timesteps
     unregister_task(Clearance.name)
