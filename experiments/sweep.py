@@ -225,7 +225,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
     seeds (IQM, 95 % CI), learning curves, and the status of every job."""
     from shopgym.experiments.compare import read_curve
     from shopgym.experiments.plots import plot_comparison, plot_learning_curves
-    from shopgym.experiments.stats import iqm_summary
+    from shopgym.experiments.stats import MIN_SEEDS, SEEDS_CI, format_interval, iqm_summary
 
     groups: dict[str, list[float]] = {}
     curves: dict[str, list] = {}
@@ -248,7 +248,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
         f"Jobs: {summary['jobs']['done']} done, {summary['jobs']['failed']} failed, "
         f"{summary['jobs']['pending']} not run. Training jobs are grouped by algorithm, scenario and budget; seeds"
         " are the runs of a group. Final evaluation return (profit per shopper): interquartile mean over seeds"
-        " [95 % bootstrap CI].",
+        f" [{SEEDS_CI}; n/a below {MIN_SEEDS} seeds].",
         "",
     ]
     if groups:
@@ -259,7 +259,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
         lines += ["| group | runs | final return [95 % CI] |", "|---|---:|---:|"]
         for label in sorted(groups, key=lambda n: -summary["groups"][n]["iqm"]):
             g = summary["groups"][label]
-            lines.append(f"| {label} | {len(groups[label])} | {g['iqm']:.1f} [{g['low']:.1f}, {g['high']:.1f}] |")
+            lines.append(f"| {label} | {len(groups[label])} | {format_interval(g)} |")
     failed = [(job_id, job["error"]) for job_id, job in manifest.jobs.items() if job["status"] == "failed"]
     if failed:
         lines += ["", "## Failed jobs", ""] + [f"- `{job_id}`: {error}" for job_id, error in failed]
