@@ -1,6 +1,6 @@
 """The classic supervised recommender: a next-purchase MLP trained on logged simulator data.
 
-Logs come from a logging policy that shows random slates (``RecommendSlate-v0``): every impression is a
+Logs come from a logging policy that shows random slates (``RecommendSlate-v1``): every impression is a
 (shopper features, item features, bought?) row. A small MLP scores P(purchase | shopper, item) with binary
 cross-entropy; the policy shows the highest-scoring candidate(s) at list price. Its ranking quality is reported
 as top-k accuracy on held-out purchases (is the bought item among the k best-scored items of its slate?), and
@@ -36,7 +36,7 @@ def collect_impressions(
     n_shoppers: int = 2048, seed: int = 0, visits: int | None = None, **env_kwargs: object
 ) -> ImpressionLog:
     """Log random slates shown to ``n_shoppers`` shoppers for ``visits`` steps (default: one horizon)."""
-    envs = gym.make_vec("shopgym/RecommendSlate-v0", num_envs=n_shoppers, **env_kwargs)
+    envs = gym.make_vec("shopgym/RecommendSlate-v1", num_envs=n_shoppers, **env_kwargs)
     obs, _ = envs.reset(seed=seed)
     task = envs.batch.task
     rng = np.random.default_rng(seed)

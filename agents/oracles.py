@@ -1,4 +1,4 @@
-"""Oracle policies: the myopic oracle (hidden state) and the exact Pricing-v0 optimum.
+"""Oracle policies: the myopic oracle (hidden state) and the exact Pricing-v1 optimum.
 
 The myopic oracle receives the env's :class:`~shopgym.envs.batch.ShopperBatch` in ``act(obs, batch)`` and
 maximises the exact expected reward of the visit (:mod:`shopgym.oracles`); the DP policy plays the backward-
@@ -46,7 +46,7 @@ class MyopicOracle(BasePolicy):
 
 
 class DPPricingPolicy(BasePolicy):
-    """The optimal Pricing-v0 policy from backward induction (observes ρ and the visit index; no hidden state)."""
+    """The optimal Pricing-v1 policy from backward induction (observes ρ and the visit index; no hidden state)."""
 
     name = "dp_optimal"
     requires = ("sets_price",)

@@ -1,4 +1,4 @@
-"""Simulator throughput: single-env steps/s per task, and batched Marketing-v0 shopper-steps/s against a
+"""Simulator throughput: single-env steps/s per task, and batched Marketing-v1 shopper-steps/s against a
 Gymnasium ``SyncVectorEnv`` of single envs, with glibc's default allocator and with :func:`tune_malloc`.
 
 Run: ``python benchmarks/bench_core.py`` (about 4 minutes on 2 cores). Writes ``docs/benchmarks.md``,
@@ -23,11 +23,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (1, 64, 1024, 16384)
 TASKS = (
-    "shopgym/Recommend-v0",
-    "shopgym/RecommendSlate-v0",
-    "shopgym/Promote-v0",
-    "shopgym/Marketing-v0",
-    "shopgym/Pricing-v0",
+    "shopgym/Recommend-v1",
+    "shopgym/RecommendSlate-v1",
+    "shopgym/Promote-v1",
+    "shopgym/Marketing-v1",
+    "shopgym/Pricing-v1",
 )
 
 
@@ -48,7 +48,7 @@ def measure(part: str, seconds: float) -> dict:
         return results
     mode = "vector_entry_point" if part == "native" else "sync"
     for n in SIZES:
-        results[str(n)] = vector_throughput("shopgym/Marketing-v0", n, seconds, mode)
+        results[str(n)] = vector_throughput("shopgym/Marketing-v1", n, seconds, mode)
     return results
 
 
@@ -112,7 +112,7 @@ def plot(data: dict, path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("shoppers stepped per call, N (log scale)")
     ax.set_ylabel("shopper-steps per second (log scale)")
-    ax.set_title("Marketing-v0 throughput on 2 CPU cores (K = 20 candidates, d = 16)")
+    ax.set_title("Marketing-v1 throughput on 2 CPU cores (K = 20 candidates, d = 16)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     fig.tight_layout()
@@ -156,7 +156,7 @@ def report(data: dict) -> str:
         lines.append(f"| `{env_id}` | {fmt(default['single'][env_id])} | {fmt(tuned['single'][env_id])} |")
     lines += [
         "",
-        "## Batched Marketing-v0, shopper-steps/s",
+        "## Batched Marketing-v1, shopper-steps/s",
         "",
         "K = 20 candidates, d = 16, the full model: choice, dynamics, candidate generation, observations.",
         "",

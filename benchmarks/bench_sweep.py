@@ -22,7 +22,7 @@ from shopgym.experiments.sweep import run_sweep  # noqa: E402
 
 JOBS = SweepConfig(
     base={
-        "env": "shopgym/Marketing-v0",
+        "env": "shopgym/Marketing-v1",
         "algo": "ppo",
         "n_timesteps": 100_000,
         "eval_freq": 100_000,
@@ -45,7 +45,7 @@ def timed(workers: int, threads: int) -> float:
 def main() -> None:
     results = {
         "cores": os.cpu_count(),
-        "jobs": "4 × PPO, Marketing-v0, 100,000 env steps each (rounded up to whole rollouts)",
+        "jobs": "4 × PPO, Marketing-v1, 100,000 env steps each (rounded up to whole rollouts)",
         "sequential_1_thread": timed(workers=1, threads=1),
         "sequential_2_threads": timed(workers=1, threads=2),
         "parallel_2_workers_1_thread": timed(workers=2, threads=1),

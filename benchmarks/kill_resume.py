@@ -2,7 +2,7 @@
 the run that was never interrupted.
 
 Run: ``python benchmarks/kill_resume.py --trials 8 --out runs/kill_resume`` (about 20 s a trial on 2 cores).
-Each trial kills one PPO or DQN run (Promote-v0, ``--steps`` env steps, 24,576 by default, checkpoints every
+Each trial kills one PPO or DQN run (Promote-v1, ``--steps`` env steps, 24,576 by default, checkpoints every
 2,048) at one of four moments: a random time; while a checkpoint is being written (``checkpoint.new`` exists);
 while a new checkpoint replaces the old one (``checkpoint.old`` exists); or while the final model is being
 saved (``model/`` exists but ``summary.json`` does not). Where the moment never comes (the run ended first),
@@ -45,7 +45,7 @@ def _start(out: Path, algo: str, resume: bool, steps: int = 0) -> subprocess.Pop
         hyperparams = out.parent / f"{algo}.yml"
         hyperparams.parent.mkdir(parents=True, exist_ok=True)
         hyperparams.write_text(HYPERPARAMS[algo])
-        command += ["--algo", algo, "--env", "shopgym/Promote-v0", "--n-timesteps", str(steps), "--eval-freq"]
+        command += ["--algo", algo, "--env", "shopgym/Promote-v1", "--n-timesteps", str(steps), "--eval-freq"]
         command += ["4096", "--n-eval", "16", "--checkpoint-freq", "2048", "--hyperparams", str(hyperparams)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -1,6 +1,6 @@
 """Retrain an agent with several hyperparameter files over several seeds and compare their final evaluations.
 
-Run: ``python benchmarks/retrain_hyperparams.py dqn shopgym/Marketing-v0 default=agents/hyperparams/dqn.yml
+Run: ``python benchmarks/retrain_hyperparams.py dqn shopgym/Marketing-v1 default=agents/hyperparams/dqn.yml
 tuned=runs/tune/best_hyperparams.yml --seeds 5 --steps 150000`` (about 1–2 minutes per run on one core; two
 runs at a time). Each (file, seed) is an ordinary ``shopgym train`` run folder under ``--out``, so a killed
 comparison continues where it stopped. Every run is evaluated on the same ``--n-eval`` shoppers of

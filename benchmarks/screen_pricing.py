@@ -1,7 +1,7 @@
-"""Screen hyperparameter changes for PPO or DQN on Pricing-v0 against the exact optimum J*.
+"""Screen hyperparameter changes for PPO or DQN on Pricing-v1 against the exact optimum J*.
 
 Run: ``python benchmarks/screen_pricing.py ppo '{"gae_lambda": 0.5}' --seeds 3`` (seconds to a few minutes on
-2 cores). The JSON holds changes to the Pricing-v0 entry of ``agents/hyperparams/<algo>.yml``. Each seed trains
+2 cores). The JSON holds changes to the Pricing-v1 entry of ``agents/hyperparams/<algo>.yml``. Each seed trains
 200,000 env steps per scenario (electronics, grocery, default) and is scored on 4,000 shoppers of evaluation
 seed 7 as J(π)/J*; PPO is scored both ways it can act (sampling its policy, and its most likely action). One line
 per call is printed and appended to ``--log``. docs/tuning.md records the screens that set the defaults.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SCENARIOS = ("electronics", "grocery", "default")
-ENV_ID = "shopgym/Pricing-v0"
+ENV_ID = "shopgym/Pricing-v1"
 
 
 def _j_star(scenario: str) -> float:
@@ -60,7 +60,7 @@ def _run(job: tuple[str, dict, str, int, int]) -> tuple[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("algo", choices=("ppo", "dqn", "a2c"))
-    parser.add_argument("changes", nargs="?", default="{}", help="JSON changes to the Pricing-v0 hyperparameters")
+    parser.add_argument("changes", nargs="?", default="{}", help="JSON changes to the Pricing-v1 hyperparameters")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)

@@ -1,4 +1,4 @@
-"""Agent results for docs/results.md: Pricing-v0 against the exact optimum, the Marketing-v0 comparison,
+"""Agent results for docs/results.md: Pricing-v1 against the exact optimum, the Marketing-v1 comparison,
 training speed, and the transfer and continual-learning suites.
 
 Run: ``python -m shopgym.experiments.agent_results`` (about 40 minutes on 2 CPU cores for the agents, plus about an hour
@@ -7,8 +7,8 @@ finished run is cached in ``runs/agent_results/full.json`` (written atomically) 
 resumable folders under ``runs/agent_results/``, so a killed run resumes where it stopped. The page is written
 to ``--out`` (default ``docs/results.md``) with its figures beside it.
 
-The project's own acceptance targets (J(π) ≥ 0.95 J* on Pricing-v0, PPO ≥ +10 % over the best baseline on
-Marketing-v0, and those of the transfer and continual suites below) are judged here, on this page only: the
+The project's own acceptance targets (J(π) ≥ 0.95 J* on Pricing-v1, PPO ≥ +10 % over the best baseline on
+Marketing-v1, and those of the transfer and continual suites below) are judged here, on this page only: the
 reports of ``shopgym transfer`` and ``shopgym continual`` state results, not our targets.
 """
 
@@ -96,23 +96,23 @@ class Cache:
         return self.data[key]
 
 
-# ---------------------------------------------------------------------- Pricing-v0
+# ---------------------------------------------------------------------- Pricing-v1
 def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[str]:
-    """The Pricing-v0 section: PPO and DQN (``seeds`` each, ``steps`` env steps) and the myopic oracle as
+    """The Pricing-v1 section: PPO and DQN (``seeds`` each, ``steps`` env steps) and the myopic oracle as
     fractions of the exact optimum J* per market, judged against the target."""
-    lines = ["## Pricing-v0: learned policies against the exact optimum J*", ""]
+    lines = ["## Pricing-v1: learned policies against the exact optimum J*", ""]
     lines += [
         "J* is the backward-induction optimum on a 4001-point reference-price grid (undiscounted, horizon 50;",
         "refining the grid from 1601 to 6401 points moves it by < 0.001 %). Every policy is evaluated on the",
         f"same {n_eval:,} shoppers (one episode each); J(π) of a fixed policy: mean [{SHOPPERS_CI}]. PPO and DQN:",
-        f"{steps:,} env steps each with the Pricing-v0 defaults of `agents/hyperparams/` (chosen in",
+        f"{steps:,} env steps each with the Pricing-v1 defaults of `agents/hyperparams/` (chosen in",
         f"docs/tuning.md), {seeds} training seeds, IQM over seeds of J(π)/J* [{SEEDS_CI}; n/a with fewer than 3]. PPO",
-        "acts by sampling its policy (the Pricing-v0 default); the row below it scores the same trained policies",
+        "acts by sampling its policy (the Pricing-v1 default); the row below it scores the same trained policies",
         "by their most likely action instead.",
         "",
     ]
     for scenario, kind in PRICING_SCENARIOS.items():
-        envs = gym.make_vec("shopgym/Pricing-v0", num_envs=2, scenario=scenario)
+        envs = gym.make_vec("shopgym/Pricing-v1", num_envs=2, scenario=scenario)
         envs.reset(seed=0)
         dp = DPPricingPolicy.solve(envs.batch, grid_size=4001)
         j_star = dp.solution.j_star
@@ -122,7 +122,7 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
         info = TaskInfo.of(envs)
 
         def score(policy: Any, seed: int = 7, scenario: str = scenario) -> dict[str, float]:
-            return over_shoppers(evaluate(policy, "shopgym/Pricing-v0", n_eval, seed, scenario=scenario))
+            return over_shoppers(evaluate(policy, "shopgym/Pricing-v1", n_eval, seed, scenario=scenario))
 
         fixed = {
             "DP optimum (check)": cache.get(f"pricing/{scenario}/dp", lambda dp=dp: score(dp)),
@@ -146,7 +146,7 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
 
             def train(algo: str = algo, seed: int = 0, scenario: str = scenario) -> dict[str, Any]:
                 start = time.perf_counter()
-                agent = SB3Agent(algo, "shopgym/Pricing-v0", seed=seed, device="cpu", env_kwargs={"scenario": scenario})
+                agent = SB3Agent(algo, "shopgym/Pricing-v1", seed=seed, device="cpu", env_kwargs={"scenario": scenario})
                 agent.learn(steps)
                 seconds = time.perf_counter() - start
                 result = {**score(agent), "seconds": seconds}
@@ -187,11 +187,11 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
     return lines
 
 
-# ---------------------------------------------------------------------- Marketing-v0
+# ---------------------------------------------------------------------- Marketing-v1
 def marketing_runs(cache: Cache, seeds: int, n_eval: int, ppo_steps: int, dqn_steps: int, n_log: int) -> dict:
-    """Policy label → one KPI record per run on Marketing-v0: baselines, bandits, models fitted on ``n_log``
+    """Policy label → one KPI record per run on Marketing-v1: baselines, bandits, models fitted on ``n_log``
     logged shoppers and the SB3 agents, every run evaluated on the same ``n_eval`` shoppers (cached)."""
-    env_id = "shopgym/Marketing-v0"
+    env_id = "shopgym/Marketing-v1"
     info = TaskInfo.of(gym.make(env_id))
     results: dict[str, list[dict]] = {}
 
@@ -258,10 +258,10 @@ def marketing_runs(cache: Cache, seeds: int, n_eval: int, ppo_steps: int, dqn_st
 
 
 def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_dir: Path) -> list[str]:
-    """The Marketing-v0 section from :func:`marketing_runs`: the KPI table, the target and the comparison
+    """The Marketing-v1 section from :func:`marketing_runs`: the KPI table, the target and the comparison
     chart (written into ``out_dir``)."""
     lines = [
-        "## Marketing-v0 (`default`): every policy on the same shoppers",
+        "## Marketing-v1 (`default`): every policy on the same shoppers",
         "",
         f"{seeds} runs per policy. Run r trains learners with seed r and evaluates every policy on the same",
         f"{n_eval:,} shoppers (eval seed 1000 + r, one 50-visit episode each): common random numbers across",
@@ -313,19 +313,19 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
     plot_comparison(
         {name: value if has_interval(stats[name]) else (value[0], None, None) for name, value in summary.items()},
         out_dir / "marketing_comparison.png",
-        "Marketing-v0, default market: policies on the same shoppers",
+        "Marketing-v1, default market: policies on the same shoppers",
         f"profit per shopper over a 50-visit episode (currency units), IQM over {seeds} runs",
         reference=oracle,
         interval_label="95 % CI over runs (training seeds and evaluation shoppers)",
     )
-    lines += ["", "![Marketing-v0 comparison](marketing_comparison.png)", ""]
+    lines += ["", "![Marketing-v1 comparison](marketing_comparison.png)", ""]
     return lines
 
 
 # ---------------------------------------------------------------------- memory on a partially observed task
 def memory_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[str]:
-    """Promote-v0 hides ρ and engagement; does an LSTM policy (RecurrentPPO) gain over feed-forward PPO?"""
-    env_id = "shopgym/Promote-v0"
+    """Promote-v1 hides ρ and engagement; does an LSTM policy (RecurrentPPO) gain over feed-forward PPO?"""
+    env_id = "shopgym/Promote-v1"
     info = TaskInfo.of(gym.make(env_id))
 
     def train(algo: str, seed: int) -> float:
@@ -346,7 +346,7 @@ def memory_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[st
         ),
     }
     lines = [
-        "## Promote-v0 (`default`): does memory help on a partially observed task?",
+        "## Promote-v1 (`default`): does memory help on a partially observed task?",
         "",
         f"The policy sees the shopper's history averages, not ρ or engagement. {steps:,} env steps per run,",
         f"{seeds} seeds, evaluated on the same {n_eval:,} shoppers; profit per shopper, IQM over seeds [{SEEDS_CI}];",
@@ -365,18 +365,18 @@ def memory_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[st
 
 # ---------------------------------------------------------------------- training speed
 def speed_section(cache: Cache, steps: int) -> list[str]:
-    """The training-speed section: PPO env steps per second on Marketing-v0 by network and env adapter."""
+    """The training-speed section: PPO env steps per second on Marketing-v1 by network and env adapter."""
 
     def measure(kind: str, architecture: str) -> float:
-        params = load_hyperparams("ppo", "shopgym/Marketing-v0")
+        params = load_hyperparams("ppo", "shopgym/Marketing-v1")
         params = params.model_copy(
             update={"policy_kwargs": params.policy_kwargs.model_copy(update={"architecture": architecture})}
         )
         if kind == "batched":
-            agent = SB3Agent("ppo", "shopgym/Marketing-v0", params, seed=0, device="cpu")
+            agent = SB3Agent("ppo", "shopgym/Marketing-v1", params, seed=0, device="cpu")
             model = agent.model
         else:
-            venv = DummyVecEnv([lambda: gym.make("shopgym/Marketing-v0")] * params.n_envs)
+            venv = DummyVecEnv([lambda: gym.make("shopgym/Marketing-v1")] * params.n_envs)
             venv.seed(0)
             policy, policy_kwargs = params.policy_kwargs.to_sb3("ppo", TaskInfo.of(venv.envs[0]))
             model = PPO(
@@ -388,7 +388,7 @@ def speed_section(cache: Cache, steps: int) -> list[str]:
         return steps / (time.perf_counter() - start)
 
     lines = [
-        '## Training speed (PPO on Marketing-v0, 2 CPU cores, `device="cpu"`)',
+        '## Training speed (PPO on Marketing-v1, 2 CPU cores, `device="cpu"`)',
         "",
         f"env steps per second over {steps:,} steps after a warm-up rollout; 256 shoppers, n_steps 32, batch",
         "2,048, 4 epochs (the tuned default).",

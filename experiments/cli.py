@@ -345,7 +345,7 @@ def quickstart(
     device: Device = "auto",
     verbose: Verbose = False,
 ) -> None:
-    """The main job: PPO and DQN against baselines and the myopic oracle on Marketing-v0, in a few CPU minutes.
+    """The main job: PPO and DQN against baselines and the myopic oracle on Marketing-v1, in a few CPU minutes.
 
     Trains PPO and DQN, compares them with baselines and the myopic oracle on the same shoppers, and writes
     report.md with plots. The config is experiments/configs/quickstart.yml, whose values are the defaults shown."""
@@ -553,7 +553,7 @@ def plot(
 @app.command()
 def bench(
     env: Annotated[str, typer.Option(help="registered env id (the shopgym/ prefix may be left out)")] = (
-        "shopgym/Marketing-v0"
+        "shopgym/Marketing-v1"
     ),
     num_envs: Annotated[
         list[int] | None,

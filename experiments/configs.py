@@ -68,7 +68,7 @@ def unknown_choice(kind: str, value: str, known: Sequence[str]) -> str:
 
 
 def _known_env(value: str) -> str:
-    """A registered env id; an id without its namespace (``Promote-v0``) means the shopgym one."""
+    """A registered env id; an id without its namespace (``Promote-v1``) means the shopgym one."""
     for candidate in (value, f"shopgym/{value}"):
         if candidate in shopgym.ENV_IDS:
             return candidate
@@ -112,7 +112,7 @@ class TrainConfig(_Strict):
     """One SB3 training run (``shopgym train``)."""
 
     algo: str = Field("ppo", description="ppo, dqn, a2c or recurrentppo")
-    env: str = Field("shopgym/Marketing-v0", description="registered env id")
+    env: str = Field("shopgym/Marketing-v1", description="registered env id")
     scenario: ScenarioRef = Field("default", description="the market: preset name, YAML path or mapping")
     seed: int = Field(0, ge=0, description="training seed")
     n_timesteps: Steps = Field(300_000, description="env steps (shopper visits) to train for")
@@ -209,7 +209,7 @@ class BaselineSpec(_Strict):
 class CompareConfig(_Strict):
     """Agents × training seeds and baselines, all evaluated on the same shoppers (``shopgym compare``)."""
 
-    env: str = "shopgym/Marketing-v0"
+    env: str = "shopgym/Marketing-v1"
     scenario: ScenarioRef = "default"
     seeds: int = Field(2, ge=1, le=1000, description="training seeds per agent (and policy seeds per baseline)")
     eval_freq: Steps = Field(50_000, description="evaluate agents every this many env steps while training")
@@ -258,7 +258,7 @@ class TransferConfig(_Strict):
     """Zero-shot, fine-tuned and from-scratch agents on each target (``shopgym transfer``)."""
 
     algo: str = "ppo"
-    env: str = "shopgym/Marketing-v0"
+    env: str = "shopgym/Marketing-v1"
     seeds: int = Field(5, ge=1, le=1000)
     source_steps: Steps = Field(300_000, description="pretraining env steps on the source")
     target_steps: Steps = Field(300_000, description="env steps on the target, for fine-tuning and from scratch")
@@ -278,7 +278,7 @@ class ContinualConfig(_Strict):
     """A sequence of markets trained in order, every market evaluated after every stage (``shopgym continual``)."""
 
     algo: str = "ppo"
-    env: str = "shopgym/Marketing-v0"
+    env: str = "shopgym/Marketing-v1"
     seeds: int = Field(5, ge=1, le=1000)
     scenarios: list[ScenarioRef] = Field(min_length=2, description="the markets, in training order")
     steps_per_stage: Steps = 200_000

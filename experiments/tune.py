@@ -71,7 +71,7 @@ class TuneConfig(_Strict):
     """A hyperparameter search (``shopgym tune``)."""
 
     algo: str = "dqn"
-    env: str = "shopgym/Marketing-v0"
+    env: str = "shopgym/Marketing-v1"
     scenario: ScenarioRef = "default"
     n_timesteps: Steps = Field(150_000, description="env steps per trial")
     eval_freq: Steps = Field(25_000, description="evaluate (and maybe prune) every this many env steps")

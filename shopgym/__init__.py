@@ -1,7 +1,7 @@
 """shopgym: a reinforcement-learning simulator of shoppers who respond to recommendations and promotions.
 
-Importing the package registers the Gymnasium ids ``shopgym/Recommend-v0``, ``shopgym/RecommendSlate-v0``,
-``shopgym/Promote-v0``, ``shopgym/Marketing-v0`` and ``shopgym/Pricing-v0``.
+Importing the package registers the Gymnasium ids ``shopgym/Recommend-v1``, ``shopgym/RecommendSlate-v1``,
+``shopgym/Promote-v1``, ``shopgym/Marketing-v1`` and ``shopgym/Pricing-v1``.
 """
 
 from shopgym.envs import ENV_IDS, ShopEnv, ShopVectorEnv, register_envs

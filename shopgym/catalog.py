@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from shopgym.params import CatalogParams, RetrievalParams
 
-__all__ = ["ITEM_FEATURES", "Catalog", "churn_catalog", "generate_candidates", "sample_catalog"]
+__all__ = ["ITEM_FEATURES", "Appeal", "Catalog", "churn_catalog", "generate_candidates", "sample_catalog"]
 
 #: Names of the static per-item observation features, in :attr:`Catalog.item_features` column order.
 ITEM_FEATURES = ("log_price", "margin", "rating", "popularity")
+
+
+@dataclass(frozen=True, eq=False)
+class Appeal:
+    """What the shopper population finds attractive in an item at list price, on average; popularity follows it.
+
+    The appeal of item i is ``A_i = ⟨taste, v_i⟩ + q_i`` (utility units): the click utility of the population's
+    mean taste at list price. Its raw popularity weight is
+    ``exp(sharpness·(A_i + noise·ξ_i))``, ξ ~ N(0, 1), i.e. its logit share for the average shopper, blurred by
+    what popularity owes to other causes.
+    """
+
+    taste: np.ndarray  # [d] affinity weight × the population's mean taste
+    sharpness: float
+    noise: float
+
+    def appeal(self, embedding: np.ndarray, quality: np.ndarray) -> np.ndarray:
+        """[n] appeal A_i of items with these embeddings [n, d] and qualities [n]."""
+        return embedding @ self.taste + quality
+
+    def weight(self, rng: np.random.Generator, embedding: np.ndarray, quality: np.ndarray) -> np.ndarray:
+        """[n] raw popularity weights (one normal draw per item from ``rng``)."""
+        noisy = self.appeal(embedding, quality) + self.noise * rng.standard_normal(quality.shape[0])
+        # no shift by the maximum: the items of a later churn must be weighed on the same scale
+        return np.exp(np.clip(self.sharpness * noisy, -700.0, 700.0))
+
+
+#: Builds the population's :class:`Appeal` from the catalog's category centroids [C, d] (segment tastes are mixes
+#: of them, so the appeal is known only once the centroids are drawn).
+AppealOf = Callable[[np.ndarray], Appeal]
+
+
+def quality_appeal(params: CatalogParams) -> AppealOf:
+    """The appeal of a population with no taste and no price sensitivity: popularity follows quality alone."""
+
+    def of(centroid: np.ndarray) -> Appeal:
+        return Appeal(
+            taste=np.zeros(centroid.shape[1]),
+            sharpness=params.popularity_sharpness,
+            noise=params.popularity_noise,
+        )
+
+    return of
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +70,7 @@ class Catalog:
     price: np.ndarray  # [n] list price
     cost: np.ndarray  # [n] unit cost
     quality: np.ndarray  # [n] utility units, shown to shoppers as a rating
-    popularity_weight: np.ndarray  # [n] unnormalised base popularity, rank^(−s)·exp(quality/2)
+    popularity_weight: np.ndarray  # [n] unnormalised base popularity, exp(s·(appeal + noise))
     popularity: np.ndarray  # [n] base popularity share, sums to 1
     category_centroid: np.ndarray  # [C, d] unit norm
     category_start: np.ndarray  # [C] first item of each category
@@ -34,6 +78,7 @@ class Catalog:
     category_log_price: np.ndarray  # [C] mean log price of each category (new items keep it)
     item_features: np.ndarray  # [n, len(ITEM_FEATURES) + d] float32, catalog-agnostic scaling
     price_log_mean: float  # mean log list price, the scale the observation and choice model use
+    appeal: Appeal  # the population appeal popularity follows (new items of a churn use it too)
 
     @property
     def n_items(self) -> int:
@@ -57,7 +102,12 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def _draw_items(
-    rng: np.random.Generator, params: CatalogParams, category: np.ndarray, centroid: np.ndarray, cat_price: np.ndarray
+    rng: np.random.Generator,
+    params: CatalogParams,
+    category: np.ndarray,
+    centroid: np.ndarray,
+    cat_price: np.ndarray,
+    appeal: Appeal,
 ) -> tuple[np.ndarray, ...]:
     n = category.shape[0]
     embedding = _unit(
@@ -67,9 +117,7 @@ def _draw_items(
     price = np.exp(cat_price[category] + params.price_log_sd_within * rng.standard_normal(n))
     margin = rng.uniform(params.margin_low, params.margin_high, n)
     quality = params.quality_sd * rng.standard_normal(n)
-    # Zipf popularity over a latent rank drawn uniformly from 1..n_items, nudged up by quality.
-    rank = rng.integers(1, params.n_items + 1, n)
-    popularity = rank**-params.popularity_zipf * np.exp(0.5 * quality)
+    popularity = appeal.weight(rng, embedding, quality)
     return embedding, price, price * (1.0 - margin), quality, popularity
 
 
@@ -82,6 +130,7 @@ def _assemble(
     popularity: np.ndarray,
     centroid: np.ndarray,
     category_log_price: np.ndarray,
+    appeal: Appeal,
     order: np.ndarray | None = None,
 ) -> Catalog:
     # Sort by category, then by descending popularity, so the candidate generator can index contiguously.
@@ -115,18 +164,24 @@ def _assemble(
         category_log_price=category_log_price,
         item_features=features,
         price_log_mean=price_log_mean,
+        appeal=appeal,
     )
 
 
-def sample_catalog(rng: np.random.Generator, params: CatalogParams) -> Catalog:
-    """Draw a catalog: category centroids, then items around them (every category gets ≥ 1 item)."""
+def sample_catalog(rng: np.random.Generator, params: CatalogParams, appeal_of: AppealOf | None = None) -> Catalog:
+    """Draw a catalog: category centroids, then items around them (every category gets ≥ 1 item).
+
+    ``appeal_of`` gives the population's appeal once the centroids are drawn (see :class:`Appeal`); without it
+    popularity follows quality alone.
+    """
     n, n_categories, d = params.n_items, params.n_categories, params.embed_dim
     centroid = _unit(rng.standard_normal((n_categories, d)))
     cat_price = params.price_log_mean + params.price_log_sd_between * rng.standard_normal(n_categories)
     extra = rng.integers(0, n_categories, n - n_categories)
     category = np.concatenate([np.arange(n_categories), extra])
-    items = _draw_items(rng, params, category, centroid, cat_price)
-    return _assemble(category, *items, centroid, cat_price)
+    appeal = (appeal_of or quality_appeal(params))(centroid)
+    items = _draw_items(rng, params, category, centroid, cat_price, appeal)
+    return _assemble(category, *items, centroid, cat_price, appeal)
 
 
 def churn_catalog(
@@ -150,7 +205,9 @@ def churn_catalog(
         catalog.quality.copy(),
         catalog.popularity_weight.copy(),
     )
-    new = _draw_items(rng, params, category[replaced], catalog.category_centroid, catalog.category_log_price)
+    new = _draw_items(
+        rng, params, category[replaced], catalog.category_centroid, catalog.category_log_price, catalog.appeal
+    )
     for array, values in zip((embedding, price, cost, quality, popularity), new, strict=True):
         array[replaced] = values
     order = _merged_order(category, popularity, replaced)
@@ -163,6 +220,7 @@ def churn_catalog(
         popularity,
         catalog.category_centroid,
         catalog.category_log_price,
+        catalog.appeal,
         order,
     )
 

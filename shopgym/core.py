@@ -18,27 +18,28 @@ import numpy as np
 
 from shopgym import scenarios
 from shopgym.catalog import Catalog, generate_candidates, sample_catalog
-from shopgym.choice import ChoiceModel, MultinomialLogit, visit_utilities
+from shopgym.choice import ChoiceModel, NestedLogit, visit_utilities
 from shopgym.drift import DriftComponent, build_drift
-from shopgym.market import Market, compile_market
+from shopgym.market import Market, compile_market, population_appeal
 from shopgym.params import AbruptSwitch, GradualShift, ParameterError, Scenario, clip
 from shopgym.reward import KpiReward, RewardFunction, reward_components
-from shopgym.shoppers import ShopperState, sample_shoppers
+from shopgym.shoppers import HISTORY_MEMORY, ShopperState, VisitRecord, sample_shoppers, transition
 
 __all__ = ["HISTORY_MEMORY", "MarketSimulator", "VisitOutcome"]
 
-#: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
-HISTORY_MEMORY = 0.8
 #: New shoppers are drawn in blocks of this many while the market is unchanged (fewer, larger array calls).
 SHOPPER_BLOCK = 1024
 
 
 def _check_components(choice_model: object, reward_fn: object) -> None:
     """Refuse injected components that lack their protocol's method (a class, not an instance, has it unbound)."""
-    if isinstance(choice_model, type) or not callable(getattr(choice_model, "choose", None)):
+    if isinstance(choice_model, type) or not all(
+        callable(getattr(choice_model, method, None)) for method in ("choose", "probabilities")
+    ):
         raise ParameterError(
-            f"choice_model = {clip(repr(choice_model))} must be an object with a choose(rng, utilities) "
-            "method (shopgym.choice.ChoiceModel), or None for the multinomial logit"
+            f"choice_model = {clip(repr(choice_model))} must be an object with probabilities(utilities) and "
+            "choose(rng, utilities) "
+            "method (shopgym.choice.ChoiceModel), or None for the nested logit"
         )
     if isinstance(reward_fn, type) or not callable(reward_fn):
         raise ParameterError(
@@ -65,6 +66,7 @@ class VisitOutcome:
     clicked: np.ndarray  # slate position clicked, −1 = none
     item: np.ndarray  # catalog id clicked, −1 = none
     purchased: np.ndarray  # bool
+    units: np.ndarray  # int units bought (0 without a purchase)
     churned: np.ndarray  # bool: the shopper left for good (episode terminated)
     paid_fraction: np.ndarray  # x of the clicked item (1 when nothing was clicked)
     reward: np.ndarray  # float64
@@ -78,7 +80,7 @@ class MarketSimulator:
         scenario: validated market parameters.
         n_candidates: K, items proposed per visit.
         resolve_scenario: looks up drift targets by name.
-        choice_model: click/purchase sampler (default :class:`~shopgym.choice.MultinomialLogit`).
+        choice_model: click/purchase probabilities and sampler (default :class:`~shopgym.choice.NestedLogit`).
         reward_fn: components → reward (default :class:`~shopgym.reward.KpiReward` of ``scenario.reward``).
     """
 
@@ -93,7 +95,7 @@ class MarketSimulator:
         self.scenario = scenario
         self.n_candidates = n_candidates
         self._resolve = resolve_scenario
-        self.choice_model = MultinomialLogit() if choice_model is None else choice_model
+        self.choice_model = NestedLogit() if choice_model is None else choice_model
         self.reward_fn = KpiReward(scenario.reward) if reward_fn is None else reward_fn
         _check_components(self.choice_model, self.reward_fn)
         _check_drift_targets(scenario, resolve_scenario)
@@ -125,7 +127,9 @@ class MarketSimulator:
         catalog_seed = self.scenario.catalog.catalog_seed
         if catalog_seed is not None:
             catalog_seq = np.random.SeedSequence(catalog_seed)
-        self.catalog = sample_catalog(np.random.default_rng(catalog_seq), self.scenario.catalog)
+        self.catalog = sample_catalog(
+            np.random.default_rng(catalog_seq), self.scenario.catalog, population_appeal(self.scenario)
+        )
         self.shopper_rng = np.random.default_rng(shopper_seq)
         self.visit_rng = np.random.default_rng(visit_seq)
         self.drift_rng = np.random.default_rng(drift_seq)
@@ -190,78 +194,21 @@ class MarketSimulator:
         shown = slate >= 0
         n_candidates = state.candidates.shape[1]
         items = np.where(shown, np.take(state.candidates, np.maximum(slate, 0) + rows[:, None] * n_candidates), -1)
-        utilities = visit_utilities(state, catalog, coef, items, paid_fraction)
-        clicked, purchased = self.choice_model.choose(self.visit_rng, utilities)
+        choice = self.choice_model.choose(self.visit_rng, visit_utilities(state, catalog, coef, items, paid_fraction))
+        clicked, purchased, units = choice.clicked, choice.purchased, choice.units
 
         did_click = clicked >= 0
-        at = np.maximum(clicked, 0)
-        flat_at = at + rows * slate_size
+        flat_at = np.maximum(clicked, 0) + rows * slate_size
         item = np.where(did_click, np.take(items, flat_at), -1)
         safe_item = np.maximum(item, 0)
         x_clicked = np.where(did_click, np.take(paid_fraction, flat_at), 1.0)
         price, cost = np.take(catalog.price, safe_item), np.take(catalog.cost, safe_item)
-        spent = purchased * price * x_clicked
-        bought = purchased.astype(np.float64)
-        clicks = did_click.astype(np.float64)
-
-        # wallet: pay, then top up for the next visit
-        state.wallet = np.minimum(state.budget_cap, state.wallet - spent + state.budget_income)
-
-        # reference price: memory of the paid fractions offered in this visit
-        n_shown = shown.sum(axis=1)
-        offered_x = np.where(shown, paid_fraction, 0.0).sum(axis=1) / np.maximum(n_shown, 1)
-        offered_x = np.where(n_shown > 0, offered_x, state.reference_price)  # nothing shown: ρ stays
-        state.reference_price = coef.reference_memory * state.reference_price + (1 - coef.reference_memory) * offered_x
-
-        # exposure of categories: fatigue (hidden, scenario decay) and the platform's exposure log
-        n_categories = catalog.n_categories
-        flat = (rows[:, None] * n_categories + np.take(catalog.category, np.maximum(items, 0)))[shown]
-        shown_per_category = np.bincount(flat, minlength=n * n_categories).reshape(n, n_categories)
-        state.fatigue *= coef.fatigue_decay
-        state.fatigue += coef.fatigue_per_exposure * shown_per_category
-        state.exposure *= HISTORY_MEMORY
-        state.exposure += (1 - HISTORY_MEMORY) * shown_per_category / np.maximum(n_shown, 1)[:, None]
-
-        # engagement: a purchase pleases, a click without purchase disappoints, an ignored visit bores
-        state.engagement = np.clip(
-            state.engagement
-            + coef.engagement_gain_purchase * bought
-            - coef.engagement_loss_disappoint * clicks * (1.0 - bought)
-            - coef.engagement_loss_ignore * (1.0 - clicks),
-            0.0,
-            1.0,
-        )
-        hazard = coef.churn_min + (coef.churn_max - coef.churn_min) * (1.0 - state.engagement) ** coef.churn_power
+        units = np.where(purchased, units, 0)
+        spent = units * price * x_clicked
+        hazard = transition(state, catalog, coef, VisitRecord(items, paid_fraction, item, units, spent))
         churned = self.visit_rng.random(n) < hazard
 
-        # taste drifts toward what was bought; the platform's history follows clicks and purchases
-        buyers = np.flatnonzero(purchased)
-        if buyers.size:
-            bought_item = item[buyers]
-            taste = state.taste[buyers]
-            taste += coef.taste_drift * (np.take(catalog.embedding, bought_item, axis=0) - taste)
-            taste /= np.maximum(np.linalg.norm(taste, axis=1, keepdims=True), 1e-12)
-            state.taste[buyers] = taste
-            share = state.category_share[buyers] * HISTORY_MEMORY
-            share[np.arange(buyers.size), np.take(catalog.category, bought_item)] += 1 - HISTORY_MEMORY
-            state.category_share[buyers] = share
-        clickers = np.flatnonzero(did_click)
-        if clickers.size:
-            weight = ((1 - HISTORY_MEMORY) * (1.0 + bought[clickers]) / 2)[:, None]
-            history = state.history_taste[clickers]
-            history += weight * (np.take(catalog.embedding, item[clickers], axis=0) - history)
-            state.history_taste[clickers] = history
-
-        discount = np.where(n_shown > 0, 1.0 - offered_x, 0.0)
-        m = HISTORY_MEMORY
-        state.click_rate = m * state.click_rate + (1 - m) * clicks
-        state.purchase_rate = m * state.purchase_rate + (1 - m) * bought
-        state.offered_discount = m * state.offered_discount + (1 - m) * discount
-        state.spend = m * state.spend + (1 - m) * spent
-        state.last_discount, state.last_click, state.last_purchase = discount, clicks, bought
-        state.visits += 1
-
-        components = reward_components(clicked, purchased, churned, price, cost, x_clicked)
+        components = reward_components(clicked, units, churned, price, cost, x_clicked)
         reward = self.reward_fn(components)
         if np.shape(reward) != (n,):
             raise ValueError(f"reward_fn returned {clip(repr(reward))}, not an array of {n} rewards")
@@ -269,6 +216,7 @@ class MarketSimulator:
             clicked=clicked,
             item=item,
             purchased=purchased,
+            units=units,
             churned=churned,
             paid_fraction=x_clicked,
             reward=reward,

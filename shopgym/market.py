@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shopgym.catalog import Catalog
+from shopgym.catalog import Appeal, AppealOf, Catalog
 from shopgym.params import Scenario
 
-__all__ = ["Coefficients", "Market", "SegmentTable", "blend_markets", "compile_market"]
+__all__ = ["Coefficients", "Market", "SegmentTable", "blend_markets", "compile_market", "population_appeal"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +31,11 @@ class SegmentTable:
     promo_affinity_sd: np.ndarray
     gain_coef: np.ndarray
     loss_coef: np.ndarray
+    reference_coef_sd: np.ndarray
     reference_price0: np.ndarray
+    reference_price_sd: np.ndarray
+    trait_correlation: np.ndarray
+    consumption_rate: np.ndarray
     engagement0: np.ndarray
     engagement_sd: np.ndarray
     budget_income: np.ndarray
@@ -52,6 +56,14 @@ class Coefficients:
     fatigue_weight: float
     purchase_bias: float
     purchase_affinity_weight: float
+    click_price_share: float
+    deal_threshold: float
+    deal_saturation: float
+    category_nest: float
+    slate_nest: float
+    inventory_weight: float
+    stockpile_rate: float
+    max_quantity: float
     reference_memory: float
     fatigue_decay: float
     fatigue_per_exposure: float
@@ -62,6 +74,8 @@ class Coefficients:
     churn_max: float
     churn_power: float
     taste_drift: float
+    wearout_memory: float
+    wearout_weight: float
     #: multiplier on every shopper's β (seasonal drift)
     price_sensitivity_scale: float = 1.0
     #: utility added to the outside option (competitor entry, seasonal demand)
@@ -76,16 +90,32 @@ class Market:
     coefficients: Coefficients
 
 
-def _segment_centroids(scenario: Scenario, catalog: Catalog) -> np.ndarray:
-    """Taste centre of each segment: a Dirichlet mix of category centroids, fixed by the catalog and name."""
+def _segment_centroids(scenario: Scenario, category_centroid: np.ndarray) -> np.ndarray:
+    """Taste centre of each segment: a Dirichlet mix of category centroids [C, d], fixed by them and the name."""
     centroids = []
     for index, segment in enumerate(scenario.segments):
         key = [index, *segment.name.encode()]
         rng = np.random.default_rng(np.random.SeedSequence(key))
-        mix = rng.dirichlet(np.full(catalog.n_categories, segment.taste_concentration))
-        centroid = mix @ catalog.category_centroid
+        mix = rng.dirichlet(np.full(category_centroid.shape[0], segment.taste_concentration))
+        centroid = mix @ category_centroid
         centroids.append(centroid / max(np.linalg.norm(centroid), 1e-12))
     return np.asarray(centroids)
+
+
+def population_appeal(scenario: Scenario) -> AppealOf:
+    """The scenario's population appeal (:class:`~shopgym.catalog.Appeal`), for the catalog's popularity: the
+    segment-weighted mean taste times the click's affinity weight."""
+
+    def of(category_centroid: np.ndarray) -> Appeal:
+        weight = np.array([s.weight for s in scenario.segments])
+        taste = (weight / weight.sum()) @ _segment_centroids(scenario, category_centroid)
+        return Appeal(
+            taste=scenario.choice.affinity_weight * taste,
+            sharpness=scenario.catalog.popularity_sharpness,
+            noise=scenario.catalog.popularity_noise,
+        )
+
+    return of
 
 
 def compile_market(scenario: Scenario, catalog: Catalog) -> Market:
@@ -98,7 +128,7 @@ def compile_market(scenario: Scenario, catalog: Catalog) -> Market:
     weight = column("weight")
     table = SegmentTable(
         weight=weight / weight.sum(),
-        centroid=_segment_centroids(scenario, catalog),
+        centroid=_segment_centroids(scenario, catalog.category_centroid),
         **{f.name: column(f.name) for f in dataclasses.fields(SegmentTable) if f.name not in ("weight", "centroid")},
     )
     values = {**scenario.choice.model_dump(), **scenario.dynamics.model_dump()}

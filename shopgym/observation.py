@@ -23,10 +23,11 @@ __all__ = ["feature_bounds", "item_feature_names", "observe", "shopper_feature_n
 #: (rates and shares are averages of values in [0, 1]; ρ averages ρ₀ ≤ 2 with paid fractions ≤ 1; log prices
 #: and ratings are at most a few hundred within the parameter ranges, popularity (a z-score) at most √n ≤ 1000;
 #: spend and wallet are at most 1e6).
-#: Four are clipped in :func:`observe`, the only features whose values the parameter ranges do not bound or that
+#: Five are clipped in :func:`observe`, the only features whose values the parameter ranges do not bound or that
 #: rounding can push out: ``history_affinity`` and ``true_affinity`` to [−1, 1] (float32 dot products of unit
-#: vectors can exceed 1 by an ulp), ``category_fatigue`` (grows without limit when ``fatigue_decay`` = 1) and
-#: ``price_sensitivity`` (log-normal) to UNBOUNDED. The simulator's state itself is never clipped.
+#: vectors can exceed 1 by an ulp), ``category_fatigue`` (grows without limit when ``fatigue_decay`` = 1),
+#: ``category_inventory`` (grows without limit when ``consumption_rate`` = 0) and ``price_sensitivity``
+#: (log-normal) to UNBOUNDED. The simulator's state itself is never clipped.
 UNBOUNDED = 1e6
 _BOUNDS = {
     "time_fraction": (0.0, 1.0),
@@ -38,6 +39,9 @@ _BOUNDS = {
     "last_purchase": (0.0, 1.0),
     "log_spend": (0.0, UNBOUNDED),
     "reference_price": (0.0, 2.0),
+    "deal_wear": (0.0, 1.0),
+    "category_reference_price": (0.0, 2.0),
+    "category_inventory": (0.0, UNBOUNDED),
     "engagement": (0.0, 1.0),
     "margin": (0.0, 1.0),
     "history_affinity": (-1.0, 1.0),
@@ -58,7 +62,7 @@ _SHOPPER = (
     "log_spend",
 )
 _ITEM_DYNAMIC = ("history_affinity", "category_share", "category_exposure")
-_ITEM_HIDDEN = ("true_affinity", "category_fatigue")
+_ITEM_HIDDEN = ("true_affinity", "category_fatigue", "category_reference_price", "category_inventory")
 
 
 def shopper_feature_names(full: bool) -> tuple[str, ...]:
@@ -125,7 +129,8 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
     ]
     if full:
         shopper += [
-            state.reference_price,
+            state.reference_price.mean(axis=1),
+            state.deal_wear,
             state.engagement,
             np.minimum(state.price_sensitivity, UNBOUNDED),
             state.promo_affinity,
@@ -145,7 +150,12 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
         np.take(state.exposure, flat_category),
     ]
     if full:
-        dynamic += [_affinity(embedding, state.taste), np.minimum(np.take(state.fatigue, flat_category), UNBOUNDED)]
+        dynamic += [
+            _affinity(embedding, state.taste),
+            np.minimum(np.take(state.fatigue, flat_category), UNBOUNDED),
+            np.take(state.reference_price, flat_category),
+            np.minimum(np.take(state.inventory, flat_category), UNBOUNDED),
+        ]
     n_item = n_static + len(dynamic)
     n_shopper = len(shopper)
     out = np.empty((n, n_shopper + k * n_item), dtype=np.float32)

@@ -135,8 +135,14 @@ class CatalogParams(_Section):
     margin_low: float = Field(0.3, gt=0.0, lt=1.0, description="lowest gross margin 1 - cost/price")
     margin_high: float = Field(0.6, gt=0.0, lt=1.0, description="highest gross margin 1 - cost/price")
     quality_sd: float = Field(0.5, ge=0.0, le=10.0, description="sd of item quality (rating), utility units")
-    popularity_zipf: float = Field(
-        1.0, ge=0.0, le=5.0, description="Zipf exponent s: popularity ∝ rank^(−s), 0 = uniform"
+    popularity_sharpness: float = Field(
+        1.0,
+        ge=0.0,
+        le=5.0,
+        description="s: popularity ∝ exp(s·(population appeal + noise)); 0 = uniform, 1 = the average shopper's logit",
+    )
+    popularity_noise: float = Field(
+        0.5, ge=0.0, le=10.0, description="sd of what popularity owes to other causes than appeal (utility units)"
     )
     catalog_seed: int | None = Field(
         0, ge=0, description="seed of the catalog draw; None draws the catalog from the env seed"
@@ -160,13 +166,26 @@ class SegmentParams(_Section):
         0.5, gt=0.0, le=100.0, description="Dirichlet concentration of the segment's category mix (small = focused)"
     )
     taste_sd: float = Field(0.3, ge=0.0, le=10.0, description="sd of individual taste around the segment centroid")
-    price_sensitivity: float = Field(1.0, ge=0.0, le=20.0, description="mean β: utility per unit of log price")
+    price_sensitivity: float = Field(
+        4.0, ge=0.0, le=20.0, description="mean β: utility per unit of log paid fraction ln(price / list price)"
+    )
     price_sensitivity_sd: float = Field(0.3, ge=0.0, le=3.0, description="log-normal sd of β across shoppers")
     promo_affinity: float = Field(0.5, ge=-10.0, le=10.0, description="click utility of a discount badge")
     promo_affinity_sd: float = Field(0.2, ge=0.0, le=10.0, description="sd of promotion affinity across shoppers")
     gain_coef: float = Field(2.0, ge=0.0, le=50.0, description="η⁺: utility per unit the paid fraction is below ρ")
     loss_coef: float = Field(4.0, ge=0.0, le=50.0, description="η⁻: utility per unit the paid fraction is above ρ")
-    reference_price0: float = Field(1.0, gt=0.0, le=2.0, description="initial reference price index ρ₀")
+    reference_coef_sd: float = Field(0.3, ge=0.0, le=3.0, description="log-normal sd of η⁺ and η⁻ across shoppers")
+    reference_price0: float = Field(1.0, gt=0.0, le=2.0, description="mean initial reference price index ρ₀")
+    reference_price_sd: float = Field(0.05, ge=0.0, le=1.0, description="sd of ρ₀ across shoppers")
+    trait_correlation: float = Field(
+        0.5,
+        ge=-1.0,
+        le=1.0,
+        description="correlation of log β with log η⁺, log η⁻ and −ρ₀ (price-sensitive shoppers react more)",
+    )
+    consumption_rate: Probability = Field(
+        0.2, description="share of a category's stock used up per visit (more stock, faster use)"
+    )
     engagement0: Probability = Field(0.6, description="mean initial engagement e₀ ∈ [0, 1]")
     engagement_sd: float = Field(0.1, ge=0.0, le=1.0, description="sd of initial engagement")
     budget_income: NonNegative = Field(40.0, description="wallet top-up per visit (currency units)")
@@ -183,6 +202,36 @@ class ChoiceParams(_Section):
     fatigue_weight: float = Field(0.3, ge=0.0, le=20.0, description="κ: click utility lost per unit category fatigue")
     purchase_bias: float = Field(-0.5, ge=-20.0, le=20.0, description="log-odds of buying a typical item after a click")
     purchase_affinity_weight: float = Field(1.0, ge=0.0, le=50.0, description="purchase log-odds per unit affinity")
+    click_price_share: Probability = Field(
+        0.5, description="share α of price sensitivity that acts on the click (the rest on the purchase)"
+    )
+    deal_threshold: float = Field(
+        0.05, ge=0.0, le=1.0, description="d₀: discount below the reference price that goes unnoticed (fraction)"
+    )
+    deal_saturation: float = Field(
+        0.15, gt=0.0, le=10.0, description="d_s: deal response 1 − exp(−(ρ − x − d₀)⁺/d_s) saturates on this scale"
+    )
+    category_nest: float = Field(
+        0.3, gt=0.0, le=1.0, description="λ: nested-logit dissimilarity of items of one category (1 = independent)"
+    )
+    slate_nest: float = Field(
+        0.8, gt=0.0, le=1.0, description="μ ≥ λ: dissimilarity of the categories of a slate (1 = independent)"
+    )
+    inventory_weight: float = Field(
+        1.0, ge=0.0, le=50.0, description="ψ: purchase log-odds lost per unit of the category in stock"
+    )
+    stockpile_rate: float = Field(
+        4.0, ge=0.0, le=100.0, description="extra units bought ~ Poisson(rate·(ρ − x)⁺): stockpiling on deals"
+    )
+    max_quantity: int = Field(4, ge=1, le=100, description="most units bought in one purchase")
+
+    @model_validator(mode="after")
+    def _check_nests(self) -> ChoiceParams:
+        if self.category_nest > self.slate_nest:
+            raise ValueError(
+                f"category_nest ({self.category_nest}) must be ≤ slate_nest ({self.slate_nest}) for a nested logit"
+            )
+        return self
 
 
 class DynamicsParams(_Section):
@@ -198,6 +247,10 @@ class DynamicsParams(_Section):
     churn_max: Probability = Field(0.08, description="churn hazard per visit at engagement 0")
     churn_power: float = Field(3.0, gt=0.0, le=20.0, description="hazard = min + (max − min)(1 − e)^power")
     taste_drift: Probability = Field(0.05, description="step of taste toward a purchased item's embedding")
+    wearout_memory: Probability = Field(0.8, description="decay of the promotion-frequency memory w")
+    wearout_weight: Probability = Field(
+        0.6, description="ω: the deal response is scaled by 1 − ω·w (w = how often deals were shown lately)"
+    )
 
     @model_validator(mode="after")
     def _check_churn(self) -> DynamicsParams:

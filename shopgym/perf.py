@@ -3,7 +3,7 @@
 A batched step allocates a few arrays of several MB (observations, candidate features). glibc's malloc returns
 such blocks to the kernel when they are freed and maps fresh, zeroed pages on the next step, so every step pays
 page faults on memory it just released. :func:`tune_malloc` keeps freed memory in the process instead. On
-the 2-core benchmark machine this doubled Marketing-v0 throughput at N = 1024 (docs/benchmarks.md).
+the 2-core benchmark machine this doubled Marketing-v1 throughput at N = 1024 (docs/benchmarks.md).
 
 It changes the allocator of the whole process (memory freed by any library stays reserved for reuse), so it is
 opt-in: the benchmark and the experiment commands call it; call it yourself in a training script if you want it.

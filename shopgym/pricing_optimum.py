@@ -1,14 +1,19 @@
-"""The exact optimum of ``Pricing-v0`` by dynamic programming over the reference price.
+"""The exact optimum of ``Pricing-v1`` by dynamic programming over the reference price.
 
 In the pricing reduction (``shopgym.tasks.pricing_scenario``) the shopper's only state is the reference price ρ,
-which moves deterministically, ρ' = ζρ + (1 − ζ)x, whatever the shopper does. The expected reward of charging
-the paid fraction x at state ρ, r(ρ, x), is computed with the simulator's own choice functions (so it is the
-model, not a copy of it). Backward induction over the horizon H,
+which moves deterministically, ρ' = ζρ + (1 − ζ)x (:func:`shopgym.shoppers.reference_update`), whatever the shopper
+does. The expected reward of charging the paid fraction x at state ρ, r(ρ, x), is computed with the simulator's own
+utilities and its injected choice model's probabilities (so it is the model, not a copy of it).
 
-    V_H ≡ 0,   V_t(ρ) = max_x [ r(ρ, x) + γ·V_{t+1}(ζρ + (1 − ζ)x) ],   J* = V_0(ρ₀),
+* Fixed ends (an episode lasts H visits): backward induction
+  ``V_H ≡ 0, V_t(ρ) = max_x [ r(ρ, x) + γ·V_{t+1}(ρ') ]``, ``J* = V_0(ρ₀)``; the policy depends on t.
+* Geometric ends (after every visit with probability 1/H, the task's default): the continuation probability
+  ``c = 1 − 1/H`` acts as a discount, ``V(ρ) = max_x [ r(ρ, x) + γ·c·V(ρ') ]``, solved by value iteration to a
+  tolerance; the policy is stationary. (The env's safety cap at 20·H visits is ignored: it is reached with
+  probability ≈ 2e−9.)
 
-on a fine ρ grid with linear interpolation gives J* and the optimal (time-dependent) policy. The grid covers
-every reachable ρ: [min(ρ₀, x_min), max(ρ₀, x_max)]. Refining the grid bounds the interpolation error.
+Both run on a fine ρ grid with linear interpolation. The grid covers every reachable ρ: [min(ρ₀, x_min),
+max(ρ₀, x_max)]. Refining the grid bounds the interpolation error.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shopgym.choice import click_probabilities, purchase_probabilities, visit_utilities
+from shopgym.choice import visit_utilities
 from shopgym.envs.batch import ShopperBatch
-from shopgym.reward import RewardFunction
-from shopgym.shoppers import ShopperState, sample_shoppers
+from shopgym.reward import RewardFunction, expected_components
+from shopgym.shoppers import ShopperState, reference_update, sample_shoppers
 from shopgym.tasks import Pricing
 
 __all__ = ["PricingModel", "PricingSolution", "solve_pricing"]
@@ -42,8 +47,9 @@ class PricingModel:
     levels: np.ndarray  # [L] paid fractions of list price
     memory: float  # ζ
     rho0: float
-    horizon: int
+    horizon: int  # H: the episode's length, or its mean for geometric ends
     reward_fn: RewardFunction
+    geometric: bool = False  # episodes end after every visit with probability 1/H
 
     @classmethod
     def from_batch(cls, batch: ShopperBatch) -> PricingModel:
@@ -55,17 +61,18 @@ class PricingModel:
             batch=batch,
             levels=batch.task.price_levels,
             memory=batch.simulator.market.coefficients.reference_memory,
-            rho0=float(shopper.reference_price[0]),
-            horizon=batch.horizon,
+            rho0=float(shopper.reference_price[0, 0]),
+            horizon=batch.time_scale,
             reward_fn=batch.simulator.reward_fn,
+            geometric=batch.episode_end == "geometric",
         )
 
     def expected_reward(self, rho: np.ndarray) -> np.ndarray:
         """[M, L] expected reward of each price level at reference prices ``rho`` [M].
 
-        Uses the core's utilities and MNL probabilities on a batch of identical shoppers that differ only in ρ;
-        the reward function is applied to the expected components (exact for rewards linear in them, as all the
-        built-in kinds are).
+        Uses the core's utilities and the injected choice model's probabilities on a batch of identical shoppers that
+        differ only in ρ; the reward function is applied to the expected components (exact for rewards linear in
+        them, as all the built-in kinds are).
         """
         sim = self.batch.simulator
         n_rho, n_levels = rho.shape[0], self.levels.shape[0]
@@ -76,35 +83,29 @@ class PricingModel:
                 for f in dataclasses.fields(template)
             }
         )
-        state.reference_price = np.repeat(rho, n_levels)
+        state.reference_price = np.repeat(rho, n_levels)[:, None]
         paid = np.tile(self.levels, n_rho)[:, None]
         items = np.zeros((n_rho * n_levels, 1), dtype=np.int64)
         utilities = visit_utilities(state, sim.catalog, sim.market.coefficients, items, paid)
-        bought = purchase_probabilities(utilities)[:, 0]
+        p = sim.choice_model.probabilities(utilities)
         price, cost, x = sim.catalog.price[0], sim.catalog.cost[0], paid[:, 0]
-        components = {
-            "revenue": bought * price * x,
-            "profit": bought * (price * x - cost),
-            "discount_cost": bought * price * (1.0 - x),
-            "clicks": click_probabilities(utilities)[:, 1],
-            "purchases": bought,
-            "churn": np.zeros_like(bought),
-        }
+        no_churn = np.zeros(x.shape)
+        components = expected_components(p.click[:, 1], p.buy[:, 0], p.units[:, 0], no_churn, price, cost, x)
         return self.reward_fn(components).reshape(n_rho, n_levels)
 
     def next_rho(self, rho: np.ndarray) -> np.ndarray:
         """[M, L] reference price after charging each level at ``rho`` [M]."""
-        return self.memory * rho[:, None] + (1.0 - self.memory) * self.levels[None, :]
+        return reference_update(rho[:, None], self.levels[None, :], self.memory)
 
 
 @dataclass(frozen=True, eq=False)
 class PricingSolution:
-    """Backward-induction result on a ρ grid."""
+    """Dynamic-programming result on a ρ grid."""
 
     model: PricingModel
     gamma: float
     grid: np.ndarray  # [G]
-    value: np.ndarray  # [H + 1, G], V_t on the grid
+    value: np.ndarray  # [H + 1, G], V_t on the grid (geometric ends: [2, G], the stationary V twice)
     reward_table: np.ndarray  # [G, L], r(ρ, x) on the grid
 
     @property
@@ -114,31 +115,41 @@ class PricingSolution:
 
     def q_values(self, t: np.ndarray, rho: np.ndarray) -> np.ndarray:
         """[M, L] action values at visits ``t`` [M] (0-based) and reference prices ``rho`` [M]."""
-        t = np.clip(t, 0, self.model.horizon - 1)
+        t = np.zeros_like(t) if self.model.geometric else np.clip(t, 0, self.model.horizon - 1)
         following = self.model.next_rho(rho)
         future = np.empty_like(following)
         for step in np.unique(t):
             rows = t == step
             future[rows] = np.interp(following[rows], self.grid, self.value[step + 1])
-        return self.model.expected_reward(rho) + self.gamma * future
+        return self.model.expected_reward(rho) + self.continuation * future
+
+    @property
+    def continuation(self) -> float:
+        """The factor on the next visit's value: γ, times the probability 1 − 1/H that the episode goes on when
+        ends are geometric."""
+        return self.gamma * (1.0 - 1.0 / self.model.horizon) if self.model.geometric else self.gamma
 
     def act(self, t: np.ndarray, rho: np.ndarray) -> np.ndarray:
         """Optimal level index [M] at visits ``t`` and reference prices ``rho``."""
         return np.argmax(self.q_values(np.asarray(t), np.asarray(rho, dtype=np.float64)), axis=1)
 
-    def path(self) -> tuple[np.ndarray, np.ndarray]:
-        """The deterministic ρ path [H + 1] and price path [H] (paid fractions) of the optimal policy from ρ₀."""
+    def path(self, visits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The deterministic ρ path [V + 1] and price path [V] (paid fractions) of the optimal policy from ρ₀, over
+        ``visits`` V (default H)."""
         rho = [self.model.rho0]
         prices = []
-        for t in range(self.model.horizon):
+        for t in range(self.model.horizon if visits is None else visits):
             level = self.act(np.array([t]), np.array([rho[-1]]))[0]
             prices.append(self.model.levels[level])
-            rho.append(self.model.memory * rho[-1] + (1.0 - self.model.memory) * prices[-1])
+            rho.append(float(reference_update(rho[-1], prices[-1], self.model.memory)))
         return np.array(rho), np.array(prices)
 
 
-def solve_pricing(model: PricingModel, gamma: float = 1.0, grid_size: int = 2001) -> PricingSolution:
-    """Backward induction over ``model.horizon`` visits on a uniform ρ grid of ``grid_size`` points."""
+def solve_pricing(
+    model: PricingModel, gamma: float = 1.0, grid_size: int = 2001, tolerance: float = 1e-10
+) -> PricingSolution:
+    """The optimum on a uniform ρ grid of ``grid_size`` points: backward induction over ``model.horizon`` visits for
+    fixed ends, value iteration until the value moves by less than ``tolerance`` (relative) for geometric ends."""
     if not 0.0 <= gamma <= 1.0:
         raise ValueError(f"gamma = {gamma!r} is outside the allowed range [0, 1]")
     if grid_size < 2:
@@ -148,6 +159,16 @@ def solve_pricing(model: PricingModel, gamma: float = 1.0, grid_size: int = 2001
     grid = np.linspace(low, high, grid_size)
     rewards = model.expected_reward(grid)
     following = model.next_rho(grid)
+    if model.geometric:
+        continuation = gamma * (1.0 - 1.0 / model.horizon)
+        value = np.zeros(grid_size)
+        while True:
+            updated = (rewards + continuation * np.interp(following, grid, value)).max(axis=1)
+            change = np.abs(updated - value).max()
+            value = updated
+            if change <= tolerance * max(np.abs(value).max(), 1.0):
+                break
+        return PricingSolution(model, gamma, grid, np.stack([value, value]), rewards)
     value = np.zeros((model.horizon + 1, grid_size))
     for t in range(model.horizon - 1, -1, -1):
         future = np.interp(following, grid, value[t + 1])

@@ -8,33 +8,51 @@ import numpy as np
 
 from shopgym.params import RewardParams
 
-__all__ = ["COMPONENTS", "KpiReward", "RewardFunction", "reward_components"]
+__all__ = ["COMPONENTS", "KpiReward", "RewardFunction", "expected_components", "reward_components"]
 
 #: Named per-visit components, each an array [N], reported in every step's ``info``.
-COMPONENTS = ("revenue", "profit", "discount_cost", "clicks", "purchases", "churn")
+COMPONENTS = ("revenue", "profit", "discount_cost", "clicks", "purchases", "units", "churn")
 
 
 def reward_components(
     clicked: np.ndarray,
-    purchased: np.ndarray,
+    units: np.ndarray,
     churned: np.ndarray,
     price: np.ndarray,
     cost: np.ndarray,
     paid_fraction: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Components for one visit per shopper. ``price``, ``cost``, ``paid_fraction`` are of the clicked item.
+    """Components for one visit per shopper. ``units`` [N] bought (0 = no purchase); ``price``, ``cost``,
+    ``paid_fraction`` are of the clicked item.
 
-    revenue = p·x, profit = p·x − k, discount_cost = p·(1 − x) for a purchase (0 otherwise); clicks, purchases
-    and churn are 0/1.
+    With q units: revenue = q·p·x, profit = q·(p·x − k), discount_cost = q·p·(1 − x)⁺; clicks, purchases and
+    churn are 0/1, units is q.
     """
-    bought = purchased.astype(np.float64)
+    q = np.asarray(units, dtype=np.float64)
+    return expected_components((clicked >= 0), (q > 0), q, churned, price, cost, paid_fraction)
+
+
+def expected_components(
+    click: np.ndarray,
+    buy: np.ndarray,
+    units: np.ndarray,
+    churn: np.ndarray,
+    price: np.ndarray,
+    cost: np.ndarray,
+    paid_fraction: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Components from probabilities (or 0/1 outcomes): ``click`` P(click), ``buy`` P(purchase), ``units`` the
+    expected units of a purchase (so ``buy·units`` is the expected units of the visit), ``churn`` P(churn), and the
+    item's ``price``, ``cost`` and ``paid_fraction`` (all broadcast together)."""
+    sold = np.asarray(buy, dtype=np.float64) * units
     return {
-        "revenue": bought * price * paid_fraction,
-        "profit": bought * (price * paid_fraction - cost),
-        "discount_cost": bought * price * (1.0 - paid_fraction),
-        "clicks": (clicked >= 0).astype(np.float64),
-        "purchases": bought,
-        "churn": churned.astype(np.float64),
+        "revenue": sold * price * paid_fraction,
+        "profit": sold * (price * paid_fraction - cost),
+        "discount_cost": sold * price * np.maximum(1.0 - paid_fraction, 0.0),
+        "clicks": np.asarray(click, dtype=np.float64),
+        "purchases": np.asarray(buy, dtype=np.float64),
+        "units": sold,
+        "churn": np.asarray(churn, dtype=np.float64),
     }
 
 

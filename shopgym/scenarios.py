@@ -2,7 +2,7 @@
 
 Each preset is a :class:`~shopgym.params.Scenario` that differs from ``default`` in ways that change what a
 good policy does: price level and sensitivity, promotion affinity, loss aversion versus gain seeking, fatigue,
-churn, segment mix and catalog size. Use them by name: ``gymnasium.make("shopgym/Marketing-v0",
+churn, segment mix and catalog size. Use them by name: ``gymnasium.make("shopgym/Marketing-v1",
 scenario="fashion")``.
 """
 
@@ -34,7 +34,7 @@ _MAINSTREAM = SegmentParams(name="mainstream", weight=0.5)
 _BARGAIN = SegmentParams(
     name="bargain_hunters",
     weight=0.3,
-    price_sensitivity=1.8,
+    price_sensitivity=7.2,
     promo_affinity=1.0,
     gain_coef=3.0,
     loss_coef=5.0,
@@ -44,7 +44,7 @@ _PREMIUM = SegmentParams(
     name="premium",
     weight=0.2,
     taste_concentration=0.2,
-    price_sensitivity=0.5,
+    price_sensitivity=2.0,
     promo_affinity=0.1,
     gain_coef=1.0,
     loss_coef=2.0,
@@ -87,12 +87,12 @@ SCENARIOS: dict[str, Scenario] = {
                     "promo_affinity": 1.2,
                     "gain_coef": 4.0,
                     "loss_coef": 2.0,
-                    "price_sensitivity": 0.8,
+                    "price_sensitivity": 2.1,
                 },
                 {
                     "name": "deal_hunters",
                     "weight": 0.35,
-                    "price_sensitivity": 1.6,
+                    "price_sensitivity": 4.2,
                     "promo_affinity": 1.5,
                     "gain_coef": 5.0,
                     "loss_coef": 2.5,
@@ -105,7 +105,7 @@ SCENARIOS: dict[str, Scenario] = {
                     "promo_affinity": 0.0,
                     "gain_coef": 1.0,
                     "loss_coef": 3.0,
-                    "price_sensitivity": 0.6,
+                    "price_sensitivity": 1.55,
                     "budget_income": 70.0,
                 },
             ],
@@ -130,7 +130,7 @@ SCENARIOS: dict[str, Scenario] = {
                 {
                     "name": "researchers",
                     "weight": 0.6,
-                    "price_sensitivity": 2.0,
+                    "price_sensitivity": 15.0,
                     "promo_affinity": 0.3,
                     "gain_coef": 2.0,
                     "loss_coef": 7.0,
@@ -141,7 +141,7 @@ SCENARIOS: dict[str, Scenario] = {
                     "name": "enthusiasts",
                     "weight": 0.4,
                     "taste_concentration": 0.15,
-                    "price_sensitivity": 0.9,
+                    "price_sensitivity": 6.75,
                     "promo_affinity": 0.6,
                     "gain_coef": 2.0,
                     "loss_coef": 4.0,
@@ -171,7 +171,7 @@ SCENARIOS: dict[str, Scenario] = {
                     "name": "families",
                     "weight": 0.6,
                     "taste_concentration": 2.0,
-                    "price_sensitivity": 1.5,
+                    "price_sensitivity": 9.75,
                     "promo_affinity": 0.8,
                     "gain_coef": 4.0,
                     "loss_coef": 3.0,
@@ -183,7 +183,7 @@ SCENARIOS: dict[str, Scenario] = {
                     "name": "singles",
                     "weight": 0.4,
                     "taste_concentration": 0.8,
-                    "price_sensitivity": 1.0,
+                    "price_sensitivity": 6.5,
                     "promo_affinity": 0.6,
                     "gain_coef": 3.0,
                     "loss_coef": 2.5,
@@ -200,7 +200,7 @@ SCENARIOS: dict[str, Scenario] = {
             description="Holiday season: high demand (weak outside option), gift buyers less sensitive to price, "
             "more attention to deals, bigger budgets.",
             segments=[
-                _MAINSTREAM.model_copy(update={"price_sensitivity": 0.7, "promo_affinity": 1.0, "budget_income": 70.0}),
+                _MAINSTREAM.model_copy(update={"price_sensitivity": 2.8, "promo_affinity": 1.0, "budget_income": 70.0}),
                 _BARGAIN.model_copy(update={"promo_affinity": 1.6, "gain_coef": 4.0}),
                 _PREMIUM.model_copy(update={"budget_income": 140.0}),
             ],
@@ -216,14 +216,14 @@ SCENARIOS: dict[str, Scenario] = {
                 {
                     "name": "newcomers",
                     "weight": 0.7,
-                    "price_sensitivity": 1.6,
+                    "price_sensitivity": 5.45,
                     "promo_affinity": 0.9,
                     "engagement0": 0.35,
                     "gain_coef": 2.5,
                     "loss_coef": 4.0,
                     "budget_income": 25.0,
                 },
-                _PREMIUM.model_copy(update={"weight": 0.3, "engagement0": 0.5}),
+                _PREMIUM.model_copy(update={"weight": 0.3, "engagement0": 0.5, "price_sensitivity": 1.7}),
             ],
             dynamics={"churn_max": 0.15},
         ),
@@ -232,11 +232,11 @@ SCENARIOS: dict[str, Scenario] = {
             description="Recession: every segment more price-sensitive and loss-averse, smaller budgets, "
             "stronger pull of the outside option.",
             segments=[
-                _MAINSTREAM.model_copy(update={"price_sensitivity": 1.6, "loss_coef": 6.0, "budget_income": 25.0}),
+                _MAINSTREAM.model_copy(update={"price_sensitivity": 6.4, "loss_coef": 6.0, "budget_income": 25.0}),
                 _BARGAIN.model_copy(
-                    update={"weight": 0.5, "price_sensitivity": 2.5, "loss_coef": 7.0, "budget_income": 15.0}
+                    update={"weight": 0.5, "price_sensitivity": 10.0, "loss_coef": 7.0, "budget_income": 15.0}
                 ),
-                _PREMIUM.model_copy(update={"weight": 0.1, "price_sensitivity": 0.9}),
+                _PREMIUM.model_copy(update={"weight": 0.1, "price_sensitivity": 3.6}),
             ],
             choice={"outside_utility": 1.5},
         ),

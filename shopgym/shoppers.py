@@ -1,4 +1,5 @@
-"""Shopper state as arrays over a batch of N shoppers, and drawing new shoppers from the segment mixture."""
+"""Shopper state as arrays over a batch of N shoppers, drawing new shoppers from the segment mixture, and the
+transition of a shopper's state after a visit (named functions, applied in order by the core)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shopgym.market import Market
+from shopgym.catalog import Catalog
+from shopgym.market import Coefficients, Market
 
-__all__ = ["HIDDEN_FEATURES", "ShopperState", "sample_shoppers"]
+__all__ = [
+    "HIDDEN_FEATURES",
+    "HISTORY_MEMORY",
+    "ShopperState",
+    "VisitRecord",
+    "churn_hazard",
+    "engagement_after",
+    "reference_update",
+    "sample_shoppers",
+    "transition",
+]
 
-#: Names of the hidden per-shopper quantities added to observations when ``observability="full"``.
+#: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
+HISTORY_MEMORY = 0.8
+
+#: Names of the hidden per-shopper quantities added to observations when ``observability="full"``
+#: (``reference_price`` is the mean over categories; the candidate's own is an item feature).
 HIDDEN_FEATURES = (
     "reference_price",
+    "deal_wear",
     "engagement",
     "price_sensitivity",
     "promo_affinity",
@@ -29,8 +46,9 @@ class ShopperState:
 
     Hidden (the policy does not see these unless ``observability="full"``): ``segment``, ``taste``,
     ``price_sensitivity`` (β), ``promo_affinity``, ``gain_coef`` (η⁺), ``loss_coef`` (η⁻), ``reference_price``
-    (ρ, a fraction of list price), ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its
-    ``budget_income`` / ``budget_cap``.
+    [N, C] (ρ_c, a fraction of list price, per category), ``deal_wear`` (w ∈ [0, 1], how often deals were shown
+    lately), ``inventory`` [N, C] (units in stock per category) and ``consumption_rate`` (share of it used per visit),
+    ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its ``budget_income`` / ``budget_cap``.
 
     Observable history (what a platform logs): ``visits``, ``history_taste`` [N, d] (EMA of embeddings of
     clicked and bought items), ``category_share`` [N, C] (EMA of purchases per category), ``exposure`` [N, C]
@@ -45,6 +63,9 @@ class ShopperState:
     gain_coef: np.ndarray
     loss_coef: np.ndarray
     reference_price: np.ndarray
+    deal_wear: np.ndarray
+    inventory: np.ndarray
+    consumption_rate: np.ndarray
     fatigue: np.ndarray
     engagement: np.ndarray
     wallet: np.ndarray
@@ -83,28 +104,49 @@ class ShopperState:
 def sample_shoppers(
     rng: np.random.Generator, market: Market, n: int, n_categories: int, n_candidates: int
 ) -> ShopperState:
-    """Draw ``n`` new shoppers (no history yet) from the market's segment mixture."""
+    """Draw ``n`` new shoppers (no history yet) from the market's segment mixture.
+
+    Price sensitivity β is log-normal around the segment mean; the reference coefficients η⁺, η⁻ (log-normal) and
+    the initial reference price ρ₀ (normal, clipped to [0.05, 2]) are correlated with it through
+    ``trait_correlation`` r: a shopper with a high β reacts more to gains and losses and expects lower prices.
+    Each category starts with a stock drawn uniformly from [0, 1) units.
+    """
     seg = market.segments
     segment = rng.choice(seg.weight.shape[0], size=n, p=seg.weight)
     d = seg.centroid.shape[1]
-    noise = rng.standard_normal((n, d + 4))
+    noise = rng.standard_normal((n, d + 6))
     taste = seg.centroid[segment] + seg.taste_sd[segment, None] * noise[:, :d] / np.sqrt(d)
     taste /= np.maximum(np.linalg.norm(taste, axis=1, keepdims=True), 1e-12)
     beta_sd = seg.price_sensitivity_sd[segment]
-    price_sensitivity = seg.price_sensitivity[segment] * np.exp(beta_sd * noise[:, d] - 0.5 * beta_sd**2)
+    z_beta = noise[:, d]
+    price_sensitivity = seg.price_sensitivity[segment] * np.exp(beta_sd * z_beta - 0.5 * beta_sd**2)
     promo_affinity = seg.promo_affinity[segment] + seg.promo_affinity_sd[segment] * noise[:, d + 1]
     engagement = np.clip(seg.engagement0[segment] + seg.engagement_sd[segment] * noise[:, d + 2], 0.0, 1.0)
+    r = seg.trait_correlation[segment]
+    residual = np.sqrt(1.0 - r**2)
+    eta_sd = seg.reference_coef_sd[segment]
+
+    def correlated(column: int, sign: float = 1.0) -> np.ndarray:
+        return sign * r * z_beta + residual * noise[:, column]
+
+    gain = seg.gain_coef[segment] * np.exp(eta_sd * correlated(d + 3) - 0.5 * eta_sd**2)
+    loss = seg.loss_coef[segment] * np.exp(eta_sd * correlated(d + 4) - 0.5 * eta_sd**2)
+    rho0 = np.clip(seg.reference_price0[segment] + seg.reference_price_sd[segment] * correlated(d + 5, -1.0), 0.05, 2.0)
     income, cap = seg.budget_income[segment], seg.budget_cap[segment]
     wallet = np.minimum(cap, income * (1.0 + 4.0 * rng.random(n)))
+    inventory = rng.random((n, n_categories))
     zeros = np.zeros(n)
     return ShopperState(
         segment=segment,
         taste=taste,
         price_sensitivity=price_sensitivity,
         promo_affinity=promo_affinity,
-        gain_coef=seg.gain_coef[segment].copy(),
-        loss_coef=seg.loss_coef[segment].copy(),
-        reference_price=seg.reference_price0[segment].copy(),
+        gain_coef=gain,
+        loss_coef=loss,
+        reference_price=np.repeat(rho0[:, None], n_categories, axis=1),
+        deal_wear=zeros.copy(),
+        inventory=inventory,
+        consumption_rate=seg.consumption_rate[segment].copy(),
         fatigue=np.zeros((n, n_categories)),
         engagement=engagement,
         wallet=wallet,
@@ -123,3 +165,125 @@ def sample_shoppers(
         spend=zeros.copy(),
         candidates=np.zeros((n, n_candidates), dtype=np.int64),
     )
+
+
+# ---------------------------------------------------------------------------------------------------- transition
+@dataclass(frozen=True, eq=False)
+class VisitRecord:
+    """What the transition needs to know about a visit of N shoppers shown S slots.
+
+    ``items`` [N, S] catalog ids shown (−1 = empty slot), ``paid_fraction`` [N, S], ``item`` [N] the clicked item
+    (−1 = none), ``units`` [N] units bought (0 = no purchase), ``spent`` [N] money paid (currency).
+    """
+
+    items: np.ndarray
+    paid_fraction: np.ndarray
+    item: np.ndarray
+    units: np.ndarray
+    spent: np.ndarray
+
+
+def reference_update(reference: np.ndarray, offered: np.ndarray, memory: float) -> np.ndarray:
+    """ρ ← ζ·ρ + (1 − ζ)·x̄: the reference price after the shopper saw the mean paid fraction ``offered``."""
+    return memory * reference + (1.0 - memory) * offered
+
+
+def engagement_after(engagement: np.ndarray, coef: Coefficients, clicked: np.ndarray, bought: np.ndarray) -> np.ndarray:
+    """Engagement after a visit: a purchase pleases, a click without purchase disappoints, an ignored visit bores.
+    ``clicked`` and ``bought`` are 0/1 (float or bool) arrays broadcasting with ``engagement``."""
+    clicked, bought = np.asarray(clicked, dtype=np.float64), np.asarray(bought, dtype=np.float64)
+    return np.clip(
+        engagement
+        + coef.engagement_gain_purchase * bought
+        - coef.engagement_loss_disappoint * clicked * (1.0 - bought)
+        - coef.engagement_loss_ignore * (1.0 - clicked),
+        0.0,
+        1.0,
+    )
+
+
+def churn_hazard(engagement: np.ndarray, coef: Coefficients) -> np.ndarray:
+    """Per-visit churn probability h = h_min + (h_max − h_min)·(1 − e)^p_h at engagement ``e``."""
+    return coef.churn_min + (coef.churn_max - coef.churn_min) * (1.0 - engagement) ** coef.churn_power
+
+
+def _shown_by_category(state: ShopperState, catalog: Catalog, visit: VisitRecord) -> tuple[np.ndarray, np.ndarray]:
+    """[N, C] number of shown items and sum of their paid fractions, per category."""
+    n, n_categories = state.n, catalog.n_categories
+    shown = visit.items >= 0
+    flat = (np.arange(n)[:, None] * n_categories + np.take(catalog.category, np.maximum(visit.items, 0)))[shown]
+    count = np.bincount(flat, minlength=n * n_categories).reshape(n, n_categories)
+    offered = np.bincount(flat, weights=visit.paid_fraction[shown], minlength=n * n_categories)
+    return count, offered.reshape(n, n_categories)
+
+
+def _update_prices_seen(state: ShopperState, coef: Coefficients, count: np.ndarray, offered: np.ndarray) -> None:
+    """Reference prices of the categories shown move toward the mean paid fraction offered in them; the others
+    keep theirs."""
+    seen = count > 0
+    mean_offered = offered / np.maximum(count, 1)
+    state.reference_price = np.where(
+        seen, reference_update(state.reference_price, mean_offered, coef.reference_memory), state.reference_price
+    )
+
+
+def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit: VisitRecord) -> np.ndarray:
+    """Move every shopper's state after a visit, in place, in the documented order (docs/model.md §5), and
+    return the churn hazard [N] of the next moment (the caller draws the churn)."""
+    shown = visit.items >= 0
+    n_shown = shown.sum(axis=1)
+    bought = (visit.units > 0).astype(np.float64)
+    clicks = (visit.item >= 0).astype(np.float64)
+
+    # wallet: pay, then top up for the next visit
+    state.wallet = np.minimum(state.budget_cap, state.wallet - visit.spent + state.budget_income)
+
+    # reference prices per category, and how often deals were shown
+    count, offered = _shown_by_category(state, catalog, visit)
+    _update_prices_seen(state, coef, count, offered)
+    deal_shown = (shown & (visit.paid_fraction < 1.0)).any(axis=1)
+    state.deal_wear = coef.wearout_memory * state.deal_wear + (1.0 - coef.wearout_memory) * deal_shown
+
+    # stock: what was bought goes into the pantry, then a share of every category's stock is used up (flexible
+    # consumption: a full pantry is used faster, so a lower price can raise demand for good, not only pull it forward)
+    buyers = np.flatnonzero(bought)
+    bought_category = np.take(catalog.category, np.maximum(visit.item, 0))
+    state.inventory[buyers, bought_category[buyers]] += visit.units[buyers]
+    state.inventory *= (1.0 - state.consumption_rate)[:, None]
+
+    # exposure of categories: fatigue (hidden, scenario decay) and the platform's exposure log
+    state.fatigue *= coef.fatigue_decay
+    state.fatigue += coef.fatigue_per_exposure * count
+    state.exposure *= HISTORY_MEMORY
+    state.exposure += (1 - HISTORY_MEMORY) * count / np.maximum(n_shown, 1)[:, None]
+
+    state.engagement = engagement_after(state.engagement, coef, clicks, bought)
+    hazard = churn_hazard(state.engagement, coef)
+
+    # taste drifts toward what was bought; the platform's history follows clicks and purchases
+    if buyers.size:
+        bought_item = visit.item[buyers]
+        taste = state.taste[buyers]
+        taste += coef.taste_drift * (np.take(catalog.embedding, bought_item, axis=0) - taste)
+        taste /= np.maximum(np.linalg.norm(taste, axis=1, keepdims=True), 1e-12)
+        state.taste[buyers] = taste
+        share = state.category_share[buyers] * HISTORY_MEMORY
+        share[np.arange(buyers.size), bought_category[buyers]] += 1 - HISTORY_MEMORY
+        state.category_share[buyers] = share
+    clickers = np.flatnonzero(clicks)
+    if clickers.size:
+        weight = ((1 - HISTORY_MEMORY) * (1.0 + bought[clickers]) / 2)[:, None]
+        history = state.history_taste[clickers]
+        history += weight * (np.take(catalog.embedding, visit.item[clickers], axis=0) - history)
+        state.history_taste[clickers] = history
+
+    offered_x = np.where(shown, visit.paid_fraction, 0.0).sum(axis=1) / np.maximum(n_shown, 1)
+    discount = np.where(n_shown > 0, np.maximum(1.0 - offered_x, 0.0), 0.0)  # a price above list is no discount
+    m = HISTORY_MEMORY
+    state.click_rate = m * state.click_rate + (1 - m) * clicks
+    state.purchase_rate = m * state.purchase_rate + (1 - m) * bought
+    state.offered_discount = m * state.offered_discount + (1 - m) * discount
+    state.spend = m * state.spend + (1 - m) * visit.spent
+    state.last_discount, state.last_click, state.last_purchase = discount, clicks, bought
+    state.visits += 1
+    return hazard

@@ -60,7 +60,9 @@ __all__ = [
 ]
 
 DEFAULT_DISCOUNT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
-DEFAULT_PRICE_LEVELS = tuple(np.round(np.linspace(0.5, 1.0, 11), 2).tolist())
+DEFAULT_PRICE_LEVELS = tuple(np.round(np.linspace(0.5, 1.5, 21), 2).tolist())
+#: Highest price level: twice the list price.
+MAX_PRICE_LEVEL = 2.0
 #: Candidates per visit K: at most this many.
 MAX_CANDIDATES = 1000
 #: The value of each task option that is not given.
@@ -126,6 +128,10 @@ class Task:
     arm_actions = True
     item_features = True
     sets_price = False
+    #: how episodes end unless the env is told otherwise: ``"fixed"`` after H visits, or ``"geometric"``: after
+    #: every visit with probability 1/H, so nothing in the observation tells when the last visit comes (the
+    #: planning tasks, whose agents would otherwise learn to harvest in the last visits)
+    episode_end = "fixed"
 
     def __init__(self, n_candidates: int, embed_dim: int, full: bool) -> None:
         self.n_candidates = check_count("n_candidates", n_candidates, 1, MAX_CANDIDATES)
@@ -223,7 +229,7 @@ class Recommend(Task):
     """Show one of K candidates at list price. Action: ``Discrete(K)``."""
 
     name = "recommend"
-    env_id = "shopgym/Recommend-v0"
+    env_id = "shopgym/Recommend-v1"
     options = ("n_candidates",)
     chooses_item = True
 
@@ -243,7 +249,7 @@ class RecommendSlate(Task):
     a slate, not one arm: :meth:`encode` does not apply."""
 
     name = "slate"
-    env_id = "shopgym/RecommendSlate-v0"
+    env_id = "shopgym/RecommendSlate-v1"
     options = ("n_candidates", "slate_size")
     chooses_item = True
     arm_actions = False
@@ -282,7 +288,8 @@ class Promote(Task):
     """Choose the discount for the platform's proposed item (K = 1). Action: ``Discrete(L)`` over levels."""
 
     name = "promote"
-    env_id = "shopgym/Promote-v0"
+    env_id = "shopgym/Promote-v1"
+    episode_end = "geometric"
     options = ("discount_levels",)
     chooses_level = True
 
@@ -306,7 +313,8 @@ class Marketing(Task):
     ``MultiDiscrete([K, L])`` with ``action_encoding="multidiscrete"``."""
 
     name = "marketing"
-    env_id = "shopgym/Marketing-v0"
+    env_id = "shopgym/Marketing-v1"
+    episode_end = "geometric"
     options = ("n_candidates", "discount_levels", "action_encoding")
     chooses_item = True
     chooses_level = True
@@ -358,14 +366,15 @@ class Pricing(Task):
     runs in the single-product reduction of the market (:func:`pricing_scenario`)."""
 
     name = "pricing"
-    env_id = "shopgym/Pricing-v0"
+    env_id = "shopgym/Pricing-v1"
+    episode_end = "geometric"
     options = ("price_levels",)
     chooses_level = True
     item_features = False
     sets_price = True
 
     def __init__(self, embed_dim: int, full: bool, price_levels: Sequence[float]) -> None:
-        self.price_levels = _levels(price_levels, "price_levels", 0.01, 1.0, high_open=False)
+        self.price_levels = _levels(price_levels, "price_levels", 0.01, MAX_PRICE_LEVEL, high_open=False)
         self.n_candidates, self.embed_dim, self.full = 1, 0, True
         self.action_space = spaces.Discrete(self.price_levels.size)
         self.feature_names = ("reference_price", "time_fraction")
@@ -385,7 +394,8 @@ class Pricing(Task):
         return int(np.argmax(self.price_levels))
 
     def observe(self, state: ShopperState, catalog: Catalog, horizon: int) -> np.ndarray:
-        return np.column_stack([state.reference_price, np.minimum(state.visits / horizon, 1.0)]).astype(np.float32)
+        rho = state.reference_price[:, 0]  # the one category of the reduction
+        return np.column_stack([rho, np.minimum(state.visits / horizon, 1.0)]).astype(np.float32)
 
     def decode(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((actions.shape[0], 1), dtype=np.int64), self.price_levels[actions][:, None]
@@ -398,8 +408,9 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
     """The single-product reduction of a market used by ``Pricing``.
 
     One item at the catalog's typical price (exp(price_log_mean)) with the mid margin; one aggregate shopper
-    whose traits are the segment-weighted means; no taste, fatigue, engagement change, churn, budget limit or
-    drift. The only state left is the reference price ρ, so the optimum is computable by dynamic programming.
+    whose traits are the segment-weighted means, without individual spread; no taste, fatigue, engagement change,
+    churn, budget limit, stock (no inventory effect, one unit per purchase), deal wear-out or drift. The only state
+    left is the reference price ρ, so the optimum is computable by dynamic programming.
     """
     segments = scenario.segments
     weights = np.array([s.weight for s in segments]) / sum(s.weight for s in segments)
@@ -416,7 +427,10 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
         promo_affinity_sd=0.0,
         gain_coef=mean("gain_coef"),
         loss_coef=mean("loss_coef"),
+        reference_coef_sd=0.0,
         reference_price0=mean("reference_price0"),
+        reference_price_sd=0.0,
+        consumption_rate=0.0,
         engagement0=0.5,
         engagement_sd=0.0,
         budget_income=1e6,
@@ -433,10 +447,16 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
             "margin_low": margin,
             "margin_high": margin,
             "quality_sd": 0.0,
-            "popularity_zipf": 0.0,
+            "popularity_sharpness": 0.0,
         },
         segments=[aggregate.model_dump()],
-        choice={"affinity_weight": 0.0, "purchase_affinity_weight": 0.0, "fatigue_weight": 0.0},
+        choice={
+            "affinity_weight": 0.0,
+            "purchase_affinity_weight": 0.0,
+            "fatigue_weight": 0.0,
+            "inventory_weight": 0.0,
+            "stockpile_rate": 0.0,
+        },
         dynamics={
             "engagement_gain_purchase": 0.0,
             "engagement_loss_disappoint": 0.0,
@@ -444,6 +464,7 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
             "churn_min": 0.0,
             "churn_max": 0.0,
             "taste_drift": 0.0,
+            "wearout_weight": 0.0,
         },
         drift=[],
     )

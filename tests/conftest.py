@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import shopgym
-from shopgym.choice import VisitUtilities
+from shopgym.choice import Choice, VisitProbabilities, VisitUtilities
 from shopgym.core import MarketSimulator
 from shopgym.params import Scenario
 from shopgym.scenarios import get_scenario, resolve_scenario
@@ -30,21 +30,36 @@ if settings.get_current_profile_name() == "default":  # --hypothesis-profile was
 
 
 class ClickFirstBuyAlways:
-    """Fake choice model: click the first shown item and buy it whenever it is affordable."""
+    """Fake choice model: click the first shown item and buy one unit whenever it is affordable."""
 
-    def choose(self, rng: np.random.Generator, utilities: VisitUtilities) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, utilities: VisitUtilities) -> VisitProbabilities:
+        choice = self.choose(np.random.default_rng(0), utilities)
+        n, s = utilities.click.shape
+        click = np.zeros((n, s + 1))
+        click[np.arange(n), choice.clicked + 1] = 1.0
+        buy = click[:, 1:] * choice.purchased[:, None]
+        return VisitProbabilities(click=click, buy=buy, units=np.ones((n, s)))
+
+    def choose(self, rng: np.random.Generator, utilities: VisitUtilities) -> Choice:
         shown = np.isfinite(utilities.click)
         clicked = np.where(shown.any(axis=1), shown.argmax(axis=1), -1)
         affordable = np.isfinite(utilities.purchase[np.arange(clicked.size), np.maximum(clicked, 0)])
-        return clicked, (clicked >= 0) & affordable
+        purchased = (clicked >= 0) & affordable
+        return Choice(clicked=clicked, purchased=purchased, units=purchased.astype(np.int64))
 
 
 class NeverClick:
     """Fake choice model: every shopper leaves without clicking."""
 
-    def choose(self, rng: np.random.Generator, utilities: VisitUtilities) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, utilities: VisitUtilities) -> VisitProbabilities:
+        n, s = utilities.click.shape
+        click = np.zeros((n, s + 1))
+        click[:, 0] = 1.0
+        return VisitProbabilities(click=click, buy=np.zeros((n, s)), units=np.ones((n, s)))
+
+    def choose(self, rng: np.random.Generator, utilities: VisitUtilities) -> Choice:
         n = utilities.outside.shape[0]
-        return np.full(n, -1), np.zeros(n, dtype=bool)
+        return Choice(clicked=np.full(n, -1), purchased=np.zeros(n, dtype=bool), units=np.zeros(n, dtype=np.int64))
 
 
 def small_scenario(**changes) -> Scenario:

@@ -40,15 +40,15 @@ def test_policy_acts_validly_and_reproducibly(env_id, name):
 
 def test_unsupported_task_and_unknown_policy_are_clear_errors():
     with pytest.raises(ValueError, match="does not support the 'pricing' task"):
-        make_policy("popular", info_of("shopgym/Pricing-v0"))
+        make_policy("popular", info_of("shopgym/Pricing-v1"))
     with pytest.raises(ValueError, match="unknown policy 'oracle9'"):
-        make_policy("oracle9", info_of("shopgym/Recommend-v0"))
+        make_policy("oracle9", info_of("shopgym/Recommend-v1"))
     with pytest.raises(ValueError, match="epsilon"):
-        make_policy("epsilon_greedy", info_of("shopgym/Recommend-v0"), epsilon=2.0)
+        make_policy("epsilon_greedy", info_of("shopgym/Recommend-v1"), epsilon=2.0)
 
 
 def test_oracle_needs_the_hidden_state():
-    envs = gym.make_vec("shopgym/Recommend-v0", num_envs=4)
+    envs = gym.make_vec("shopgym/Recommend-v1", num_envs=4)
     obs, _ = envs.reset(seed=0)
     with pytest.raises(ValueError, match="hidden state"):
         MyopicOracle(TaskInfo.of(envs)).act(obs)
@@ -56,19 +56,19 @@ def test_oracle_needs_the_hidden_state():
 
 @pytest.mark.parametrize("cls", [LinUCBBandit, ThompsonBandit])
 def test_bandits_beat_random_on_recommend(cls):
-    info = info_of("shopgym/Recommend-v0")
+    info = info_of("shopgym/Recommend-v1")
     bandit = cls(info, seed=0)
-    evaluate(bandit, "shopgym/Recommend-v0", n_shoppers=256, seed=1, learn=True)
-    learned = evaluate(bandit, "shopgym/Recommend-v0", n_shoppers=1024, seed=2)
-    random = evaluate(RandomPolicy(info, seed=0), "shopgym/Recommend-v0", n_shoppers=1024, seed=2)
+    evaluate(bandit, "shopgym/Recommend-v1", n_shoppers=256, seed=1, learn=True)
+    learned = evaluate(bandit, "shopgym/Recommend-v1", n_shoppers=1024, seed=2)
+    random = evaluate(RandomPolicy(info, seed=0), "shopgym/Recommend-v1", n_shoppers=1024, seed=2)
     se = np.sqrt(learned.returns.var() / 1024 + random.returns.var() / 1024)
     assert learned.mean_return - random.mean_return > 4 * se
 
 
 def test_myopic_oracle_beats_random_and_bandits_stay_below_it():
-    info = info_of("shopgym/Marketing-v0")
-    oracle = evaluate(MyopicOracle(info), "shopgym/Marketing-v0", n_shoppers=512, seed=0)
-    random = evaluate(RandomPolicy(info, seed=0), "shopgym/Marketing-v0", n_shoppers=512, seed=0)
+    info = info_of("shopgym/Marketing-v1")
+    oracle = evaluate(MyopicOracle(info), "shopgym/Marketing-v1", n_shoppers=512, seed=0)
+    random = evaluate(RandomPolicy(info, seed=0), "shopgym/Marketing-v1", n_shoppers=512, seed=0)
     assert oracle.mean_return > 2 * random.mean_return
 
 
@@ -81,7 +81,7 @@ def test_logistic_fit_recovers_known_weights():
 
 
 def test_greedy_fitted_on_logs_beats_random():
-    envs = gym.make_vec("shopgym/Marketing-v0", num_envs=512)
+    envs = gym.make_vec("shopgym/Marketing-v1", num_envs=512)
     obs, _ = envs.reset(seed=5)
     info = TaskInfo.of(envs)
     logger = RandomPolicy(info, seed=0)
@@ -93,14 +93,14 @@ def test_greedy_fitted_on_logs_beats_random():
         features.append(chosen)
         bought.append(step_info["purchases"])
     greedy = GreedyPolicy(info).fit(np.concatenate(features), np.concatenate(bought))
-    learned = evaluate(greedy, "shopgym/Marketing-v0", n_shoppers=1024, seed=2).mean_return
-    random = evaluate(RandomPolicy(info, seed=0), "shopgym/Marketing-v0", n_shoppers=1024, seed=2).mean_return
+    learned = evaluate(greedy, "shopgym/Marketing-v1", n_shoppers=1024, seed=2).mean_return
+    random = evaluate(RandomPolicy(info, seed=0), "shopgym/Marketing-v1", n_shoppers=1024, seed=2).mean_return
     assert learned > 1.5 * random
 
 
 @pytest.mark.parametrize("name", ["random", "calendar", "greedy", "epsilon_greedy", "linucb", "thompson"])
 def test_save_load_gives_identical_actions(tmp_path, name):
-    envs = gym.make_vec("shopgym/Marketing-v0", num_envs=32)
+    envs = gym.make_vec("shopgym/Marketing-v1", num_envs=32)
     obs, _ = envs.reset(seed=0)
     info = TaskInfo.of(envs)
     policy = make_policy(name, info, seed=1)
@@ -116,7 +116,7 @@ def test_save_load_gives_identical_actions(tmp_path, name):
 
 
 def test_no_policy_exceeds_the_pricing_optimum():
-    envs = gym.make_vec("shopgym/Pricing-v0", num_envs=4)
+    envs = gym.make_vec("shopgym/Pricing-v1", num_envs=4)
     envs.reset(seed=0)
     dp = DPPricingPolicy.solve(envs.batch, grid_size=2001)
     info = TaskInfo.of(envs)
@@ -124,7 +124,7 @@ def test_no_policy_exceeds_the_pricing_optimum():
     candidates = [dp, MyopicOracle(info), RandomPolicy(info, seed=0)]
     candidates += [make_policy("constant_price", info, level=level) for level in range(info.price_levels.size)]
     for policy in candidates:
-        result = evaluate(policy, "shopgym/Pricing-v0", n_shoppers=4000, seed=1)
+        result = evaluate(policy, "shopgym/Pricing-v1", n_shoppers=4000, seed=1)
         assert result.mean_return < j_star + 4 * result.returns.std() / np.sqrt(4000), policy.name
-    dp_result = evaluate(dp, "shopgym/Pricing-v0", n_shoppers=4000, seed=1)
+    dp_result = evaluate(dp, "shopgym/Pricing-v1", n_shoppers=4000, seed=1)
     assert abs(dp_result.mean_return - j_star) < 4 * dp_result.returns.std() / np.sqrt(4000)

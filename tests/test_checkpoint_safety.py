@@ -214,7 +214,7 @@ def _train(tmp_path: Path, algo: str, **config) -> tuple[RunDirectory, TrainConf
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_real_checkpoints_of_every_algorithm_resume(algo, tmp_path):
     """A mixed-market run with every kind of drift: everything its checkpoint holds is on the list."""
-    run, config, _ = _train(tmp_path, algo, env="shopgym/Promote-v0", scenario=DRIFTING, train_mix=["fashion"])
+    run, config, _ = _train(tmp_path, algo, env="shopgym/Promote-v1", scenario=DRIFTING, train_mix=["fashion"])
     assert b"resolve_scenario" not in (run.path / "checkpoint" / "state.pkl").read_bytes()
     summary = train_agent(run, config, "cpu", resume=True)
     assert summary["resumes"] == 1 and summary["env_steps"] == 256

@@ -29,7 +29,7 @@ def tiny_train(out: Path, *extra: str) -> subprocess.CompletedProcess:
         "--algo",
         "ppo",
         "--env",
-        "shopgym/Promote-v0",
+        "shopgym/Promote-v1",
         "--n-timesteps",
         "1024",
         "--eval-freq",
@@ -153,7 +153,7 @@ def assert_readme_table_matches(report: str) -> None:
 def test_compare_config_without_agents(tmp_path):
     config = tmp_path / "baselines.yml"
     config.write_text(
-        "env: shopgym/Promote-v0\nseeds: 2\nn_eval: 64\nbaselines: [random, never_discount, thompson]\n"
+        "env: shopgym/Promote-v1\nseeds: 2\nn_eval: 64\nbaselines: [random, never_discount, thompson]\n"
         "reference: never discount\n"
     )
     result = shopgym("compare", str(config), "--out", str(tmp_path / "cmp"))
@@ -206,7 +206,7 @@ def test_bad_scenario_leaves_no_run_behind(tmp_path):
 
 def test_config_typo_names_the_key_and_the_allowed_ones(tmp_path):
     config = tmp_path / "typo.yml"
-    config.write_text("env: shopgym/Marketing-v0\nsedes: 3\nbaselines: [random]\n")
+    config.write_text("env: shopgym/Marketing-v1\nsedes: 3\nbaselines: [random]\n")
     result = shopgym("compare", str(config), "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "sedes: unknown key; allowed: env, scenario, seeds" in result.stderr

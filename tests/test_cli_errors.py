@@ -21,7 +21,7 @@ from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
 from shopgym.experiments.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_ID = "shopgym/Promote-v0"
+ENV_ID = "shopgym/Promote-v1"
 DEVICE_COMMANDS = {
     "train": [],
     "eval": ["somewhere"],
@@ -45,7 +45,7 @@ def one_line_error(args: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny PPO agent on Promote-v0 (256 env steps), saved once."""
+    """A tiny PPO agent on Promote-v1 (256 env steps), saved once."""
     params = load_hyperparams("ppo", ENV_ID).model_copy(update={"n_envs": 16, "n_steps": 16, "batch_size": 64})
     agent = SB3Agent("ppo", ENV_ID, params, seed=0, device="cpu", env_kwargs={"scenario": "fashion"})
     folder = tmp_path_factory.mktemp("model") / "model"
@@ -85,11 +85,11 @@ def test_eval_shoppers_too_many_is_one_line(trained):
         (["train", "--scenario", "fashon"], "unknown scenario 'fashon'; did you mean 'fashion'?"),
         (["train", "--algo", "ppo2"], "unknown algorithm 'ppo2'; did you mean 'ppo'?"),
         (
-            ["train", "--env", "shopgym/Promote-v1"],
-            "unknown env id 'shopgym/Promote-v1'; did you mean 'shopgym/Promote-v0'?",
+            ["train", "--env", "shopgym/Promote-v2"],
+            "unknown env id 'shopgym/Promote-v2'; did you mean 'shopgym/Promote-v1'?",
         ),
-        (["train", "--env", "promote-v0"], "did you mean 'shopgym/Promote-v0'?"),
-        (["bench", "--env", "Marketting-v0"], "did you mean 'shopgym/Marketing-v0'?"),
+        (["train", "--env", "promote-v0"], "did you mean 'shopgym/Promote-v1'?"),
+        (["bench", "--env", "Marketting-v0"], "did you mean 'shopgym/Marketing-v1'?"),
         (["eval", "x", "--scenario", "grocey"], "did you mean 'grocery'?"),
         (["train", "--seeed", "3"], "No such option: --seeed"),
         (["trian"], "No such command 'trian'. Did you mean 'train'"),
@@ -102,10 +102,10 @@ def test_misspelling_suggests_the_closest_name(args, message):
 def test_algorithm_in_capitals_and_env_id_without_namespace_are_accepted(tmp_path):
     from shopgym.experiments.configs import TrainConfig
 
-    config = TrainConfig(algo="PPO", env="Promote-v0")
+    config = TrainConfig(algo="PPO", env="Promote-v1")
     assert (config.algo, config.env) == ("ppo", ENV_ID)
     # Both reach the train flags' checks unchanged: the error is about --resume, not about them.
-    line = one_line_error(["train", "--algo", "DQN", "--env", "Pricing-v0", "--resume", "--out", str(tmp_path)])
+    line = one_line_error(["train", "--algo", "DQN", "--env", "Pricing-v1", "--resume", "--out", str(tmp_path)])
     assert "drop --algo, --env" in line
 
 
@@ -122,7 +122,7 @@ def test_help_answers_without_importing_torch():
 def test_help_shows_the_config_defaults_that_rich_markup_used_to_swallow():
     result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "[default: ppo]" in result.stdout and "[default: shopgym/Marketing-v0]" in result.stdout
+    assert "[default: ppo]" in result.stdout and "[default: shopgym/Marketing-v1]" in result.stdout
     assert "in brackets" not in result.stdout
 
 

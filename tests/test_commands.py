@@ -21,7 +21,7 @@ def test_agent_results_quick(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
-    for heading in ("Pricing-v0", "Marketing-v0", "Training speed", "## Transfer", "continual learning"):
+    for heading in ("Pricing-v1", "Marketing-v1", "Training speed", "## Transfer", "continual learning"):
         assert heading in text
     for picture in ("marketing_comparison.png", "transfer_new-catalog.png", "continual_matrices.png"):
         assert (tmp_path / picture).stat().st_size > 10_000
@@ -40,7 +40,7 @@ def test_pricing_screen_tiny(tmp_path):
 def test_retrain_hyperparams_tiny(tmp_path):
     files = ["a=agents/hyperparams/dqn.yml", "b=agents/hyperparams/dqn.yml"]
     args = ["--seeds", "2", "--steps", "256", "--n-eval", "8", "--workers", "1", "--out", str(tmp_path)]
-    result = run("benchmarks/retrain_hyperparams.py", "dqn", "shopgym/Promote-v0", *files, *args)
+    result = run("benchmarks/retrain_hyperparams.py", "dqn", "shopgym/Promote-v1", *files, *args)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     # The same file and seeds train the same runs: identical returns, and neither beats the other.

@@ -26,7 +26,7 @@ WHY_NO_CUDA = f"no CUDA device visible to torch {torch.__version__} (built with 
 needs_cuda = pytest.mark.skipif(CUDA_DEVICES == 0, reason=WHY_NO_CUDA)
 needs_no_cuda = pytest.mark.skipif(CUDA_DEVICES > 0, reason="this machine has CUDA: nothing to refuse")
 
-ENV_ID = "shopgym/Promote-v0"
+ENV_ID = "shopgym/Promote-v1"
 STEPS = 4096
 HYPERPARAMS = {
     "ppo": "default:\n  n_envs: 64\n  n_steps: 16\n  batch_size: 256\n  n_epochs: 2\n",

@@ -103,7 +103,7 @@ def test_catalog_churn_replaces_items_on_schedule():
 
 def test_clock_runs_across_episodes_and_restarts_with_a_seed():
     scenario = validate_scenario({"drift": [{"kind": "competitor", "at": 30, "outside_shift": 1.5}]})
-    env = gym.make("shopgym/Recommend-v0", scenario=scenario, max_episode_steps=20)
+    env = gym.make("shopgym/Recommend-v1", scenario=scenario, max_episode_steps=20)
     env.reset(seed=0)
     episodes = 1
     for _ in range(60):
@@ -124,7 +124,7 @@ def test_drift_from_yaml(tmp_path):
     path.write_text(
         "base: default\ndrift:\n  - {kind: seasonal, period: 100}\n  - {kind: switch, at: 500, to: holiday}\n"
     )
-    env = gym.make_vec("shopgym/Marketing-v0", num_envs=100, scenario=str(path))
+    env = gym.make_vec("shopgym/Marketing-v1", num_envs=100, scenario=str(path))
     env.reset(seed=1)
     for _ in range(6):
         env.step(np.zeros(100, dtype=np.int64))

@@ -54,24 +54,31 @@ def test_candidates_follow_category_weights():
     assert abs(share - (0.8 + 0.2 / 4)) < 0.01
 
 
-def test_a_discount_lowers_the_reference_price():
+def test_a_discount_lowers_the_reference_price_of_its_category_only():
     sim = make_simulator(small_scenario(), n_candidates=1, choice_model=NeverClick())
     state = sim.new_shoppers(6)
     zeta = sim.market.coefficients.reference_memory
     before = state.reference_price.copy()
+    shown = state.candidates[:, :1].copy()
+    category = sim.catalog.category[shown[:, 0]]
+    rows = np.arange(6)
     sim.step(state, *one_item(6, 0.7))
-    np.testing.assert_allclose(state.reference_price, zeta * before + (1 - zeta) * 0.7)
-    assert np.all(state.reference_price < before)
-    full = state.reference_price.copy()
+    expected = before.copy()
+    expected[rows, category] = zeta * before[rows, category] + (1 - zeta) * 0.7
+    np.testing.assert_allclose(state.reference_price, expected)  # other categories keep theirs
+    assert np.all(state.reference_price[rows, category] < before[rows, category])
+    discounted = state.reference_price.copy()
+    state.candidates[:, :1] = shown  # the same items again, at list price
     sim.step(state, *one_item(6, 1.0))
-    assert np.all(state.reference_price > full)
+    assert np.all(state.reference_price[rows, category] > discounted[rows, category])
 
 
 def test_loss_averse_shoppers_buy_less_right_after_a_promotion_than_before_it():
     sim = make_simulator(small_scenario(), n_candidates=1, choice_model=NeverClick())
     state = sim.new_shoppers(500)
     state.wallet[:] = state.budget_cap[:] = 1e6
-    assert np.all(state.loss_coef > state.gain_coef)
+    assert state.loss_coef.mean() > state.gain_coef.mean()
+    state.consumption_rate[:] = 0.0  # stock stays put: only the reference price moves
     items = state.candidates[:, :1].copy()
     full_price = np.ones((500, 1))
 
@@ -81,6 +88,7 @@ def test_loss_averse_shoppers_buy_less_right_after_a_promotion_than_before_it():
 
     before = conversion()
     for _ in range(4):
+        state.candidates[:, :1] = items  # the promotion runs on the items whose conversion is measured
         sim.step(state, *one_item(500, 0.8))
     after = conversion()
     assert np.all(after < before)
@@ -211,9 +219,9 @@ def test_an_empty_visit_offers_no_discount_and_keeps_the_reference_price():
     np.testing.assert_array_equal(state.last_discount, 0.0)
 
 
-def test_popularity_follows_the_zipf_exponent():
-    flat = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_zipf=0.0, quality_sd=0.0))
+def test_popularity_sharpness_zero_is_uniform_and_larger_concentrates_it():
+    flat = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_sharpness=0.0))
     np.testing.assert_allclose(flat.popularity, 1 / 500)
-    skewed = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_zipf=1.5, quality_sd=0.0))
-    top = np.sort(skewed.popularity)[::-1]
-    assert top[:25].sum() > 0.5  # the top 5 % of items hold most of the popularity
+    mild = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_sharpness=1.0))
+    sharp = sample_catalog(np.random.default_rng(0), CatalogParams(n_items=500, popularity_sharpness=3.0))
+    assert np.sort(sharp.popularity)[::-1][:25].sum() > np.sort(mild.popularity)[::-1][:25].sum() + 0.2

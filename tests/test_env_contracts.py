@@ -62,7 +62,7 @@ def test_same_seed_same_rollout_different_seed_differs(env_id):
 
 
 def test_reseeding_the_same_env_reproduces_the_rollout():
-    env = gym.make("shopgym/Marketing-v0")
+    env = gym.make("shopgym/Marketing-v1")
     first = rollout(env, seed=11, steps=80)
     second = rollout(env, seed=11, steps=80)
     np.testing.assert_array_equal(first[0], second[0])
@@ -130,7 +130,7 @@ def test_vector_env_matches_single_envs_in_distribution():
     def policy(obs: np.ndarray) -> np.ndarray:
         return np.zeros(obs.shape[0], dtype=np.int64)
 
-    vector = gym.make_vec("shopgym/Recommend-v0", num_envs=n, max_episode_steps=horizon)
+    vector = gym.make_vec("shopgym/Recommend-v1", num_envs=n, max_episode_steps=horizon)
     obs, _ = vector.reset(seed=1)
     active, batched = np.ones(n, bool), np.zeros(n)
     while active.any():
@@ -138,7 +138,7 @@ def test_vector_env_matches_single_envs_in_distribution():
         batched += reward * active
         active &= ~(terminated | truncated)
 
-    single = gym.make("shopgym/Recommend-v0", max_episode_steps=horizon)
+    single = gym.make("shopgym/Recommend-v1", max_episode_steps=horizon)
     single.reset(seed=2)
     singles = []
     for _ in range(n):
@@ -154,7 +154,7 @@ def test_vector_env_matches_single_envs_in_distribution():
 
 
 def test_vector_env_autoresets_next_step_and_truncates_at_horizon():
-    envs = gym.make_vec("shopgym/Promote-v0", num_envs=16, max_episode_steps=5)
+    envs = gym.make_vec("shopgym/Promote-v1", num_envs=16, max_episode_steps=5)
     envs.reset(seed=0)
     finished_at = np.full(16, -1)
     for t in range(5):
@@ -169,31 +169,40 @@ def test_vector_env_autoresets_next_step_and_truncates_at_horizon():
 
 
 def test_render_ansi_describes_the_visit():
-    env = gym.make("shopgym/Marketing-v0", render_mode="ansi")
+    env = gym.make("shopgym/Marketing-v1", render_mode="ansi")
     env.reset(seed=0)
     env.step(7)
     text = env.render()
     for word in ("shopper", "segment", "reference price", "engagement", "last action", "outcome", "candidates"):
         assert word in text
-    vector = gym.make_vec("shopgym/Pricing-v0", num_envs=2, render_mode="ansi")
+    vector = gym.make_vec("shopgym/Pricing-v1", num_envs=2, render_mode="ansi")
     vector.reset(seed=0)
     vector.step(np.array([3, 3]))
     assert "% of list" in vector.render()
 
 
 def test_full_observability_adds_the_hidden_state():
-    partial = gym.make("shopgym/Recommend-v0")
-    full = gym.make("shopgym/Recommend-v0", observability="full")
+    partial = gym.make("shopgym/Recommend-v1")
+    full = gym.make("shopgym/Recommend-v1", observability="full")
     assert full.observation_space.shape[0] > partial.observation_space.shape[0]
     obs, _ = full.reset(seed=0)
-    state = full.unwrapped.batch.state
-    assert obs[8] == np.float32(state.reference_price[0])
-    assert obs[9] == np.float32(state.engagement[0])
+    batch = full.unwrapped.batch
+    state, layout = batch.state, batch.task.layout
+    assert layout.shopper(obs[None], "reference_price")[0] == np.float32(state.reference_price[0].mean())
+    assert layout.shopper(obs[None], "deal_wear")[0] == np.float32(state.deal_wear[0])
+    assert layout.shopper(obs[None], "engagement")[0] == np.float32(state.engagement[0])
+    category = batch.simulator.catalog.category[state.candidates[0]]
+    np.testing.assert_array_equal(
+        layout.item(obs[None], "category_reference_price")[0], state.reference_price[0, category].astype(np.float32)
+    )
+    np.testing.assert_array_equal(
+        layout.item(obs[None], "category_inventory")[0], state.inventory[0, category].astype(np.float32)
+    )
 
 
 def test_observations_are_catalog_agnostic():
-    small = gym.make("shopgym/Marketing-v0", scenario="new_market")  # 300 items, 6 categories
-    large = gym.make("shopgym/Marketing-v0", scenario="grocery")  # 5000 items, 20 categories
+    small = gym.make("shopgym/Marketing-v1", scenario="new_market")  # 300 items, 6 categories
+    large = gym.make("shopgym/Marketing-v1", scenario="grocery")  # 5000 items, 20 categories
     assert small.observation_space == large.observation_space
     assert small.action_space == large.action_space
 
@@ -202,15 +211,15 @@ def test_observations_are_catalog_agnostic():
 @pytest.mark.parametrize(
     ("env_id", "action", "match"),
     [
-        ("shopgym/Recommend-v0", 20, "outside Discrete"),
-        ("shopgym/Recommend-v0", -1, "outside Discrete"),
-        ("shopgym/Recommend-v0", 2.5, "must be integers"),
-        ("shopgym/Recommend-v0", np.nan, "must be integers"),
-        ("shopgym/Recommend-v0", [1, 2], "shape"),
-        ("shopgym/RecommendSlate-v0", [1, 2, 3], "shape"),
-        ("shopgym/RecommendSlate-v0", [1, 2, 3, 4, 99], "outside MultiDiscrete"),
-        ("shopgym/Marketing-v0", 100, "outside Discrete"),
-        ("shopgym/Pricing-v0", "cheap", "must be integers"),
+        ("shopgym/Recommend-v1", 20, "outside Discrete"),
+        ("shopgym/Recommend-v1", -1, "outside Discrete"),
+        ("shopgym/Recommend-v1", 2.5, "must be integers"),
+        ("shopgym/Recommend-v1", np.nan, "must be integers"),
+        ("shopgym/Recommend-v1", [1, 2], "shape"),
+        ("shopgym/RecommendSlate-v1", [1, 2, 3], "shape"),
+        ("shopgym/RecommendSlate-v1", [1, 2, 3, 4, 99], "outside MultiDiscrete"),
+        ("shopgym/Marketing-v1", 100, "outside Discrete"),
+        ("shopgym/Pricing-v1", "cheap", "must be integers"),
     ],
 )
 def test_bad_actions_raise_clear_errors(env_id, action, match):
@@ -221,7 +230,7 @@ def test_bad_actions_raise_clear_errors(env_id, action, match):
 
 
 def test_bad_vector_actions_raise_clear_errors():
-    envs = gym.make_vec("shopgym/Marketing-v0", num_envs=4)
+    envs = gym.make_vec("shopgym/Marketing-v1", num_envs=4)
     envs.reset(seed=0)
     with pytest.raises(ValueError, match=r"shape \(3,\), expected \(4,\)"):
         envs.step(np.zeros(3, dtype=np.int64))
@@ -245,7 +254,7 @@ def test_bad_vector_actions_raise_clear_errors():
 @pytest.mark.filterwarnings("ignore:.*render_mode.*:UserWarning")
 def test_bad_constructor_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        gym.make("shopgym/Marketing-v0", **kwargs)
+        gym.make("shopgym/Marketing-v1", **kwargs)
 
 
 def test_bad_vector_sizes():

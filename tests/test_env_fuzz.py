@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from shopgym import ENV_IDS, ParameterError
-from shopgym.choice import MultinomialLogit
+from shopgym.choice import NestedLogit
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.params import CatalogParams, ChoiceParams, DynamicsParams, RetrievalParams, RewardParams, SegmentParams
 from shopgym.scenarios import get_scenario, list_scenarios, resolve_scenario
@@ -73,7 +73,7 @@ VALID_OPTIONS = {
     "discount_levels": st.lists(st.floats(0.0, 0.95), min_size=1, max_size=6, unique=True),
     "price_levels": st.lists(st.floats(0.01, 1.0), min_size=1, max_size=6, unique=True),
     "action_encoding": st.sampled_from(["discrete", "multidiscrete"]),
-    "choice_model": st.sampled_from([None, MultinomialLogit(), ClickFirstBuyAlways(), NeverClick()]),
+    "choice_model": st.sampled_from([None, NestedLogit(), ClickFirstBuyAlways(), NeverClick()]),
     "reward_fn": st.sampled_from([None, lambda c: c["profit"] - c["discount_cost"]]),
 }
 BAD_OPTIONS = {
@@ -88,7 +88,7 @@ BAD_OPTIONS = {
     "discount_levels": st.one_of(st.lists(st.floats(-0.2, 1.2), max_size=6), JUNK),
     "price_levels": st.one_of(st.lists(st.floats(-0.2, 1.2), max_size=6), JUNK),
     "action_encoding": st.one_of(st.just("onehot"), JUNK),
-    "choice_model": st.sampled_from([0, "", object(), MultinomialLogit]),
+    "choice_model": st.sampled_from([0, "", object(), NestedLogit]),
     "reward_fn": st.sampled_from([0, "profit", len]),
 }
 OTHER_NAMES = {"n_candidate": st.integers(1, 3), "horizon": st.integers(1, 3), "task": st.sampled_from(["haggle", 3])}

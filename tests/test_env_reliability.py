@@ -12,8 +12,8 @@ from stable_baselines3.common.env_util import make_vec_env
 
 import shopgym.catalog
 from shopgym import ParameterError, ShopEnv
-from shopgym.choice import MultinomialLogit
-from shopgym.envs.batch import RenderModeError
+from shopgym.choice import NestedLogit
+from shopgym.envs.batch import DEFAULT_HORIZON, GEOMETRIC_CAP, RenderModeError
 from shopgym.envs.sb3 import ShopVecEnv, make_sb3_vec_env
 from shopgym.scenarios import get_scenario
 from tests.conftest import small_scenario
@@ -23,14 +23,14 @@ NO_CHURN = {"churn_min": 0.0, "churn_max": 0.0}
 
 # ---------------------------------------------------------------------- one horizon (defect A)
 @pytest.mark.parametrize("horizon", [1, 2, 50, 100])
-@pytest.mark.parametrize("env_id", ["shopgym/Promote-v0", "shopgym/Pricing-v0"])
+@pytest.mark.parametrize("env_id", ["shopgym/Promote-v1", "shopgym/Pricing-v1"])
 def test_max_episode_steps_sets_the_same_horizon_in_gym_make_make_vec_and_sb3(env_id, horizon):
     """Same seed and actions: the single env (``gymnasium.make``), the vector env of one and the SB3 VecEnv of one
     give identical observations, rewards and flags, and every episode ends after exactly N visits."""
-    scenario = small_scenario(dynamics=NO_CHURN)
-    single = gym.make(env_id, scenario=scenario, max_episode_steps=horizon)
-    vector = gym.make_vec(env_id, num_envs=1, scenario=scenario, max_episode_steps=horizon)
-    sb3 = make_sb3_vec_env(env_id, num_envs=1, seed=4, scenario=scenario, max_episode_steps=horizon)
+    options = {"scenario": small_scenario(dynamics=NO_CHURN), "episode_end": "fixed"}  # no random ends here
+    single = gym.make(env_id, max_episode_steps=horizon, **options)
+    vector = gym.make_vec(env_id, num_envs=1, max_episode_steps=horizon, **options)
+    sb3 = make_sb3_vec_env(env_id, num_envs=1, seed=4, max_episode_steps=horizon, **options)
     obs_s, _ = single.reset(seed=4)
     obs_v, _ = vector.reset(seed=4)
     obs_b = sb3.reset()
@@ -57,16 +57,46 @@ def test_max_episode_steps_sets_the_same_horizon_in_gym_make_make_vec_and_sb3(en
 def test_make_vec_in_sync_mode_gives_its_single_envs_the_horizon():
     """``vectorization_mode="sync"`` steps copies of the single env made by ``gymnasium.make``."""
     envs = gym.make_vec(
-        "shopgym/Promote-v0",
+        "shopgym/Promote-v1",
         num_envs=2,
         vectorization_mode="sync",
         max_episode_steps=3,
         scenario=small_scenario(dynamics=NO_CHURN),
+        episode_end="fixed",
     )
     envs.reset(seed=0)
     for _ in range(3):
         obs, _, _, truncated, _ = envs.step(np.zeros(2, dtype=np.int64))
     assert truncated.all() and np.all(obs[:, 0] == 1.0)  # t/H = 3/3
+
+
+@pytest.mark.parametrize("env_id", ["shopgym/Promote-v1", "shopgym/Marketing-v1", "shopgym/Pricing-v1"])
+def test_planning_tasks_end_at_random_with_the_mean_length_and_a_far_cap(env_id):
+    """The planning tasks end an episode after every visit with probability 1/H (H = ``mean_visits``): lengths
+    are geometric with mean H, the registered cap is 20·H, and ``time_fraction`` counts visits in units of H."""
+    spec = gym.spec(env_id)
+    assert spec.max_episode_steps == GEOMETRIC_CAP * DEFAULT_HORIZON
+    venv = make_sb3_vec_env(env_id, num_envs=512, seed=0, scenario=small_scenario(dynamics=NO_CHURN), mean_visits=8)
+    assert venv.batch.end_probability == 1 / 8
+    venv.reset()
+    ends = []
+    for _ in range(100):
+        _, _, done, infos = venv.step(np.zeros(512, dtype=np.int64))
+        ends.append(done)
+        assert not any(info["TimeLimit.truncated"] for info, d in zip(infos, done, strict=True) if d)
+    # memoryless: every visit of every shopper ends its episode with probability 1/8, whatever came before
+    ends = np.array(ends)
+    assert abs(ends.mean() - 1 / 8) < 4 * np.sqrt(1 / 8 * 7 / 8 / ends.size)
+    assert abs(ends[50:].mean() - ends[:50].mean()) < 0.01
+    obs_venv = make_sb3_vec_env(env_id, num_envs=1, seed=0, mean_visits=4, episode_end="geometric")
+    assert obs_venv.batch.time_scale == 4
+
+
+def test_episode_end_is_checked():
+    with pytest.raises(ParameterError, match="episode_end = 'sometimes'; allowed: 'fixed', 'geometric'"):
+        gym.make("shopgym/Promote-v1", episode_end="sometimes")
+    with pytest.raises(ParameterError, match="mean_visits"):
+        gym.make("shopgym/Promote-v1", mean_visits=0)
 
 
 def test_a_time_limit_wrapped_by_hand_sets_the_horizon_and_a_second_horizon_is_refused():
@@ -79,7 +109,7 @@ def test_a_time_limit_wrapped_by_hand_sets_the_horizon_and_a_second_horizon_is_r
 
 
 def test_without_a_time_limit_the_env_ends_episodes_at_its_own_horizon():
-    env = gym.make("shopgym/Promote-v0", scenario=small_scenario(dynamics=NO_CHURN), max_episode_steps=-1)
+    env = gym.make("shopgym/Promote-v1", scenario=small_scenario(dynamics=NO_CHURN), max_episode_steps=-1)
     env.reset(seed=0)
     steps = 0
     while not any(env.step(0)[2:4]):
@@ -90,7 +120,7 @@ def test_without_a_time_limit_the_env_ends_episodes_at_its_own_horizon():
 # ---------------------------------------------------------------------- stable-baselines3 habits (defect B)
 @pytest.mark.filterwarnings("ignore:.*render_mode.*:UserWarning")
 def test_sb3_make_vec_env_with_a_string_id_works():
-    venv = make_vec_env("shopgym/Marketing-v0", n_envs=4, seed=0)
+    venv = make_vec_env("shopgym/Marketing-v1", n_envs=4, seed=0)
     obs = venv.reset()
     assert obs.shape == (4, *venv.observation_space.shape)
     venv.step(np.zeros(4, dtype=np.int64))
@@ -98,17 +128,17 @@ def test_sb3_make_vec_env_with_a_string_id_works():
 
 @pytest.mark.filterwarnings("ignore:.*render_mode.*:UserWarning")
 def test_sb3_ppo_and_dqn_train_from_a_string_id():
-    PPO("MlpPolicy", "shopgym/Promote-v0", n_steps=64, batch_size=64, seed=0, device="cpu").learn(128)
-    DQN("MlpPolicy", "shopgym/Promote-v0", learning_starts=0, seed=0, device="cpu").learn(128)
+    PPO("MlpPolicy", "shopgym/Promote-v1", n_steps=64, batch_size=64, seed=0, device="cpu").learn(128)
+    DQN("MlpPolicy", "shopgym/Promote-v1", learning_starts=0, seed=0, device="cpu").learn(128)
 
 
 @pytest.mark.filterwarnings("ignore:.*render_mode.*:UserWarning")
 def test_an_unsupported_render_mode_is_refused_as_parameter_and_type_error():
     with pytest.raises(RenderModeError, match="render_mode = 'rgb_array'") as caught:
-        gym.make("shopgym/Promote-v0", render_mode="rgb_array")
+        gym.make("shopgym/Promote-v1", render_mode="rgb_array")
     assert isinstance(caught.value, ParameterError) and isinstance(caught.value, TypeError)
     with pytest.raises(RenderModeError, match="render_mode"):
-        gym.make_vec("shopgym/Promote-v0", num_envs=2, render_mode="human")
+        gym.make_vec("shopgym/Promote-v1", num_envs=2, render_mode="human")
 
 
 # ---------------------------------------------------------------------- errors at construction (defect C)
@@ -119,25 +149,25 @@ class NotAChoiceModel:
 @pytest.mark.parametrize(
     ("env_id", "kwargs", "match"),
     [
-        ("shopgym/Marketing-v0", {"choice_model": 0}, "choice_model = 0 must be an object with a choose"),
-        ("shopgym/Marketing-v0", {"choice_model": ""}, "choice_model = '' must be"),
-        ("shopgym/Marketing-v0", {"choice_model": NotAChoiceModel()}, "choice_model = .* must be"),
-        ("shopgym/Marketing-v0", {"choice_model": MultinomialLogit}, "choice_model = .* must be"),
-        ("shopgym/Marketing-v0", {"reward_fn": 5}, "reward_fn = 5 must be a function"),
-        ("shopgym/Marketing-v0", {"reward_fn": False}, "reward_fn = False must be a function"),
-        ("shopgym/Marketing-v0", {"n_candidates": ""}, r"n_candidates = '' is not an integer .* \[1, 1000\]"),
-        ("shopgym/Marketing-v0", {"n_candidates": 2.0}, "n_candidates = 2.0 is not an integer"),
-        ("shopgym/Pricing-v0", {"discount_levels": [1.0]}, "discount_levels .* does not apply to task 'pricing'"),
-        ("shopgym/Promote-v0", {"n_candidates": 20}, "n_candidates = 20 does not apply to task 'promote'"),
-        ("shopgym/Recommend-v0", {"action_encoding": "discrete"}, "action_encoding .* task 'recommend'"),
-        ("shopgym/Marketing-v0", {"n_candidate": 5}, "option n_candidate = 5 does not apply"),
-        ("shopgym/Marketing-v0", {"n_candidates": True}, "n_candidates = True is not an integer"),
-        ("shopgym/RecommendSlate-v0", {"slate_size": True}, "slate_size = True is not an integer"),
-        ("shopgym/Marketing-v0", {"horizon": True}, "horizon = True is not an env option"),
-        ("shopgym/Marketing-v0", {"discount_levels": "abc"}, "discount_levels must be a non-empty list"),
-        ("shopgym/Marketing-v0", {"discount_levels": [True, False]}, "discount_levels must be a non-empty list"),
-        ("shopgym/Marketing-v0", {"discount_levels": [[0.1], 0.2]}, "discount_levels must be a non-empty list"),
-        ("shopgym/Marketing-v0", {"observability": np.array(["full"])}, "observability"),
+        ("shopgym/Marketing-v1", {"choice_model": 0}, "choice_model = 0 must be an object with probabilities"),
+        ("shopgym/Marketing-v1", {"choice_model": ""}, "choice_model = '' must be"),
+        ("shopgym/Marketing-v1", {"choice_model": NotAChoiceModel()}, "choice_model = .* must be"),
+        ("shopgym/Marketing-v1", {"choice_model": NestedLogit}, "choice_model = .* must be"),
+        ("shopgym/Marketing-v1", {"reward_fn": 5}, "reward_fn = 5 must be a function"),
+        ("shopgym/Marketing-v1", {"reward_fn": False}, "reward_fn = False must be a function"),
+        ("shopgym/Marketing-v1", {"n_candidates": ""}, r"n_candidates = '' is not an integer .* \[1, 1000\]"),
+        ("shopgym/Marketing-v1", {"n_candidates": 2.0}, "n_candidates = 2.0 is not an integer"),
+        ("shopgym/Pricing-v1", {"discount_levels": [1.0]}, "discount_levels .* does not apply to task 'pricing'"),
+        ("shopgym/Promote-v1", {"n_candidates": 20}, "n_candidates = 20 does not apply to task 'promote'"),
+        ("shopgym/Recommend-v1", {"action_encoding": "discrete"}, "action_encoding .* task 'recommend'"),
+        ("shopgym/Marketing-v1", {"n_candidate": 5}, "option n_candidate = 5 does not apply"),
+        ("shopgym/Marketing-v1", {"n_candidates": True}, "n_candidates = True is not an integer"),
+        ("shopgym/RecommendSlate-v1", {"slate_size": True}, "slate_size = True is not an integer"),
+        ("shopgym/Marketing-v1", {"horizon": True}, "horizon = True is not an env option"),
+        ("shopgym/Marketing-v1", {"discount_levels": "abc"}, "discount_levels must be a non-empty list"),
+        ("shopgym/Marketing-v1", {"discount_levels": [True, False]}, "discount_levels must be a non-empty list"),
+        ("shopgym/Marketing-v1", {"discount_levels": [[0.1], 0.2]}, "discount_levels must be a non-empty list"),
+        ("shopgym/Marketing-v1", {"observability": np.array(["full"])}, "observability"),
     ],
 )
 def test_bad_env_arguments_are_refused_at_construction_in_one_line(env_id, kwargs, match):
@@ -147,11 +177,11 @@ def test_bad_env_arguments_are_refused_at_construction_in_one_line(env_id, kwarg
 
 
 def test_none_means_the_default_component_and_a_given_one_is_used():
-    env = gym.make("shopgym/Marketing-v0", choice_model=None, reward_fn=None)
+    env = gym.make("shopgym/Marketing-v1", choice_model=None, reward_fn=None)
     env.reset(seed=0)
     env.step(0)
     calls = []
-    env = gym.make("shopgym/Marketing-v0", reward_fn=lambda c: calls.append(1) or c["clicks"])
+    env = gym.make("shopgym/Marketing-v1", reward_fn=lambda c: calls.append(1) or c["clicks"])
     env.reset(seed=0)
     env.step(0)
     assert calls == [1]
@@ -160,13 +190,13 @@ def test_none_means_the_default_component_and_a_given_one_is_used():
 def test_an_unknown_drift_target_is_refused_at_construction_not_at_reset():
     scenario = small_scenario(drift=[{"kind": "switch", "at": 10, "to": "nope"}])
     with pytest.raises(ParameterError, match=r"drift\.0\.to = 'nope': unknown scenario 'nope'"):
-        gym.make_vec("shopgym/Marketing-v0", num_envs=2, scenario=scenario)
+        gym.make_vec("shopgym/Marketing-v1", num_envs=2, scenario=scenario)
 
 
 @pytest.mark.parametrize("num_envs", [True, 0, 2.0, "4", 2**40])
 def test_bad_num_envs_is_refused_before_anything_is_allocated(num_envs):
     with pytest.raises(ParameterError, match="num_envs") as caught:
-        gym.make_vec("shopgym/Marketing-v0", num_envs=num_envs)
+        gym.make_vec("shopgym/Marketing-v1", num_envs=num_envs)
     assert "\n" not in str(caught.value)
     with pytest.raises(ParameterError, match="num_envs"):
         ShopVecEnv(num_envs=num_envs)
@@ -174,19 +204,19 @@ def test_bad_num_envs_is_refused_before_anything_is_allocated(num_envs):
 
 def test_too_many_shoppers_names_the_maximum():
     with pytest.raises(ParameterError, match=r"num_envs = 1,099,511,627,776 is outside the allowed range \[1, [\d,]+"):
-        make_sb3_vec_env("shopgym/Marketing-v0", num_envs=2**40)
+        make_sb3_vec_env("shopgym/Marketing-v1", num_envs=2**40)
 
 
 @pytest.mark.parametrize("value", [True, 0, -3, 2.5, "10"])
 def test_bad_max_episode_steps_is_refused(value):
     with pytest.raises(ParameterError, match="max_episode_steps"):
-        gym.make_vec("shopgym/Promote-v0", num_envs=2, max_episode_steps=value)
+        gym.make_vec("shopgym/Promote-v1", num_envs=2, max_episode_steps=value)
     with pytest.raises(ParameterError, match="max_episode_steps"):
         ShopEnv(task="promote", max_episode_steps=value)
 
 
 def test_a_boolean_time_limit_of_gym_make_is_refused_at_reset():
-    env = gym.make("shopgym/Promote-v0", max_episode_steps=True)  # Gymnasium accepts it, an int subclass
+    env = gym.make("shopgym/Promote-v1", max_episode_steps=True)  # Gymnasium accepts it, an int subclass
     with pytest.raises(ParameterError, match="max_episode_steps = True"):
         env.reset(seed=0)
 
@@ -199,7 +229,7 @@ EXTREME = get_scenario("default").replace(
 )
 
 
-@pytest.mark.parametrize("env_id", ["shopgym/RecommendSlate-v0", "shopgym/Marketing-v0"])
+@pytest.mark.parametrize("env_id", ["shopgym/RecommendSlate-v1", "shopgym/Marketing-v1"])
 def test_observations_of_an_extreme_scenario_stay_in_the_observation_space(env_id):
     envs = gym.make_vec(env_id, num_envs=64, scenario=EXTREME, observability="full")
     space = envs.single_observation_space
@@ -213,7 +243,7 @@ def test_observations_of_an_extreme_scenario_stay_in_the_observation_space(env_i
 
 def test_affinities_rounded_above_one_stay_in_the_observation_space():
     """A float32 dot product of an embedding with itself can round to 1.0000001 (above the Box)."""
-    envs = gym.make_vec("shopgym/Recommend-v0", num_envs=1000, observability="full")
+    envs = gym.make_vec("shopgym/Recommend-v1", num_envs=1000, observability="full")
     envs.reset(seed=0)
     batch = envs.batch
     state = batch.state
@@ -230,9 +260,9 @@ def test_catalog_churn_every_visit_redraws_only_the_churned_items(monkeypatch):
     drawn: list[int] = []
     draw_items = shopgym.catalog._draw_items
 
-    def counting(rng, params, category, centroid, cat_price):
+    def counting(rng, params, category, centroid, cat_price, appeal):
         drawn.append(category.shape[0])
-        return draw_items(rng, params, category, centroid, cat_price)
+        return draw_items(rng, params, category, centroid, cat_price, appeal)
 
     monkeypatch.setattr(shopgym.catalog, "_draw_items", counting)
     scenario = get_scenario("default").replace(
@@ -241,7 +271,7 @@ def test_catalog_churn_every_visit_redraws_only_the_churned_items(monkeypatch):
     )
 
     def run() -> np.ndarray:
-        envs = gym.make_vec("shopgym/Recommend-v0", num_envs=n, scenario=scenario)
+        envs = gym.make_vec("shopgym/Recommend-v1", num_envs=n, scenario=scenario)
         obs, _ = envs.reset(seed=0)
         simulator = envs.batch.simulator
         observations = [obs]

@@ -34,14 +34,14 @@ def numbers(evaluation: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A tiny PPO run on Promote-v0 in a market read from a YAML file, and its evaluation right after training."""
+    """A tiny PPO run on Promote-v1 in a market read from a YAML file, and its evaluation right after training."""
     root = tmp_path_factory.mktemp("eval")
     (root / "tiny_ppo.yml").write_text(TINY_PPO)
     market = root / "my_market.yml"
     market.write_text(MARKET)
     config = TrainConfig(
         algo="ppo",
-        env="shopgym/Promote-v0",
+        env="shopgym/Promote-v1",
         scenario=str(market),
         n_timesteps=256,
         eval_freq=256,
@@ -89,7 +89,7 @@ def test_saved_agent_holds_the_market_itself_not_its_path(trained):
 
 def test_eval_reports_mean_interval_iqm_n_and_kpis(trained):
     evaluation = trained["before"]
-    assert evaluation["n_shoppers"] == 64 and evaluation["env_id"] == "shopgym/Promote-v0"
+    assert evaluation["n_shoppers"] == 64 and evaluation["env_id"] == "shopgym/Promote-v1"
     assert evaluation["scenario"] == "my_market" and len(evaluation["scenario_sha256"]) == 64
     low, high = evaluation["ci95"]
     assert low <= evaluation["mean_return"] <= high and "normal" in evaluation["ci_method"]
@@ -105,15 +105,15 @@ def test_eval_in_another_market(trained):
 
 
 def test_eval_on_an_env_id_without_its_namespace(trained):
-    assert numbers(run_eval(str(trained["run"]), "--n-shoppers", "64", "--env", "Promote-v0")) == numbers(
+    assert numbers(run_eval(str(trained["run"]), "--n-shoppers", "64", "--env", "Promote-v1")) == numbers(
         trained["before"]
     )
 
 
 def test_eval_on_a_task_with_other_observations_is_one_line(trained):
-    result = CliRunner().invoke(app, ["eval", str(trained["run"]), "--env", "Marketing-v0", "--device", "cpu"])
+    result = CliRunner().invoke(app, ["eval", str(trained["run"]), "--env", "Marketing-v1", "--device", "cpu"])
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "acts in the promote task" in result.stderr and "shopgym/Marketing-v0 has observations" in result.stderr
+    assert "acts in the promote task" in result.stderr and "shopgym/Marketing-v1 has observations" in result.stderr
 
 
 def test_run_folder_model_folder_and_model_option_evaluate_alike(trained):

@@ -117,7 +117,7 @@ def test_csv_log_truncates_back_to_a_checkpoint(tmp_path):
 def test_a_kill_between_the_checkpoint_renames_leaves_the_previous_one_whole(tmp_path):
     from shopgym.agents.sb3_agents import SB3Agent
 
-    agent = SB3Agent("ppo", "shopgym/Pricing-v0", seed=0, device="cpu", n_envs=64, deterministic=False)
+    agent = SB3Agent("ppo", "shopgym/Pricing-v1", seed=0, device="cpu", n_envs=64, deterministic=False)
     obs = np.tile(np.array([[0.97, 0.2]], dtype=np.float32), (64, 1))
     save_checkpoint(agent, tmp_path / "checkpoint", {"marker": 1})
     sampled = agent.act(obs)  # moves the action sampler on; the checkpoint holds its earlier state
@@ -129,7 +129,7 @@ def test_a_kill_between_the_checkpoint_renames_leaves_the_previous_one_whole(tmp
 
 
 def test_vec_env_reports_monitor_style_episodes():
-    venv = make_sb3_vec_env("shopgym/Promote-v0", num_envs=8, seed=0, max_episode_steps=5)
+    venv = make_sb3_vec_env("shopgym/Promote-v1", num_envs=8, seed=0, max_episode_steps=5)
     venv.reset()
     totals, episodes = np.zeros(8), []
     for _ in range(12):
@@ -146,7 +146,7 @@ def test_vec_env_reports_monitor_style_episodes():
 # ---------------------------------------------------------------------- comparisons
 def test_the_oracle_is_ranked_above_random_with_separate_intervals():
     config = CompareConfig(
-        env="shopgym/Marketing-v0",
+        env="shopgym/Marketing-v1",
         seeds=4,
         n_eval=200,
         baselines=["random", {"policy": "myopic_oracle", "label": "oracle"}],
@@ -186,7 +186,7 @@ def test_a_checkpoint_that_names_anything_else_is_refused(tmp_path):
 
     from shopgym.agents.sb3_agents import SB3Agent
 
-    agent = SB3Agent("recurrentppo", "shopgym/Promote-v0", seed=0, device="cpu", n_envs=8)
+    agent = SB3Agent("recurrentppo", "shopgym/Promote-v1", seed=0, device="cpu", n_envs=8)
     agent.learn(256)  # a recurrent policy: its LSTM states travel in weights.pt, not in the pickle
     save_checkpoint(agent, tmp_path / "checkpoint", {"marker": 2})
     assert load_checkpoint(agent, tmp_path / "checkpoint") == {"marker": 2}

@@ -59,7 +59,7 @@ def test_reports_print_intervals_with_the_one_formatter(name):
 # ---------------------------------------------------------------------- comparisons
 def test_comparison_with_two_seeds_prints_na_and_the_interval_over_shoppers(tmp_path):
     config = CompareConfig(
-        env="shopgym/Promote-v0",
+        env="shopgym/Promote-v1",
         seeds=2,
         n_eval=50,
         baselines=["random", "never_discount"],
@@ -79,7 +79,7 @@ def test_comparison_with_two_seeds_prints_na_and_the_interval_over_shoppers(tmp_
 
 
 def test_deterministic_baseline_gets_an_evaluation_noise_interval():
-    config = CompareConfig(env="shopgym/Marketing-v0", seeds=3, n_eval=50, baselines=["never_discount"])
+    config = CompareConfig(env="shopgym/Marketing-v1", seeds=3, n_eval=50, baselines=["never_discount"])
     policy = summarise(config, _score_baselines(config))["policies"]["never discount"]
     over_seeds, over_shoppers = policy["profit_per_shopper"], policy["profit_per_shopper_over_shoppers"]
     assert over_seeds["low"] == over_seeds["high"]  # the same result every seed

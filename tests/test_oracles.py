@@ -11,7 +11,7 @@ from shopgym.oracles import expected_visit_reward, greedy_slate
 
 def test_expected_visit_reward_matches_sampled_visits():
     n = 100_000
-    envs = gym.make_vec("shopgym/Marketing-v0", num_envs=n)
+    envs = gym.make_vec("shopgym/Marketing-v1", num_envs=n)
     envs.reset(seed=0)
     batch = envs.batch
     level, levels = 2, batch.task.discount_levels
@@ -25,7 +25,7 @@ def test_greedy_slate_is_valid_and_beats_a_random_slate():
     n = 20_000
     values = {}
     for name in ("greedy", "random"):
-        envs = gym.make_vec("shopgym/RecommendSlate-v0", num_envs=n, max_episode_steps=1)
+        envs = gym.make_vec("shopgym/RecommendSlate-v1", num_envs=n, max_episode_steps=1)
         envs.reset(seed=1)
         if name == "greedy":
             slate = greedy_slate(envs.batch, 5)

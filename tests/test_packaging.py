@@ -28,8 +28,8 @@ from shopgym.experiments.configs import CONFIG_DIR, CompareConfig, TransferConfi
 from shopgym.experiments.cli import app
 load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
 load_config(CONFIG_DIR / "transfer.yml", TransferConfig)  # names a scenario file beside it
-assert load_hyperparams("dqn", "shopgym/Marketing-v0").gamma == 0.95
-env = gym.make("shopgym/Promote-v0")
+assert load_hyperparams("dqn", "shopgym/Marketing-v1").gamma == 0.95
+env = gym.make("shopgym/Promote-v1")
 env.reset(seed=0)
 env.step(env.action_space.sample())
 for name in ("agents", "experiments"):

@@ -80,13 +80,13 @@ def test_unknown_scenario_lists_known_ones():
     with pytest.raises(ParameterError, match="unknown scenario 'atlantis'.*default"):
         get_scenario("atlantis")
     with pytest.raises(ParameterError, match="unknown scenario"):
-        gym.make("shopgym/Recommend-v0", scenario="atlantis")
+        gym.make("shopgym/Recommend-v1", scenario="atlantis")
 
 
 def test_unknown_drift_target_is_an_error_at_construction():
     scenario = validate_scenario({"drift": [{"kind": "switch", "at": 5, "to": "atlantis"}]})
     with pytest.raises(ParameterError, match="atlantis"):
-        gym.make("shopgym/Recommend-v0", scenario=scenario)
+        gym.make("shopgym/Recommend-v1", scenario=scenario)
 
 
 def test_yaml_round_trip(tmp_path):
@@ -103,7 +103,7 @@ def test_yaml_base_preset_with_overrides(tmp_path):
     assert scenario.name == "my_fashion"
     assert scenario.choice.outside_utility == 2.5
     assert scenario.choice.affinity_weight == get_scenario("fashion").choice.affinity_weight
-    env = gym.make("shopgym/Marketing-v0", scenario=str(path))
+    env = gym.make("shopgym/Marketing-v1", scenario=str(path))
     env.reset(seed=0)
 
 

@@ -28,7 +28,7 @@ HYPERPARAMS = {"n_envs": 16, "n_steps": 16, "batch_size": 64, "n_epochs": 1}
 
 def fake_run(path: Path, seed: int = 0, shift: float = 0.0, **config: object) -> Path:
     """A finished-looking training run: run.json as `train` writes it and three evaluations."""
-    settings = {"env": "shopgym/Marketing-v0", "n_timesteps": 512, "eval_freq": 256, "n_eval": 50, **config}
+    settings = {"env": "shopgym/Marketing-v1", "n_timesteps": 512, "eval_freq": 256, "n_eval": 50, **config}
     path.mkdir(parents=True)
     recorded = {"config": TrainConfig(seed=seed, **settings).model_dump(), "hyperparams": HYPERPARAMS}
     (path / "run.json").write_text(json.dumps(recorded))
@@ -61,11 +61,11 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 def test_plot_refuses_runs_of_different_envs_in_one_figure(tmp_path):
     fake_run(tmp_path / "runs" / "marketing-0")
     fake_run(tmp_path / "runs" / "marketing-1", seed=1)
-    fake_run(tmp_path / "runs" / "promote-0", env="shopgym/Promote-v0")
+    fake_run(tmp_path / "runs" / "promote-0", env="shopgym/Promote-v1")
     runs = sorted(str(p) for p in (tmp_path / "runs").iterdir())
     command = [sys.executable, "-m", "shopgym.experiments.cli", "plot", *runs]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    one_line_error(result, "2 env × scenario pairs", "shopgym/Marketing-v0", "shopgym/Promote-v0", "--split")
+    one_line_error(result, "2 env × scenario pairs", "shopgym/Marketing-v1", "shopgym/Promote-v1", "--split")
     assert not list(tmp_path.rglob("*.png"))
 
 
@@ -76,8 +76,8 @@ def test_plot_refuses_runs_of_different_scenarios_unless_split(tmp_path, drawn):
         compare.plot_training_runs([first, second], None, "curves")
     written, _ = compare.plot_training_runs([first, second], None, "curves", split=True)
     assert [p.name for p in written] == [
-        "learning_curves_marketing-v0_default.png",
-        "learning_curves_marketing-v0_fashion.png",
+        "learning_curves_marketing-v1_default.png",
+        "learning_curves_marketing-v1_fashion.png",
     ]
     assert [list(curves) for curves in drawn] == [["PPO (512 steps)"], ["PPO (512 steps)"]]
 
@@ -125,7 +125,7 @@ def test_plot_writes_beside_the_runs_not_into_the_working_folder(tmp_path, monke
     monkeypatch.chdir(elsewhere)
     result = plot(*map(str, runs))
     assert result.exit_code == 0, result.stderr[-2000:]
-    figure = tmp_path / "results" / "learning_curves_marketing-v0_default.png"
+    figure = tmp_path / "results" / "learning_curves_marketing-v1_default.png"
     assert figure.stat().st_size > 10_000 and str(figure) in result.stderr
     assert not list(elsewhere.iterdir())
     picture = tmp_path / "chosen.png"
@@ -172,7 +172,7 @@ def test_plot_of_a_malformed_run_names_the_file(tmp_path, name, text, message):
 def test_plot_of_a_comparison_with_malformed_scores_names_the_file(tmp_path):
     folder = tmp_path / "cmp"
     folder.mkdir()
-    config = {"env": "shopgym/Promote-v0", "seeds": 1, "n_eval": 16, "baselines": [{"policy": "random"}]}
+    config = {"env": "shopgym/Promote-v1", "seeds": 1, "n_eval": 16, "baselines": [{"policy": "random"}]}
     (folder / "run.json").write_text(json.dumps({"config": config}))
     (folder / "scores.json").write_text("{truncated")
     one_line_error(plot(str(folder)), str(folder / "scores.json"))

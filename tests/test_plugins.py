@@ -48,13 +48,13 @@ def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def promote_info() -> TaskInfo:
-    return TaskInfo.of(gym.make_vec("shopgym/Promote-v0", num_envs=2))
+    return TaskInfo.of(gym.make_vec("shopgym/Promote-v1", num_envs=2))
 
 
 def test_policy_by_import_path_is_built_with_its_kwargs(plugin_module: str) -> None:
     policy = build_policy(f"{plugin_module}:LoyalDiscount", promote_info(), seed=0, level=2)
     assert policy.act(np.zeros((3, 4))).tolist() == [2, 2, 2]
-    result = evaluate(policy, "shopgym/Promote-v0", n_shoppers=16, seed=1)
+    result = evaluate(policy, "shopgym/Promote-v1", n_shoppers=16, seed=1)
     assert result.returns.shape == (16,)
 
 
@@ -86,15 +86,15 @@ def test_wrong_kwargs_are_named(plugin_module: str) -> None:
 def test_saved_plain_sb3_model_acts_like_the_model(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
-    model = PPO("MlpPolicy", gym.make("shopgym/Promote-v0"), n_steps=64, batch_size=64, seed=0, device="cpu")
+    model = PPO("MlpPolicy", gym.make("shopgym/Promote-v1"), n_steps=64, batch_size=64, seed=0, device="cpu")
     model.learn(64)
     model.save(tmp_path / "ppo_promote")
     policy = SB3ModelPolicy(tmp_path / "ppo_promote", "ppo", promote_info())
-    obs = gym.make_vec("shopgym/Promote-v0", num_envs=8).reset(seed=3)[0]
+    obs = gym.make_vec("shopgym/Promote-v1", num_envs=8).reset(seed=3)[0]
     expected, _ = model.predict(obs, deterministic=True)
     assert np.array_equal(policy.act(obs), expected)
     with pytest.raises(ValueError, match="acts in Discrete"):
-        SB3ModelPolicy(tmp_path / "ppo_promote", "ppo", TaskInfo.of(gym.make_vec("shopgym/Marketing-v0", num_envs=2)))
+        SB3ModelPolicy(tmp_path / "ppo_promote", "ppo", TaskInfo.of(gym.make_vec("shopgym/Marketing-v1", num_envs=2)))
     with pytest.raises(ValueError, match="does not exist"):
         SB3ModelPolicy(tmp_path / "missing", "ppo", promote_info())
 
@@ -107,12 +107,12 @@ def test_custom_policy_and_plain_sb3_model_enter_a_comparison(plugin_module: str
     from shopgym.experiments.compare import run_comparison
     from shopgym.experiments.configs import CompareConfig, load_config
 
-    model = DQN("MlpPolicy", gym.make("shopgym/Promote-v0"), learning_starts=0, seed=0, device="cpu")
+    model = DQN("MlpPolicy", gym.make("shopgym/Promote-v1"), learning_starts=0, seed=0, device="cpu")
     model.learn(64)
     (tmp_path / "models").mkdir()
     model.save(tmp_path / "models" / "dqn_promote.zip")
     config = {
-        "env": "shopgym/Promote-v0",
+        "env": "shopgym/Promote-v1",
         "seeds": 1,
         "n_eval": 20,
         "baselines": [

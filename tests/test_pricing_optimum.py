@@ -1,4 +1,4 @@
-"""The dynamic-programming optimum of Pricing-v0: consistency with the simulator, convergence, optimality."""
+"""The dynamic-programming optimum of Pricing-v1: consistency with the simulator, convergence, optimality."""
 
 from __future__ import annotations
 
@@ -8,21 +8,24 @@ import pytest
 
 import shopgym  # noqa: F401
 from shopgym.envs.batch import ShopperBatch
+from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.pricing_optimum import PricingModel, solve_pricing
 
 
-def model_for(scenario: str, horizon: int = 50) -> PricingModel:
-    batch = ShopperBatch("pricing", 1, scenario=scenario, horizon=horizon)
+def model_for(scenario: str, horizon: int = 50, episode_end: str = "fixed") -> PricingModel:
+    batch = ShopperBatch("pricing", 1, scenario=scenario, horizon=horizon, episode_end=episode_end, mean_visits=horizon)
     batch.seed(0)
     return PricingModel.from_batch(batch)
 
 
 def path_return(model: PricingModel, prices: np.ndarray, gamma: float = 1.0) -> float:
-    """Exact expected return of a fixed price sequence (ρ moves deterministically)."""
+    """Exact expected return of a fixed price sequence (ρ moves deterministically; with geometric ends the visit t
+    happens with probability (1 − 1/H)^t)."""
     rho, total = model.rho0, 0.0
+    factor = gamma * (1 - 1 / model.horizon) if model.geometric else gamma
     for t, x in enumerate(prices):
         level = int(np.argmin(np.abs(model.levels - x)))
-        total += gamma**t * model.expected_reward(np.array([rho]))[0, level]
+        total += factor**t * model.expected_reward(np.array([rho]))[0, level]
         rho = model.memory * rho + (1 - model.memory) * x
     return total
 
@@ -30,7 +33,7 @@ def path_return(model: PricingModel, prices: np.ndarray, gamma: float = 1.0) -> 
 def test_expected_reward_matches_sampled_visits():
     model = model_for("default")
     n = 200_000
-    envs = gym.make_vec("shopgym/Pricing-v0", num_envs=n)
+    envs = gym.make_vec("shopgym/Pricing-v1", num_envs=n)
     obs, _ = envs.reset(seed=1)
     level = 7
     _, reward, _, _, _ = envs.step(np.full(n, level))
@@ -45,18 +48,20 @@ def test_grid_refinement_converges():
     assert abs(values[0] - values[2]) >= abs(values[1] - values[2])
 
 
+@pytest.mark.parametrize("episode_end", ["fixed", "geometric"])
 @pytest.mark.parametrize("scenario", ["default", "grocery", "electronics"])
-def test_no_fixed_price_sequence_beats_the_optimum(scenario):
-    model = model_for(scenario)
+def test_no_fixed_price_sequence_beats_the_optimum(scenario, episode_end):
+    model = model_for(scenario, episode_end=episode_end)
     solution = solve_pricing(model, grid_size=3201)
-    _, optimal_prices = solution.path()
+    length = model.horizon if episode_end == "fixed" else 10 * model.horizon  # geometric: (1 − 1/50)^500 ≈ 4e−5
+    _, optimal_prices = solution.path(length)
     j_path = path_return(model, optimal_prices)
     assert j_path == pytest.approx(solution.j_star, rel=1e-3)
     for x in model.levels:  # every constant price
-        assert path_return(model, np.full(model.horizon, x)) <= solution.j_star * (1 + 1e-3)
+        assert path_return(model, np.full(length, x)) <= solution.j_star * (1 + 1e-3)
     rng = np.random.default_rng(0)
     for _ in range(20):  # random price sequences
-        assert path_return(model, rng.choice(model.levels, model.horizon)) <= solution.j_star * (1 + 1e-3)
+        assert path_return(model, rng.choice(model.levels, length)) <= solution.j_star * (1 + 1e-3)
 
 
 def test_discounted_solution_uses_gamma():
@@ -66,11 +71,25 @@ def test_discounted_solution_uses_gamma():
     assert 0 < discounted < undiscounted
 
 
+def test_simulated_optimal_policy_reproduces_j_star_with_geometric_ends():
+    model = model_for("default", horizon=10, episode_end="geometric")
+    solution = solve_pricing(model, grid_size=2001)
+    n = 20_000
+    venv = make_sb3_vec_env("shopgym/Pricing-v1", num_envs=n, seed=5, mean_visits=10)
+    obs = venv.reset()
+    returns, open_ = np.zeros(n), np.ones(n, dtype=bool)
+    while open_.any():
+        obs, reward, done, _ = venv.step(solution.act(np.zeros(n, dtype=np.int64), obs[:, 0]))
+        returns += open_ * reward
+        open_ &= ~done
+    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(n)
+
+
 def test_simulated_optimal_policy_reproduces_j_star():
     model = model_for("grocery", horizon=30)
     solution = solve_pricing(model, grid_size=2001)
     n = 20_000
-    envs = gym.make_vec("shopgym/Pricing-v0", num_envs=n, scenario="grocery", max_episode_steps=30)
+    envs = gym.make_vec("shopgym/Pricing-v1", num_envs=n, scenario="grocery", max_episode_steps=30, episode_end="fixed")
     obs, _ = envs.reset(seed=3)
     returns = np.zeros(n)
     for t in range(30):

@@ -31,7 +31,7 @@ def train(out: Path, algo: str, *extra: str) -> subprocess.Popen:
         "--algo",
         algo,
         "--env",
-        "shopgym/Promote-v0",
+        "shopgym/Promote-v1",
         "--n-timesteps",
         str(STEPS),
         "--eval-freq",

@@ -14,15 +14,15 @@ from typer.testing import CliRunner
 from shopgym.experiments.cli import app
 from shopgym.experiments.runs import RunDirectory, RunError
 
-TINY_TRAIN = ["--algo", "a2c", "--env", "shopgym/Promote-v0", "--n-timesteps", "256", "--eval-freq", "256"]
+TINY_TRAIN = ["--algo", "a2c", "--env", "shopgym/Promote-v1", "--n-timesteps", "256", "--eval-freq", "256"]
 # Tiny configs, so that the old code, which took such folders over, finished quickly too.
 TINY_CONFIGS = {
-    "compare": "env: shopgym/Promote-v0\nseeds: 1\nn_eval: 16\nbaselines: [random, never_discount]\n",
-    "transfer": "algo: a2c\nenv: shopgym/Promote-v0\nseeds: 1\nsource_steps: 256\ntarget_steps: 256\n"
+    "compare": "env: shopgym/Promote-v1\nseeds: 1\nn_eval: 16\nbaselines: [random, never_discount]\n",
+    "transfer": "algo: a2c\nenv: shopgym/Promote-v1\nseeds: 1\nsource_steps: 256\ntarget_steps: 256\n"
     "eval_freq: 256\nn_eval: 8\npairs: [{name: p, source: [default], target: recession}]\n",
-    "continual": "algo: a2c\nenv: shopgym/Promote-v0\nseeds: 1\nscenarios: [default, recession]\n"
+    "continual": "algo: a2c\nenv: shopgym/Promote-v1\nseeds: 1\nscenarios: [default, recession]\n"
     "steps_per_stage: 256\nn_eval: 8\nstrategies: [naive]\n",
-    "sweep": "base: {env: shopgym/Promote-v0, algo: a2c, n_timesteps: 256, eval_freq: 256, n_eval: 8}\n"
+    "sweep": "base: {env: shopgym/Promote-v1, algo: a2c, n_timesteps: 256, eval_freq: 256, n_eval: 8}\n"
     "grid: {seed: [0]}\n",
 }
 KINDS = {"train": "training run", "compare": "comparison", "quickstart": "comparison", "transfer": "transfer suite"}

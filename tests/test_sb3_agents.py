@@ -30,13 +30,13 @@ def tiny(algo: str, env_id: str) -> SB3Agent:
 @pytest.mark.parametrize(
     ("algo", "env_id"),
     [
-        ("ppo", "shopgym/Marketing-v0"),
-        ("ppo", "shopgym/RecommendSlate-v0"),
-        ("ppo", "shopgym/Pricing-v0"),
-        ("dqn", "shopgym/Recommend-v0"),
-        ("dqn", "shopgym/Promote-v0"),
-        ("a2c", "shopgym/Marketing-v0"),
-        ("recurrentppo", "shopgym/Promote-v0"),
+        ("ppo", "shopgym/Marketing-v1"),
+        ("ppo", "shopgym/RecommendSlate-v1"),
+        ("ppo", "shopgym/Pricing-v1"),
+        ("dqn", "shopgym/Recommend-v1"),
+        ("dqn", "shopgym/Promote-v1"),
+        ("a2c", "shopgym/Marketing-v1"),
+        ("recurrentppo", "shopgym/Promote-v1"),
     ],
 )
 def test_train_save_load_identical_actions(tmp_path, algo, env_id):
@@ -55,11 +55,11 @@ def test_train_save_load_identical_actions(tmp_path, algo, env_id):
 
 
 def test_candidate_network_is_permutation_equivariant():
-    info = TaskInfo.of(gym.make("shopgym/Marketing-v0"))
+    info = TaskInfo.of(gym.make("shopgym/Marketing-v1"))
     layout = info.task.candidate_layout()
     encoder = CandidateEncoder(layout, [32, 32], torch.nn.Tanh)
     head = CandidateHead(layout, 32)
-    envs = gym.make_vec("shopgym/Marketing-v0", num_envs=3)
+    envs = gym.make_vec("shopgym/Marketing-v1", num_envs=3)
     obs, _ = envs.reset(seed=0)
     logits = head(encoder(torch.from_numpy(obs))).detach().numpy()
     order = np.random.default_rng(0).permutation(info.n_candidates)
@@ -76,40 +76,40 @@ def test_hyperparameter_files_are_validated(tmp_path):
     bad = tmp_path / "ppo.yml"
     bad.write_text("default:\n  n_stepz: 8\n")
     with pytest.raises(ParameterError, match="n_stepz: unknown key"):
-        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+        load_hyperparams("ppo", "shopgym/Marketing-v1", bad)
     bad.write_text("default:\n  learning_rate: -1\n")
     with pytest.raises(ParameterError, match=r"learning_rate = -1"):
-        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+        load_hyperparams("ppo", "shopgym/Marketing-v1", bad)
     bad.write_text("default:\n  buffer_size: 100\n")
     with pytest.raises(ParameterError, match="do not apply to ppo"):
-        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+        load_hyperparams("ppo", "shopgym/Marketing-v1", bad)
     bad.write_text("default: [1, 2\n")
     with pytest.raises(ParameterError, match="not valid YAML"):
-        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+        load_hyperparams("ppo", "shopgym/Marketing-v1", bad)
     bad.write_text("default:\n  policy_kwargs: {net_arch: '[64] * 2'}\n")
     with pytest.raises(ParameterError, match="net_arch"):
-        load_hyperparams("ppo", "shopgym/Marketing-v0", bad)
+        load_hyperparams("ppo", "shopgym/Marketing-v1", bad)
     with pytest.raises(ParameterError, match="unknown algorithm 'sac'"):
-        load_hyperparams("sac", "shopgym/Marketing-v0")
+        load_hyperparams("sac", "shopgym/Marketing-v1")
     with pytest.raises(ParameterError, match="cannot read"):
-        load_hyperparams("ppo", "shopgym/Marketing-v0", tmp_path / "missing.yml")
+        load_hyperparams("ppo", "shopgym/Marketing-v1", tmp_path / "missing.yml")
 
 
 def test_env_specific_entry_overrides_default():
-    params, default = load_hyperparams("ppo", "shopgym/Pricing-v0"), load_hyperparams("ppo", "shopgym/Marketing-v0")
+    params, default = load_hyperparams("ppo", "shopgym/Pricing-v1"), load_hyperparams("ppo", "shopgym/Marketing-v1")
     assert params.gamma == 0.95 and params.learning_rate == default.learning_rate == 3e-4
 
 
 def test_evaluation_does_not_update_normalisation():
-    agent = tiny("ppo", "shopgym/Recommend-v0").learn(256)
+    agent = tiny("ppo", "shopgym/Recommend-v1").learn(256)
     mean = agent.venv.obs_rms.mean.copy()
-    evaluate(agent, "shopgym/Recommend-v0", n_shoppers=32, seed=0)
+    evaluate(agent, "shopgym/Recommend-v1", n_shoppers=32, seed=0)
     np.testing.assert_array_equal(agent.venv.obs_rms.mean, mean)
 
 
 def test_sampled_actions_follow_the_policy_and_repeat_with_the_seed():
-    params = load_hyperparams("ppo", "shopgym/Pricing-v0").model_copy(update={**TINY, "deterministic": False})
-    agents = [SB3Agent("ppo", "shopgym/Pricing-v0", params, seed=3, device="cpu") for _ in range(2)]
+    params = load_hyperparams("ppo", "shopgym/Pricing-v1").model_copy(update={**TINY, "deterministic": False})
+    agents = [SB3Agent("ppo", "shopgym/Pricing-v1", params, seed=3, device="cpu") for _ in range(2)]
     obs = np.tile(np.array([[0.97, 0.2]], dtype=np.float32), (20_000, 1))
     draws = [agent.act(obs) for agent in agents]
     np.testing.assert_array_equal(draws[0], draws[1])
@@ -124,16 +124,16 @@ def test_sampled_actions_follow_the_policy_and_repeat_with_the_seed():
 
 def test_sampling_applies_only_where_actions_have_a_distribution():
     with pytest.raises(ParameterError, match="deterministic = false applies to ppo and a2c, not dqn"):
-        load_hyperparams("dqn", "shopgym/Pricing-v0").model_copy(update={"deterministic": False}).algorithm_kwargs(
+        load_hyperparams("dqn", "shopgym/Pricing-v1").model_copy(update={"deterministic": False}).algorithm_kwargs(
             "dqn"
         )
 
 
 def test_return_normalisation_scales_training_rewards_only():
-    params = load_hyperparams("dqn", "shopgym/Pricing-v0").model_copy(
+    params = load_hyperparams("dqn", "shopgym/Pricing-v1").model_copy(
         update={"n_envs": 32, "normalize_rewards": True, "reward_scale": 0.5}
     )
-    agent = SB3Agent("dqn", "shopgym/Pricing-v0", params, seed=0, device="cpu")
+    agent = SB3Agent("dqn", "shopgym/Pricing-v1", params, seed=0, device="cpu")
     venv = agent.venv
     venv.reset()
     for _ in range(20):

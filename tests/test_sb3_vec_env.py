@@ -24,7 +24,7 @@ def test_shapes_and_dtypes(env_id):
 
 
 def test_terminal_observation_and_same_step_autoreset():
-    venv = make_sb3_vec_env("shopgym/Promote-v0", num_envs=32, seed=1, max_episode_steps=4)
+    venv = make_sb3_vec_env("shopgym/Promote-v1", num_envs=32, seed=1, max_episode_steps=4, episode_end="fixed")
     venv.reset()
     ended_early = np.zeros(32, dtype=bool)
     for t in range(4):
@@ -42,7 +42,7 @@ def test_terminal_observation_and_same_step_autoreset():
 
 def test_seeding_is_reproducible():
     def run(seed: int) -> np.ndarray:
-        venv = make_sb3_vec_env("shopgym/Marketing-v0", num_envs=16)
+        venv = make_sb3_vec_env("shopgym/Marketing-v1", num_envs=16)
         venv.seed(seed)
         obs = [venv.reset()]
         rng = np.random.default_rng(0)
@@ -65,7 +65,7 @@ def test_seed_then_reset_restarts_the_market():
 
 
 def test_wrappers_and_attribute_access():
-    venv = VecNormalize(VecMonitor(make_sb3_vec_env("shopgym/Recommend-v0", num_envs=8, seed=0)))
+    venv = VecNormalize(VecMonitor(make_sb3_vec_env("shopgym/Recommend-v1", num_envs=8, seed=0)))
     venv.reset()
     for _ in range(60):
         venv.step(np.zeros(8, dtype=np.int64))
@@ -80,7 +80,7 @@ def test_unknown_env_id_is_an_error():
 
 @pytest.mark.parametrize("algo", [PPO, DQN])
 def test_ppo_and_dqn_train_on_the_batched_vec_env(algo):
-    venv = make_sb3_vec_env("shopgym/Marketing-v0", num_envs=32, seed=0)
+    venv = make_sb3_vec_env("shopgym/Marketing-v1", num_envs=32, seed=0)
     kwargs = {"n_steps": 8, "batch_size": 64, "n_epochs": 1} if algo is PPO else {"learning_starts": 64}
     model = algo("MlpPolicy", venv, seed=0, device="cpu", **kwargs)
     model.learn(total_timesteps=512)
@@ -91,10 +91,10 @@ def test_ppo_and_dqn_train_on_the_batched_vec_env(algo):
 def test_a_mix_of_markets_steps_each_part_as_it_would_alone():
     from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 
-    mixed = make_mixed_sb3_vec_env("shopgym/Marketing-v0", ["default", "recession"], num_envs=7, seed=3)
+    mixed = make_mixed_sb3_vec_env("shopgym/Marketing-v1", ["default", "recession"], num_envs=7, seed=3)
     alone = [
-        make_sb3_vec_env("shopgym/Marketing-v0", num_envs=4, seed=3, scenario="default"),
-        make_sb3_vec_env("shopgym/Marketing-v0", num_envs=3, seed=4, scenario="recession"),
+        make_sb3_vec_env("shopgym/Marketing-v1", num_envs=4, seed=3, scenario="default"),
+        make_sb3_vec_env("shopgym/Marketing-v1", num_envs=3, seed=4, scenario="recession"),
     ]
     assert mixed.num_envs == 7
     obs = mixed.reset()

@@ -20,7 +20,7 @@ from shopgym.experiments.runs import RunError
 from shopgym.experiments.sweep import _locked, expand_jobs, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = {"env": "shopgym/Promote-v0", "algo": "a2c", "n_timesteps": 512, "eval_freq": 512, "n_eval": 8}
+BASE = {"env": "shopgym/Promote-v1", "algo": "a2c", "n_timesteps": 512, "eval_freq": 512, "n_eval": 8}
 
 
 def sweep_config(**grid) -> SweepConfig:
@@ -34,7 +34,7 @@ def sweep_command(config: Path, out: Path) -> list[str]:
 
 def test_grid_expansion_and_validation():
     jobs = expand_jobs(
-        SweepConfig(base={"env": "shopgym/Promote-v0"}, grid={"algo": ["ppo", "dqn"], "seed": [0, 1, 2]})
+        SweepConfig(base={"env": "shopgym/Promote-v1"}, grid={"algo": ["ppo", "dqn"], "seed": [0, 1, 2]})
     )
     assert len(jobs) == 6 and "algo=dqn_seed=2" in jobs
     assert jobs["algo=ppo_seed=1"]["config"]["seed"] == 1
@@ -73,7 +73,7 @@ def test_the_same_sweep_on_a_local_ray_node(tmp_path, monkeypatch):
 def test_a_killed_sweep_reruns_only_the_missing_jobs(tmp_path):
     config = tmp_path / "sweep.yml"
     config.write_text(
-        "base: {env: shopgym/Promote-v0, algo: a2c, n_timesteps: 512, eval_freq: 512, n_eval: 8, checkpoint_freq: 0}\n"
+        "base: {env: shopgym/Promote-v1, algo: a2c, n_timesteps: 512, eval_freq: 512, n_eval: 8, checkpoint_freq: 0}\n"
         "grid: {seed: [0, 1, 2, 3]}\n"
     )
     out = tmp_path / "out"
@@ -127,7 +127,7 @@ def _alive(pid: int) -> bool:
 def test_workers_die_with_a_killed_sweep_and_a_rerun_completes(tmp_path):
     config = tmp_path / "sweep.yml"
     config.write_text(  # one job of several seconds (a2c runs about 50,000 steps a second here)
-        "base: {env: shopgym/Promote-v0, algo: a2c, n_timesteps: 300000, eval_freq: 100000, n_eval: 8,"
+        "base: {env: shopgym/Promote-v1, algo: a2c, n_timesteps: 300000, eval_freq: 100000, n_eval: 8,"
         " checkpoint_freq: 50000}\ngrid: {seed: [0]}\n"
     )
     out = tmp_path / "out"
@@ -184,7 +184,7 @@ def test_bad_sweep_input(tmp_path):
 
 def test_a_suite_runs_as_one_job(tmp_path):
     suite = tmp_path / "compare.yml"
-    suite.write_text("env: shopgym/Promote-v0\nseeds: 2\nn_eval: 16\nbaselines: [random, never_discount]\n")
+    suite.write_text("env: shopgym/Promote-v1\nseeds: 2\nn_eval: 16\nbaselines: [random, never_discount]\n")
     summary = run_sweep(SweepConfig(suites=[{"kind": "compare", "config": str(suite)}]), tmp_path / "out", workers=1)
     assert summary["jobs"]["done"] == 1
     folder = tmp_path / "out" / "jobs" / "compare-compare" / "suite"

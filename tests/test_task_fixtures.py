@@ -34,12 +34,12 @@ POLICY_NAMES = (
 )
 #: (env id, env options): the five ids, plus Marketing's MultiDiscrete encoding (bandits decode it)
 SETTINGS = [(env_id, {}) for env_id in sorted(shopgym.ENV_IDS)] + [
-    ("shopgym/Marketing-v0", {"action_encoding": "multidiscrete"})
+    ("shopgym/Marketing-v1", {"action_encoding": "multidiscrete"})
 ]
 
 
 def _tiny_sb3(algo: str) -> np.ndarray:
-    env_id = "shopgym/Marketing-v0"
+    env_id = "shopgym/Marketing-v1"
     params = load_hyperparams(algo, env_id)
     if algo == "dqn":
         changes = {"n_envs": 16, "learning_starts": 32, "buffer_size": 1000, "batch_size": 32}

@@ -47,20 +47,20 @@ def test_transfer_metrics_on_hand_made_curves():
 
 
 def test_a_policy_trained_on_one_catalog_runs_on_catalogs_of_other_sizes(tmp_path):
-    agent = SB3Agent("ppo", "shopgym/Marketing-v0", seed=0, device="cpu", n_envs=64)
+    agent = SB3Agent("ppo", "shopgym/Marketing-v1", seed=0, device="cpu", n_envs=64)
     agent.learn(2048)
     agent.save(tmp_path / "model")
     loaded = SB3Agent.load(tmp_path / "model", device="cpu")
     sizes = {get_scenario(name).catalog.n_items for name in ("default", "new_market", "grocery")}
     assert len(sizes) == 3
     for name in ("new_market", "grocery"):
-        result = evaluate(loaded, "shopgym/Marketing-v0", 32, seed=1, scenario=name)
+        result = evaluate(loaded, "shopgym/Marketing-v1", 32, seed=1, scenario=name)
         assert np.isfinite(result.returns).all() and result.visits.sum() > 0
     # and it can be fine-tuned in a market with another catalog size
-    tuned = SB3Agent("ppo", "shopgym/Marketing-v0", seed=1, device="cpu", n_envs=64, env_kwargs={"scenario": "grocery"})
+    tuned = SB3Agent("ppo", "shopgym/Marketing-v1", seed=1, device="cpu", n_envs=64, env_kwargs={"scenario": "grocery"})
     tuned.load_weights(tmp_path / "model")
-    before = evaluate(tuned, "shopgym/Marketing-v0", 32, seed=1, scenario="grocery").returns
-    assert np.array_equal(before, evaluate(loaded, "shopgym/Marketing-v0", 32, seed=1, scenario="grocery").returns)
+    before = evaluate(tuned, "shopgym/Marketing-v1", 32, seed=1, scenario="grocery").returns
+    assert np.array_equal(before, evaluate(loaded, "shopgym/Marketing-v1", 32, seed=1, scenario="grocery").returns)
     tuned.learn(2048)
 
 
@@ -96,12 +96,12 @@ def test_transfer_command_tiny(tmp_path):
 
 
 def test_evaluation_changes_no_learning_state():
-    agent = SB3Agent("ppo", "shopgym/Marketing-v0", seed=0, device="cpu", n_envs=64)
+    agent = SB3Agent("ppo", "shopgym/Marketing-v1", seed=0, device="cpu", n_envs=64)
     agent.learn(2048)
     rms = agent.venv.obs_rms
     before = (rms.mean.copy(), rms.var.copy(), rms.count, agent.model.num_timesteps)
     weights = {k: v.clone() for k, v in agent.model.policy.state_dict().items()}
-    evaluate(agent, "shopgym/Marketing-v0", 64, seed=3, scenario="recession")
+    evaluate(agent, "shopgym/Marketing-v1", 64, seed=3, scenario="recession")
     assert np.array_equal(rms.mean, before[0]) and np.array_equal(rms.var, before[1])
     assert (rms.count, agent.model.num_timesteps) == before[2:]
     assert all(np.array_equal(v.numpy(), weights[k].numpy()) for k, v in agent.model.policy.state_dict().items())

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {
     "algo": "dqn",
-    "env": "shopgym/Promote-v0",
+    "env": "shopgym/Promote-v1",
     "n_timesteps": 600,
     "eval_freq": 200,
     "n_eval": 10,
@@ -38,7 +38,7 @@ def test_search_writes_a_hyperparameter_file_that_train_takes(tmp_path: Path) ->
     summary = run_tune(TuneConfig.model_validate(TINY), tmp_path, trials=3)
     assert sum(summary["trials"].values()) == 3
     best = summary["best_params"]
-    loaded = load_hyperparams("dqn", "shopgym/Promote-v0", tmp_path / "best_hyperparams.yml")
+    loaded = load_hyperparams("dqn", "shopgym/Promote-v1", tmp_path / "best_hyperparams.yml")
     assert loaded.learning_rate == pytest.approx(best["learning_rate"])
     assert loaded.gamma == best["gamma"]
     assert loaded.policy_kwargs.net_arch == best["policy_kwargs.net_arch"]
@@ -130,10 +130,10 @@ def test_tune_command_then_train_with_the_best_hyperparameters(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "Hyperparameter search" in result.output
     best = tmp_path / "s" / "best_hyperparams.yml"
-    args = ["train", "--algo", "dqn", "--env", "shopgym/Promote-v0", "--n-timesteps", "256", "--n-eval", "8"]
+    args = ["train", "--algo", "dqn", "--env", "shopgym/Promote-v1", "--n-timesteps", "256", "--n-eval", "8"]
     result = runner.invoke(app, [*args, "--hyperparams", str(best), "--out", str(tmp_path / "run"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     recorded = json.loads((tmp_path / "run" / "run.json").read_text())["hyperparams"]
-    assert recorded["gamma"] == yaml.safe_load(best.read_text())["shopgym/Promote-v0"]["gamma"]
+    assert recorded["gamma"] == yaml.safe_load(best.read_text())["shopgym/Promote-v1"]["gamma"]
     bad = runner.invoke(app, ["tune", str(tmp_path / "search.yml"), "--trials", "0"])
     assert bad.exit_code == 2 and "--trials must be ≥ 1" in bad.output

@@ -36,7 +36,7 @@ LOADERS: dict[str, Callable[[Path], Any]] = {
     "scenario": load_scenario,
     "train config": lambda path: load_config(path, TrainConfig),
     "compare config": lambda path: load_config(path, CompareConfig),
-    "hyperparameters": lambda path: load_hyperparams("ppo", "shopgym/Promote-v0", path),
+    "hyperparameters": lambda path: load_hyperparams("ppo", "shopgym/Promote-v1", path),
 }
 
 
@@ -146,7 +146,7 @@ def test_yaml_missing_file_names_it(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- fuzzing
 KEYS = [*Scenario.model_fields, *TrainConfig.model_fields, *CompareConfig.model_fields, "base", "default"]
-KEYS += ["n_items", "weight", "name", "kind", "at", "to", "period", "policy", "algo", "shopgym/Promote-v0"]
+KEYS += ["n_items", "weight", "name", "kind", "at", "to", "period", "policy", "algo", "shopgym/Promote-v1"]
 SCALARS = (
     st.none()
     | st.booleans()

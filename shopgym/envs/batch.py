@@ -20,6 +20,8 @@ from shopgym.tasks import Task, make_task, task_class
 
 __all__ = [
     "DEFAULT_HORIZON",
+    "EPISODE_ENDS",
+    "GEOMETRIC_CAP",
     "MAX_BATCH_BYTES",
     "RENDER_MODES",
     "RenderModeError",
@@ -29,8 +31,15 @@ __all__ = [
     "max_shoppers",
 ]
 
-#: Visits per episode unless ``max_episode_steps`` says otherwise (the registered specs carry it).
+#: Visits per episode unless ``max_episode_steps`` says otherwise (the registered specs carry it); for a task whose
+#: episodes end at random (``episode_end="geometric"``) the mean number of visits unless ``mean_visits`` says
+#: otherwise.
 DEFAULT_HORIZON = 50
+#: How an episode can end besides churn: after H visits, or after every visit with probability 1/``mean_visits``.
+EPISODE_ENDS = ("fixed", "geometric")
+#: ``max_episode_steps`` registered for the ids whose episodes end at random: a safety cap, in units of the mean,
+#: that an episode reaches with probability (1 − 1/H)^(20·H) ≈ e^−20 ≈ 2e−9.
+GEOMETRIC_CAP = 20
 #: The most memory a batch's arrays may take, by :func:`bytes_per_shopper`: a larger ``num_envs`` is refused before
 #: anything is allocated, instead of failing (or swapping) somewhere inside NumPy.
 MAX_BATCH_BYTES = 64 * 2**30
@@ -75,7 +84,11 @@ class ShopperBatch:
         num_shoppers: N, at most what :data:`MAX_BATCH_BYTES` of arrays hold (see :func:`max_shoppers`).
         scenario: preset name, YAML path, mapping or :class:`~shopgym.params.Scenario`.
         observability: ``"partial"`` (what a platform logs) or ``"full"`` (adds the hidden state).
-        horizon: visits per episode (the env reports ``truncated`` when a shopper reaches it).
+        horizon: the most visits of an episode (the env reports ``truncated`` when a shopper reaches it).
+        episode_end: ``"fixed"`` (only the horizon ends an episode besides churn) or ``"geometric"`` (after every
+            visit the episode also ends, ``terminated``, with probability 1/``mean_visits``); None: the task's own.
+        mean_visits: the mean episode length of ``"geometric"`` ends, without churn (default
+            :data:`DEFAULT_HORIZON`).
         choice_model, reward_fn: injected components (``None``: MNL choice, the scenario's KPI reward).
         task_options: the task's own options (:data:`~shopgym.tasks.TASK_OPTIONS`), e.g. ``n_candidates``,
             ``slate_size``, ``discount_levels``, ``price_levels``, ``action_encoding``; one the task does not
@@ -91,10 +104,17 @@ class ShopperBatch:
         horizon: int = DEFAULT_HORIZON,
         choice_model: ChoiceModel | None = None,
         reward_fn: RewardFunction | None = None,
+        episode_end: str | None = None,
+        mean_visits: int = DEFAULT_HORIZON,
         **task_options: Any,
     ) -> None:
         num_shoppers = check_count("num_envs", num_shoppers, 1)
         self.horizon = check_count("max_episode_steps", horizon, 1)
+        episode_end = task_class(task).episode_end if episode_end is None else episode_end
+        if not isinstance(episode_end, str) or episode_end not in EPISODE_ENDS:
+            raise ParameterError(f"episode_end = {clip(repr(episode_end))}; allowed: 'fixed', 'geometric'")
+        self.episode_end = episode_end
+        self.mean_visits = check_count("mean_visits", mean_visits, 1)
         if not isinstance(observability, str) or observability not in ("partial", "full"):
             raise ParameterError(f"observability = {clip(repr(observability))}; allowed: 'partial', 'full'")
         market = resolve_scenario(scenario)
@@ -139,8 +159,18 @@ class ShopperBatch:
         """New shoppers in the slots of the bool mask ``rows``."""
         self.simulator.replace_shoppers(self.state, rows)
 
+    @property
+    def end_probability(self) -> float:
+        """Probability that an episode ends after a visit besides churn and the horizon (0 for fixed ends)."""
+        return 1.0 / self.mean_visits if self.episode_end == "geometric" else 0.0
+
+    @property
+    def time_scale(self) -> int:
+        """The visits that ``time_fraction = t/scale`` counts in: the horizon, or the mean length of random ends."""
+        return self.mean_visits if self.episode_end == "geometric" else self.horizon
+
     def observe(self) -> np.ndarray:
-        return self.task.observe(self.state, self.simulator.catalog, self.horizon)
+        return self.task.observe(self.state, self.simulator.catalog, self.time_scale)
 
     def step(
         self, actions: object, active: np.ndarray | None = None
@@ -157,6 +187,8 @@ class ShopperBatch:
         outcome = self.simulator.step(self.state, slate, paid_fraction, active)
         self.last_outcome, self.last_action = outcome, checked
         terminated = outcome.churned
+        if self.episode_end == "geometric":  # drawn for every slot, so the stream does not depend on who churned
+            terminated = terminated | (self.simulator.visit_rng.random(self.num_shoppers) < self.end_probability)
         truncated = ~terminated & (self.state.visits >= self.horizon)
         info = {name: outcome.components[name] for name in COMPONENTS}
         info["discount"] = np.where(outcome.purchased, 1.0 - outcome.paid_fraction, 0.0)
@@ -174,7 +206,7 @@ class ShopperBatch:
             (
                 f"shopper {row}: segment {self.scenario.segments[state.segment[row]].name}, "
                 f"visit {state.visits[row]}/{self.horizon}, engagement {state.engagement[row]:.2f}, "
-                f"reference price {state.reference_price[row]:.2f}, wallet {state.wallet[row]:.0f}"
+                f"mean reference price {state.reference_price[row].mean():.2f}, wallet {state.wallet[row]:.0f}"
             ),
         ]
         if self.last_outcome is not None and self.last_action is not None:
