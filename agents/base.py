@@ -51,7 +51,7 @@ class TaskInfo:
     def __init__(self, task: Task, horizon: int) -> None:
         self.task = task
         self.name = task.name
-        self.horizon = horizon
+        self.horizon = horizon  # the visits ``time_fraction`` counts in (the mean length for geometric ends)
         self.layout = task.layout
         self.n_candidates = task.n_candidates
         self.action_space = task.action_space
@@ -64,7 +64,7 @@ class TaskInfo:
         batch = env if isinstance(env, ShopperBatch) else getattr(getattr(env, "unwrapped", env), "batch", None)
         if batch is None:
             raise TypeError(f"{type(env).__name__} is not a shopgym environment")
-        return cls(batch.task, batch.horizon)
+        return cls(batch.task, batch.time_scale)
 
     def visit_index(self, obs: np.ndarray) -> np.ndarray:
         """[N] 0-based visit number recovered from the observed time fraction."""

@@ -1,8 +1,8 @@
 """Oracle policies: the myopic oracle (hidden state) and the exact Pricing-v1 optimum.
 
 The myopic oracle receives the env's :class:`~shopgym.envs.batch.ShopperBatch` in ``act(obs, batch)`` and
-maximises the exact expected reward of the visit (:mod:`shopgym.oracles`); the DP policy plays the backward-
-induction optimum (:mod:`shopgym.pricing_optimum`). They are references for the gap between learned policies
+maximises the exact expected reward of the visit (:mod:`shopgym.oracles`); the DP policy plays the dynamic-
+programming optimum (:mod:`shopgym.pricing_optimum`). They are references for the gap between learned policies
 and what is possible.
 """
 
@@ -46,7 +46,8 @@ class MyopicOracle(BasePolicy):
 
 
 class DPPricingPolicy(BasePolicy):
-    """The optimal Pricing-v1 policy from backward induction (observes ρ and the visit index; no hidden state)."""
+    """The optimal Pricing-v1 policy by dynamic programming (observes ρ, and the visit index for fixed ends; no hidden
+    state)."""
 
     name = "dp_optimal"
     requires = ("sets_price",)
@@ -59,7 +60,9 @@ class DPPricingPolicy(BasePolicy):
     @classmethod
     def solve(cls, batch: ShopperBatch, gamma: float = 1.0, grid_size: int = 4001) -> DPPricingPolicy:
         """Solve the seeded pricing ``batch``'s market and wrap the solution."""
-        return cls(TaskInfo(batch.task, batch.horizon), solve_pricing(PricingModel.from_batch(batch), gamma, grid_size))
+        return cls(
+            TaskInfo(batch.task, batch.time_scale), solve_pricing(PricingModel.from_batch(batch), gamma, grid_size)
+        )
 
     def act(self, obs: np.ndarray, batch: ShopperBatch | None = None) -> np.ndarray:
         rho = self.info.layout.shopper(obs, "reference_price").astype(np.float64)

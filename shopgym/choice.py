@@ -14,7 +14,8 @@ costing more), so utility responds to the price charged relative to list; price 
   nests of the slate an upper nest (dissimilarity μ ≥ λ) against leaving, so a near-duplicate splits demand
   instead of adding to it (λ = μ = 1 is the multinomial logit)
 * purchase        P(buy | click i) = σ(W), W = b₀ + a_b·⟨u, v_i⟩ − (1 − α)·χβ·ℓ + η⁺·(ρ_c − x)⁺ − η⁻·(x − ρ_c)⁺
-  − ψ·I_c (I_c the shopper's stock of the category), and no purchase when p_i·x exceeds the wallet
+  − ψ·I_c − r_o·1[i owned] (I_c the shopper's stock of the category; an item among the shopper's last 16
+  purchases is "owned"), and no purchase when p_i·x exceeds the wallet
 * quantity        1 + min(X, Q − 1) units with X ~ Poisson(r·(ρ_c − x)⁺): shoppers stock up on deals; Q is the
   smaller of ``max_quantity`` and the units the wallet affords
 
@@ -149,6 +150,8 @@ def visit_utilities(
         - state.loss_coef[:, None] * np.maximum(paid_fraction - rho, 0.0)
         - coef.inventory_weight * np.take(state.inventory, flat_category)
     )
+    owned = (items[:, :, None] == state.owned[:, None, :]).any(axis=2)
+    purchase -= coef.repurchase_penalty * owned
     with np.errstate(divide="ignore", over="ignore"):
         affordable = np.floor(state.wallet[:, None] / paid_price)
     max_units = np.clip(affordable, 0, round(coef.max_quantity)).astype(np.int64)

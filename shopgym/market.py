@@ -64,6 +64,7 @@ class Coefficients:
     inventory_weight: float
     stockpile_rate: float
     max_quantity: float
+    repurchase_penalty: float
     reference_memory: float
     fatigue_decay: float
     fatigue_per_exposure: float

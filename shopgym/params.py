@@ -224,6 +224,12 @@ class ChoiceParams(_Section):
         4.0, ge=0.0, le=100.0, description="extra units bought ~ Poisson(rate·(ρ − x)⁺): stockpiling on deals"
     )
     max_quantity: int = Field(4, ge=1, le=100, description="most units bought in one purchase")
+    repurchase_penalty: float = Field(
+        4.0,
+        ge=0.0,
+        le=50.0,
+        description="purchase log-odds lost for an item among the shopper's last purchases (few buy a thing twice)",
+    )
 
     @model_validator(mode="after")
     def _check_nests(self) -> ChoiceParams:

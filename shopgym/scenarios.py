@@ -192,7 +192,7 @@ SCENARIOS: dict[str, Scenario] = {
                     "engagement0": 0.7,
                 },
             ],
-            choice={"purchase_bias": 0.5, "fatigue_weight": 0.1},
+            choice={"purchase_bias": 0.5, "fatigue_weight": 0.1, "repurchase_penalty": 0.5},  # staples are re-bought
             dynamics={"reference_memory": 0.7, "fatigue_decay": 0.4, "churn_max": 0.05, "taste_drift": 0.02},
         ),
         _scenario(

@@ -14,6 +14,7 @@ from shopgym.market import Coefficients, Market
 __all__ = [
     "HIDDEN_FEATURES",
     "HISTORY_MEMORY",
+    "OWNED_MEMORY",
     "ShopperState",
     "VisitRecord",
     "churn_hazard",
@@ -25,6 +26,8 @@ __all__ = [
 
 #: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
 HISTORY_MEMORY = 0.8
+#: How many of a shopper's last purchased items the shopper remembers owning (``owned``).
+OWNED_MEMORY = 16
 
 #: Names of the hidden per-shopper quantities added to observations when ``observability="full"``
 #: (``reference_price`` is the mean over categories; the candidate's own is an item feature).
@@ -48,6 +51,7 @@ class ShopperState:
     ``price_sensitivity`` (β), ``promo_affinity``, ``gain_coef`` (η⁺), ``loss_coef`` (η⁻), ``reference_price``
     [N, C] (ρ_c, a fraction of list price, per category), ``deal_wear`` (w ∈ [0, 1], how often deals were shown
     lately), ``inventory`` [N, C] (units in stock per category) and ``consumption_rate`` (share of it used per visit),
+    ``owned`` [N, OWNED_MEMORY] the last items bought (most recent first, −1 = none),
     ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its ``budget_income`` / ``budget_cap``.
 
     Observable history (what a platform logs): ``visits``, ``history_taste`` [N, d] (EMA of embeddings of
@@ -66,6 +70,7 @@ class ShopperState:
     deal_wear: np.ndarray
     inventory: np.ndarray
     consumption_rate: np.ndarray
+    owned: np.ndarray
     fatigue: np.ndarray
     engagement: np.ndarray
     wallet: np.ndarray
@@ -147,6 +152,7 @@ def sample_shoppers(
         deal_wear=zeros.copy(),
         inventory=inventory,
         consumption_rate=seg.consumption_rate[segment].copy(),
+        owned=np.full((n, OWNED_MEMORY), -1, dtype=np.int64),
         fatigue=np.zeros((n, n_categories)),
         engagement=engagement,
         wallet=wallet,
@@ -262,6 +268,8 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
 
     # taste drifts toward what was bought; the platform's history follows clicks and purchases
     if buyers.size:
+        state.owned[buyers, 1:] = state.owned[buyers, :-1]
+        state.owned[buyers, 0] = visit.item[buyers]
         bought_item = visit.item[buyers]
         taste = state.taste[buyers]
         taste += coef.taste_drift * (np.take(catalog.embedding, bought_item, axis=0) - taste)

@@ -391,7 +391,8 @@ class Pricing(Task):
 
     @property
     def list_price_level(self) -> int:
-        return int(np.argmax(self.price_levels))
+        """The level nearest to list price (levels may lie above it)."""
+        return int(np.argmin(np.abs(self.price_levels - 1.0)))
 
     def observe(self, state: ShopperState, catalog: Catalog, horizon: int) -> np.ndarray:
         rho = state.reference_price[:, 0]  # the one category of the reduction
@@ -409,7 +410,7 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
 
     One item at the catalog's typical price (exp(price_log_mean)) with the mid margin; one aggregate shopper
     whose traits are the segment-weighted means, without individual spread; no taste, fatigue, engagement change,
-    churn, budget limit, stock (no inventory effect, one unit per purchase), deal wear-out or drift. The only state
+    churn, budget limit, stock (no inventory effect, one unit per purchase), owned-item effect, deal wear-out or drift. The only state
     left is the reference price ρ, so the optimum is computable by dynamic programming.
     """
     segments = scenario.segments
@@ -456,6 +457,7 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
             "fatigue_weight": 0.0,
             "inventory_weight": 0.0,
             "stockpile_rate": 0.0,
+            "repurchase_penalty": 0.0,
         },
         dynamics={
             "engagement_gain_purchase": 0.0,

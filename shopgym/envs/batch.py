@@ -205,7 +205,13 @@ class ShopperBatch:
             f"market clock {sim.clock} · scenario {self.scenario.name} · task {self.task.name}",
             (
                 f"shopper {row}: segment {self.scenario.segments[state.segment[row]].name}, "
-                f"visit {state.visits[row]}/{self.horizon}, engagement {state.engagement[row]:.2f}, "
+                f"visit {state.visits[row]}"
+                + (
+                    f" (episodes end at random, mean {self.mean_visits})"
+                    if self.end_probability
+                    else f"/{self.horizon}"
+                )
+                + f", engagement {state.engagement[row]:.2f}, "
                 f"mean reference price {state.reference_price[row].mean():.2f}, wallet {state.wallet[row]:.0f}"
             ),
         ]
