@@ -113,8 +113,11 @@ def deal_response(
 ) -> np.ndarray:
     """Response in [0, 1) to an advertised discount 1 − x seen against the reference price ρ: zero below the
     threshold ``ρ − x ≤ d₀``, then ``1 − exp(−(ρ − x − d₀)/d_s)``; zero without a discount (x ≥ 1)."""
+    discounted = paid_fraction < 1.0
+    if not discounted.any():
+        return np.zeros(np.broadcast_shapes(np.shape(reference_price), np.shape(paid_fraction)))
     beyond = np.maximum(reference_price - paid_fraction - threshold, 0.0)
-    return np.where(paid_fraction < 1.0, -np.expm1(-beyond / saturation), 0.0)
+    return np.where(discounted, -np.expm1(-beyond / saturation), 0.0)
 
 
 def visit_utilities(
@@ -247,6 +250,10 @@ class NestedLogit:
         purchase_logit = utilities.purchase[rows, at]
         with np.errstate(over="ignore"):  # exp(-logit) = inf for a hopeless purchase: then u·inf < 1 is False
             purchased = (clicked >= 0) & (uniforms[:, 1] * (1.0 + np.exp(-purchase_logit)) < 1.0)
-        survival = _poisson_survival(utilities.extra_units[rows, at], utilities.max_units[rows, at])
-        extra = (uniforms[:, 2:3] < survival).sum(axis=1)
-        return Choice(clicked=clicked, purchased=purchased, units=np.where(purchased, 1 + extra, 0))
+        rate, most = utilities.extra_units[rows, at], utilities.max_units[rows, at]
+        stocking = purchased & (rate > 0.0) & (most > 1)
+        units = purchased.astype(np.int64)
+        if stocking.any():  # only deals below the reference price can sell more than one unit
+            survival = _poisson_survival(rate[stocking], most[stocking])
+            units[stocking] += (uniforms[stocking, 2:3] < survival).sum(axis=1)
+        return Choice(clicked=clicked, purchased=purchased, units=units)
