@@ -39,7 +39,9 @@ from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
 from shopgym.experiments.configs import CONFIG_DIR, ContinualConfig, TransferConfig, load_config
 from shopgym.experiments.continual import render_report as continual_report
 from shopgym.experiments.continual import run_continual
+from shopgym.experiments.mechanisms import mechanism_section, optimal_structure
 from shopgym.experiments.plots import plot_comparison
+from shopgym.experiments.promote_bound import promote_bound_section
 from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.stats import (
     SEEDS_CI,
@@ -102,10 +104,10 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
     fractions of the exact optimum J* per market, judged against the target."""
     lines = ["## Pricing-v1: learned policies against the exact optimum J*", ""]
     lines += [
-        "J* is the backward-induction optimum on a 4001-point reference-price grid (undiscounted, horizon 50;",
-        "refining the grid from 1601 to 6401 points moves it by < 0.001 %). Every policy is evaluated on the",
+        "J* is the dynamic-programming optimum on a 4001-point reference-price grid (undiscounted; episodes end",
+        "after every visit with probability 1/50, so the optimal policy is stationary). Each policy is scored on the",
         f"same {n_eval:,} shoppers (one episode each); J(π) of a fixed policy: mean [{SHOPPERS_CI}]. PPO and DQN:",
-        f"{steps:,} env steps each with the Pricing-v1 defaults of `agents/hyperparams/` (chosen in",
+        f"{steps:,} env steps each with the Pricing-v1 defaults of `agents/hyperparams/` (chosen on the first model in",
         f"docs/tuning.md), {seeds} training seeds, IQM over seeds of J(π)/J* [{SEEDS_CI}; n/a with fewer than 3]. PPO",
         "acts by sampling its policy (the Pricing-v1 default); the row below it scores the same trained policies",
         "by their most likely action instead.",
@@ -117,8 +119,7 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
         dp = DPPricingPolicy.solve(envs.batch, grid_size=4001)
         j_star = dp.solution.j_star
         _, prices = dp.solution.path()
-        tail = prices[10:40]
-        pattern = "settles at a constant price" if np.ptp(tail) == 0 else "cycles (promotions)"
+        pattern = optimal_structure(dp.solution).describe()
         info = TaskInfo.of(envs)
 
         def score(policy: Any, seed: int = 7, scenario: str = scenario) -> dict[str, float]:
@@ -162,7 +163,7 @@ def pricing_section(cache: Cache, seeds: int, steps: int, n_eval: int) -> list[s
             if "most_likely_action" in runs[0]:
                 learned[f"{algo.upper()}, most likely action"] = [r["most_likely_action"] for r in runs]
         lines += [
-            f"### `{scenario}` ({kind}): J* = {j_star:.2f}; the optimal price path {pattern}",
+            f"### `{scenario}` ({kind}): J* = {j_star:.2f}; the optimal price path: {pattern}",
             "",
             f"Optimal paid fractions, visits 1–20: {' '.join(f'{p:.2f}' for p in prices[:20])}",
             "",
@@ -214,7 +215,7 @@ def marketing_runs(cache: Cache, seeds: int, n_eval: int, ppo_steps: int, dqn_st
         obs, _ = envs.reset(seed=run)
         logger = make_policy("random", info, seed=run)
         features, bought = [], []
-        for _ in range(envs.batch.horizon):
+        for _ in range(envs.batch.time_scale):  # one mean episode length of logged visits
             actions = logger.act(obs)
             features.append(arm_features(info, obs)[np.arange(n_log), actions])
             obs, _, _, _, step_info = envs.step(actions)
@@ -485,12 +486,20 @@ def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool) -> list[s
     ]
 
 
+def bound_section(quick: bool) -> list[str]:
+    """The reduced-Promote upper bound on ``default`` (:mod:`shopgym.experiments.promote_bound`)."""
+    if quick:
+        return promote_bound_section("default", ppo_steps=1024, n_shoppers=256, grid=(6, 3, 21))
+    return promote_bound_section("default", ppo_steps=200_000, n_shoppers=100_000)
+
+
 def main() -> None:
     """Write docs/results.md (or ``--out``) from the cached or newly run sections."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets (smoke test); numbers are meaningless")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     parser.add_argument("--cache", type=Path, default=None, help="cache file (default: runs/agent_results/...)")
+    parser.add_argument("--sections", nargs="+", default=None, help="only these sections (default: all)")
     args = parser.parse_args()
     tune_malloc()
     if args.quick:
@@ -519,21 +528,45 @@ def main() -> None:
     cache = Cache(args.cache or ROOT / "runs" / "agent_results" / f"{name}.json")
     out_dir = args.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)
+    suites = (args.cache or ROOT / "runs" / "agent_results" / f"{name}.json").parent / f"{name}-suites"
+    sections: dict[str, Callable[[], list[str]]] = {
+        "pricing": lambda: pricing_section(cache, budget["seeds"], budget["pricing_steps"], 4 * budget["n_eval"]),
+        "mechanisms": lambda: mechanism_section(grid_size=501 if args.quick else 2001),
+        "promote_bound": lambda: bound_section(args.quick),
+        "marketing": lambda: marketing_section(
+            marketing_runs(cache, budget["seeds"], budget["n_eval"], budget["ppo"], budget["dqn"], budget["log"]),
+            budget["seeds"],
+            budget["n_eval"],
+            budget["log"],
+            out_dir,
+        ),
+        "memory": lambda: memory_section(cache, min(budget["seeds"], 3), budget["memory"], budget["n_eval"]),
+        "speed": lambda: speed_section(cache, budget["speed"]),
+        "transfer": lambda: suite_section("transfer", suites / "transfer", out_dir, args.quick),
+        "continual": lambda: suite_section("continual", suites / "continual", out_dir, args.quick),
+    }
+    chosen = args.sections or list(sections)
+    unknown = sorted(set(chosen) - set(sections))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; known: {', '.join(sections)}")
     lines = [
         "# Results: agents on shopgym",
         "",
         "Produced by `python -m shopgym.experiments.agent_results` (cached per run under `runs/agent_results/`; delete",
-        "the cache to recompute). Machine: 2 CPU cores, no GPU.",
+        "the cache to recompute) on shopper model v2 (the `-v1` ids). Machine: 2 CPU cores, no GPU.",
         "",
     ]
-    lines += pricing_section(cache, budget["seeds"], budget["pricing_steps"], 4 * budget["n_eval"])
-    results = marketing_runs(cache, budget["seeds"], budget["n_eval"], budget["ppo"], budget["dqn"], budget["log"])
-    lines += marketing_section(results, budget["seeds"], budget["n_eval"], budget["log"], out_dir)
-    lines += memory_section(cache, min(budget["seeds"], 3), budget["memory"], budget["n_eval"])
-    lines += speed_section(cache, budget["speed"])
-    suites = (args.cache or ROOT / "runs" / "agent_results" / f"{name}.json").parent / f"{name}-suites"
-    for kind in ("transfer", "continual"):
-        lines += suite_section(kind, suites / kind, out_dir, args.quick)
+    for section, build in sections.items():
+        if section in chosen:
+            lines += build()
+        else:
+            lines += [
+                f"## {section}: not regenerated on shopper model v2 yet",
+                "",
+                f"Run `python -m shopgym.experiments.agent_results --sections {section}` (with the sections already",
+                "regenerated: they are read back from the cache).",
+                "",
+            ]
     write_atomic(args.out, "\n".join(lines) + "\n")
     print(args.out.read_text())
 

@@ -69,7 +69,7 @@ class VisitUtilities:
 
     def single_items(self) -> VisitUtilities:
         """The same utilities with every slot shown alone: N·S visits of one slot each (row n·S + j is slot j of
-        shopper n). Oracles score arms this way."""
+        shopper n). Oracles score arms this way, from utilities computed without the position term."""
         n, s = self.click.shape
 
         def alone(values: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ policies; the exact Pricing-v1 optimum is in :mod:`shopgym.pricing_optimum`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from shopgym.choice import visit_utilities
@@ -30,7 +32,9 @@ def expected_visit_reward(batch: ShopperBatch, items: np.ndarray, paid: np.ndarr
     coef = sim.market.coefficients
     n, n_arms = items.shape
     paid_matrix = np.broadcast_to(paid, (n, n_arms))
-    utilities = visit_utilities(state, sim.catalog, coef, items, paid_matrix).single_items()
+    # every arm is shown alone, at the first position: no position term (it applies to slates of several slots)
+    alone = dataclasses.replace(coef, position_decay=0.0)
+    utilities = visit_utilities(state, sim.catalog, alone, items, paid_matrix).single_items()
     probabilities = sim.choice_model.probabilities(utilities)
     click = probabilities.click[:, 1].reshape(n, n_arms)
     buy = probabilities.buy[:, 0].reshape(n, n_arms)
@@ -54,7 +58,8 @@ def greedy_slate(batch: ShopperBatch, slate_size: int) -> np.ndarray:
     coef = sim.market.coefficients
     n, k = state.candidates.shape
     reward_alone = expected_visit_reward(batch, state.candidates, np.ones(k))
-    alone = visit_utilities(state, sim.catalog, coef, state.candidates, np.ones((n, k))).single_items()
+    first = dataclasses.replace(coef, position_decay=0.0)  # each candidate alone, at the first position
+    alone = visit_utilities(state, sim.catalog, first, state.candidates, np.ones((n, k))).single_items()
     click_alone = sim.choice_model.probabilities(alone).click[:, 1].reshape(n, k)
     value = np.divide(reward_alone, click_alone, out=np.zeros_like(reward_alone), where=click_alone > 0)
     trial_state = state.take(np.repeat(np.arange(n), k))  # row n·k + c: shopper n trying candidate c next

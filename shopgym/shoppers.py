@@ -22,6 +22,7 @@ __all__ = [
     "reference_update",
     "sample_shoppers",
     "transition",
+    "wear_update",
 ]
 
 #: Decay of the platform's observable history averages (click rate, history taste, exposure, …).
@@ -194,6 +195,11 @@ def reference_update(reference: np.ndarray, offered: np.ndarray, memory: float) 
     return memory * reference + (1.0 - memory) * offered
 
 
+def wear_update(wear: np.ndarray, deal_shown: np.ndarray, memory: float) -> np.ndarray:
+    """w ← λ_w·w + (1 − λ_w)·1[a deal was shown]: how often deals were shown lately, in [0, 1]."""
+    return memory * wear + (1.0 - memory) * deal_shown
+
+
 def engagement_after(engagement: np.ndarray, coef: Coefficients, clicked: np.ndarray, bought: np.ndarray) -> np.ndarray:
     """Engagement after a visit: a purchase pleases, a click without purchase disappoints, an ignored visit bores.
     ``clicked`` and ``bought`` are 0/1 (float or bool) arrays broadcasting with ``engagement``."""
@@ -248,7 +254,7 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     count, offered = _shown_by_category(state, catalog, visit)
     _update_prices_seen(state, coef, count, offered)
     deal_shown = (shown & (visit.paid_fraction < 1.0)).any(axis=1)
-    state.deal_wear = coef.wearout_memory * state.deal_wear + (1.0 - coef.wearout_memory) * deal_shown
+    state.deal_wear = wear_update(state.deal_wear, deal_shown, coef.wearout_memory)
 
     # stock: what was bought goes into the pantry, then a share of every category's stock is used up (flexible
     # consumption: a full pantry is used faster, so a lower price can raise demand for good, not only pull it forward)

@@ -410,8 +410,8 @@ def pricing_scenario(scenario: Scenario) -> Scenario:
 
     One item at the catalog's typical price (exp(price_log_mean)) with the mid margin; one aggregate shopper
     whose traits are the segment-weighted means, without individual spread; no taste, fatigue, engagement change,
-    churn, budget limit, stock (no inventory effect, one unit per purchase), owned-item effect, deal wear-out or drift. The only state
-    left is the reference price ρ, so the optimum is computable by dynamic programming.
+    churn, budget limit, stock (no inventory effect, one unit per purchase), owned-item effect, deal wear-out or
+    drift. The only state left is the reference price ρ, so the optimum is computable by dynamic programming.
     """
     segments = scenario.segments
     weights = np.array([s.weight for s in segments]) / sum(s.weight for s in segments)

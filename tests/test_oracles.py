@@ -34,3 +34,20 @@ def test_greedy_slate_is_valid_and_beats_a_random_slate():
             slate = np.stack([np.random.default_rng(i).permutation(20)[:5] for i in range(n)])
         values[name] = envs.step(slate)[1].mean()
     assert values["greedy"] > 1.5 * values["random"]
+
+
+def test_every_arm_is_scored_as_if_shown_alone_without_a_position_penalty():
+    """The myopic oracle's arms are alternatives, not slate positions: arm j's expected reward equals that of showing
+    it alone (a deeper discount must not lose θ·ln(1 + j) of click utility for coming later in the arm list)."""
+    from shopgym.envs.batch import ShopperBatch
+    from shopgym.oracles import expected_visit_reward
+
+    batch = ShopperBatch("promote", 64)
+    batch.seed(0)
+    batch.reset()
+    item, _, paid = batch.task.arms()
+    items = batch.state.candidates[:, item]
+    together = expected_visit_reward(batch, items, paid)
+    for arm in range(paid.size):
+        alone = expected_visit_reward(batch, items[:, arm : arm + 1], paid[arm : arm + 1])
+        np.testing.assert_allclose(together[:, arm], alone[:, 0], rtol=1e-12)
