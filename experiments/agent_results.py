@@ -531,8 +531,8 @@ def main() -> None:
     suites = (args.cache or ROOT / "runs" / "agent_results" / f"{name}.json").parent / f"{name}-suites"
     sections: dict[str, Callable[[], list[str]]] = {
         "pricing": lambda: pricing_section(cache, budget["seeds"], budget["pricing_steps"], 4 * budget["n_eval"]),
-        "mechanisms": lambda: mechanism_section(grid_size=501 if args.quick else 2001),
-        "promote_bound": lambda: bound_section(args.quick),
+        "mechanisms": lambda: cache.get("sections/mechanisms", lambda: mechanism_section(501 if args.quick else 2001)),
+        "promote_bound": lambda: cache.get("sections/promote_bound", lambda: bound_section(args.quick)),
         "marketing": lambda: marketing_section(
             marketing_runs(cache, budget["seeds"], budget["n_eval"], budget["ppo"], budget["dqn"], budget["log"]),
             budget["seeds"],
@@ -556,9 +556,10 @@ def main() -> None:
         "the cache to recompute) on shopper model v2 (the `-v1` ids). Machine: 2 CPU cores, no GPU.",
         "",
     ]
-    for section, build in sections.items():
-        if section in chosen:
-            lines += build()
+    built = {section: sections[section]() for section in chosen}  # in the order asked for; the page keeps its own
+    for section in sections:
+        if section in built:
+            lines += built[section]
         else:
             lines += [
                 f"## {section}: not regenerated on shopper model v2 yet",

@@ -26,8 +26,8 @@ over the outcomes o = no click, click without purchase, purchase. Everything is 
 (``probabilities``), the expected reward from the batch's reward function on
 :func:`shopgym.reward.expected_components` of each outcome (exact for rewards linear in the components, as every
 built-in kind is), e'_o from :func:`shopgym.shoppers.engagement_after`, h from :func:`~shopgym.shoppers.churn_hazard`,
-ρ'_a from :func:`~shopgym.shoppers.reference_update`, and w'_a = m·w + (1 − m)·1[x_a < 1], the deal-wear step of
-:func:`~shopgym.shoppers.transition`. The env's safety cap on episode length is ignored (reached with probability
+ρ'_a from :func:`~shopgym.shoppers.reference_update`, and w'_a = m·w + (1 − m)·1[x_a < 1] from
+:func:`~shopgym.shoppers.wear_update`. The env's safety cap on episode length is ignored (reached with probability
 ≈ 2e−9).
 
 **Solver.** V lives on a grid with multilinear interpolation: ρ between the lowest and the highest of the paid
@@ -44,6 +44,9 @@ halving the ρ and w steps moves V* by less than 0.1 %).
 :class:`PromoteBoundPolicy` plays the optimum in the env: at the shopper's actual (ρ, e, w), read from the batch's
 hidden state, and actual item, it takes the level maximising the one-visit reward plus the continuation value
 interpolated in V.
+
+(Longer than the house's 350 lines because the reduction, the tables, the solver and the policy that plays it share
+one grid and one model object; split, each part would import the others' internals.)
 """
 
 from __future__ import annotations
