@@ -64,6 +64,17 @@ TRANSFER_TARGET_FRACTION = 0.5
 TRANSFER_TARGET_PAIRS = 2
 PRICING_TARGET = 0.95  # J(π) / J*, IQM over seeds
 MARKETING_TARGET = 0.10  # PPO's gain over the best non-oracle baseline, with non-overlapping intervals
+#: Title and budget of each section, for the page when the section was not run.
+PENDING = {
+    "pricing": "Pricing-v1: PPO and DQN against the exact optimum (3 presets × 5 seeds × 200,000 steps)",
+    "mechanisms": "Pricing-v1: which mechanism produces which price path",
+    "promote_bound": "Promote-v1 (reduced): how far from optimal?",
+    "marketing": "Marketing-v1: every policy on the same shoppers (PPO 1,000,000 and DQN 300,000 steps × 5 seeds)",
+    "memory": "Promote-v1: does memory help? (RecurrentPPO against PPO, 3 seeds × 300,000 steps)",
+    "speed": "Training speed (PPO on Marketing-v1)",
+    "transfer": "Transfer (`experiments/configs/transfer.yml`, about an hour)",
+    "continual": "Continual learning (`experiments/configs/continual.yml`, about 20 minutes)",
+}
 PRICING_SCENARIOS = {
     "electronics": "loss-averse",
     "grocery": "gain-seeking",
@@ -562,10 +573,11 @@ def main() -> None:
             lines += built[section]
         else:
             lines += [
-                f"## {section}: not regenerated on shopper model v2 yet",
+                f"## {PENDING[section]}: not rerun on shopper model v2 yet",
                 "",
-                f"Run `python -m shopgym.experiments.agent_results --sections {section}` (with the sections already",
-                "regenerated: they are read back from the cache).",
+                f"`python -m shopgym.experiments.agent_results --sections {section}` (add the sections already on this",
+                "page: they are read back from the cache). The first model's results are in the git history of this",
+                "page (shopgym 0.1.0).",
                 "",
             ]
     write_atomic(args.out, "\n".join(lines) + "\n")

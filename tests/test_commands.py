@@ -21,7 +21,15 @@ def test_agent_results_quick(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
-    for heading in ("Pricing-v1", "Marketing-v1", "Training speed", "## Transfer", "continual learning"):
+    for heading in (
+        "Pricing-v1",
+        "which mechanism produces which price path",
+        "how far from optimal",
+        "Marketing-v1",
+        "Training speed",
+        "## Transfer",
+        "continual learning",
+    ):
         assert heading in text
     for picture in ("marketing_comparison.png", "transfer_new-catalog.png", "continual_matrices.png"):
         assert (tmp_path / picture).stat().st_size > 10_000
