@@ -28,7 +28,7 @@ class MyopicOracle(BasePolicy):
     """Maximises the exact expected reward of this visit given the hidden state (ignores the future).
 
     For a task whose action is a slate (not one arm) it builds the slate greedily, position by position,
-    maximising the expected reward of the slate under the MNL with position bias (assortment optimisation is
+    maximising the expected reward of the slate under the choice model with position bias (assortment optimisation is
     hard; greedy is the usual heuristic).
     """
 

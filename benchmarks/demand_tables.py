@@ -1,7 +1,7 @@
 """Regenerate the demand tables of docs/model.md §10.1: every preset's short- and long-run price elasticity at
 list price against Lerner's rule, and the decomposition of a promotion's bump on two presets.
 
-Run: ``python benchmarks/demand_tables.py`` (about two minutes on 2 cores). It rewrites docs/model.md between the
+Run: ``python benchmarks/demand_tables.py`` (about a minute on 2 cores). It rewrites docs/model.md between the
 ``<!-- demand:begin -->`` and ``<!-- demand:end -->`` markers.
 """
 

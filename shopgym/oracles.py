@@ -1,8 +1,8 @@
 """Oracles on the hidden state: the exact expected reward of a visit under the model, and greedy slates.
 
 These read a :class:`~shopgym.envs.batch.ShopperBatch`'s hidden shopper state and use the core's own choice
-functions, so they give the model's exact multinomial-logit expectations. ``shopgym.agents.oracles`` wraps them as
-policies; the exact Pricing-v1 optimum is in :mod:`shopgym.pricing_optimum`.
+functions and the injected choice model's ``probabilities``, so they give the model's exact expectations.
+``shopgym.agents.oracles`` wraps them as policies; the exact Pricing-v1 optimum is in :mod:`shopgym.pricing_optimum`.
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ class SegmentParams(_Section):
 
 
 class ChoiceParams(_Section):
-    """Click (multinomial logit over shown items + leave) then purchase (logit) model."""
+    """Click (nested logit over the shown items' categories + leave) then purchase (logit) and quantity model."""
 
     affinity_weight: float = Field(2.0, ge=0.0, le=50.0, description="a: click utility per unit taste·embedding")
     outside_utility: float = Field(1.0, ge=-20.0, le=20.0, description="utility of leaving without a click")

@@ -18,11 +18,13 @@ __all__ = ["ShopEnv"]
 class ShopEnv(gym.Env):
     """## Description
 
-    One shopper visits the shop up to ``max_episode_steps`` times. At every visit the platform proposes K
+    One shopper visits the shop until churn, the end of the episode (after ``max_episode_steps`` visits, or at
+    random with mean ``mean_visits`` for the planning tasks) or both. At every visit the platform proposes K
     candidate items; the agent decides what to show (and, depending on the task, at what discount). The shopper
-    clicks at most one item or leaves (multinomial logit with an outside option), may buy the clicked item, and
-    then updates a hidden state: reference price (discount habituation), category fatigue, engagement, taste,
-    wallet. Low engagement raises the churn hazard. See ``docs/model.md`` for the equations.
+    clicks at most one item or leaves (a nested logit over the slate's categories with an outside option), may
+    buy the clicked item in one or more units, and then updates a hidden state: reference prices per category,
+    deal wear, stock at home, owned items, category fatigue, engagement, taste, wallet. Low engagement raises the
+    churn hazard. See ``docs/model.md`` for the equations.
 
     ## Action space (per task)
 
@@ -52,7 +54,9 @@ class ShopEnv(gym.Env):
 
     ## Episode end
 
-    ``terminated`` when the shopper churns; ``truncated`` at the horizon H, the env's ``max_episode_steps``.
+    ``terminated`` when the shopper churns or, with ``episode_end="geometric"`` (the default of Promote,
+    Marketing and Pricing), after every visit with probability 1/``mean_visits``; ``truncated`` at the horizon H,
+    the env's ``max_episode_steps`` (for those tasks a far safety cap).
 
     The horizon is also in the observation (``time_fraction = t/H``), so the env must know the H that ends its
     episodes. ``gymnasium.make(id, max_episode_steps=N)`` passes N only to the ``TimeLimit`` wrapper it adds
