@@ -1,5 +1,6 @@
 """The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
-``continual``, ``sweep``, ``tune``, ``plot``, ``bench`` and ``data`` (``fetch``, ``list``).
+``continual``, ``sweep``, ``tune``, ``plot``, ``bench``, ``data`` (``fetch``, ``list``), ``calibrate`` and
+``fidelity``.
 
 Bad input (unknown env id, algorithm or scenario, a negative budget or seed, a device that is not there, an
 unreadable config or saved model, an ``--out`` that is a file, a flag that does not parse) prints one line
@@ -629,6 +630,74 @@ def data_list() -> None:
         manifest = fetched(name)
         where = f"{cache_dir() / name} (from {manifest['source']})" if manifest else "not fetched"
         typer.echo(f"{name}: {source.title}, {source.licence}: {where}")
+
+
+@app.command()
+def calibrate(
+    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's click logs")],
+    out: Annotated[Path, typer.Option(help="the scenario YAML to write (with its provenance block)")],
+    base: Annotated[str, typer.Option(help="the preset whose shoppers are fitted")] = "fashion",
+    name: Annotated[str, typer.Option(help="the calibrated scenario's name")] = "zozotown",
+    policy: Annotated[str, typer.Option(help="the logs' policy: random or bts")] = "random",
+    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
+    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the simulated logs")] = 0,
+    simulated_rows: Annotated[int, typer.Option(help="impressions simulated per search step")] = 5_000_000,
+) -> None:
+    """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
+    values with 95 % intervals). The click side: a logged click model fitted by maximum likelihood, then the
+    base preset's outside utility, position decay and item spread moved until logs simulated from it give the
+    same fit (docs/calibration.md)."""
+    from shopgym.calibration.obd import calibrate_obd
+    from shopgym.scenarios import save_scenario
+
+    if data != "obd":
+        fail(unknown_choice("data set", data, ["obd"]))
+    _positive(simulated_rows=simulated_rows)
+    _at_least(0, seed=seed)
+    if out.is_dir():
+        fail(f"--out {str(out)!r} is a folder: name the scenario file to write")
+    try:
+        scenario, provenance = calibrate_obd(
+            _scenario(base), name, policy, campaign, path, seed, simulated_rows, progress=typer.echo
+        )
+    except (ParameterError, OSError) as error:
+        fail(str(error))
+    save_scenario(scenario, out, provenance)
+    fitted = provenance["fitted"]
+    typer.echo(
+        f"wrote {out}: outside_utility {scenario.choice.outside_utility:.3f}, position_decay "
+        f"{scenario.choice.position_decay:.3f}, quality_sd {scenario.catalog.quality_sd:.3f} (fitted α "
+        f"{fitted['intercept']['value']:.3f} [{fitted['intercept']['low']:.3f}, {fitted['intercept']['high']:.3f}])"
+    )
+
+
+@app.command()
+def fidelity(
+    scenario: Annotated[str, typer.Argument(help="a preset name or a scenario YAML")],
+    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's uniform random logs")],
+    out: Annotated[Path, typer.Option(help="folder for fidelity.json, fidelity.md and the figures")],
+    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
+    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
+    replicates: Annotated[int, typer.Option(help="simulated logs of the real log's size")] = 100,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the real log")] = 1000,
+    seed: Annotated[int, typer.Option(help="seed of the simulated logs and the bootstrap")] = 0,
+) -> None:
+    """Compare a scenario's shoppers with real ones: every statistic of the real log and of logs simulated under
+    its policy, each with a 95 % interval and a verdict, in fidelity.json, fidelity.md and figures."""
+    from shopgym.calibration.obd import obd_fidelity
+
+    if data != "obd":
+        fail(unknown_choice("data set", data, ["obd"]))
+    _at_least(2, replicates=replicates, bootstrap=bootstrap)
+    _at_least(0, seed=seed)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {str(out)!r} is a file: name a folder")
+    try:
+        rows = obd_fidelity(_scenario(scenario), out, "random", campaign, path, replicates, bootstrap, seed)
+    except (ParameterError, OSError) as error:
+        fail(str(error))
+    typer.echo(f"{sum(row.within for row in rows)} of {len(rows)} statistics within; report in {out / 'fidelity.md'}")
 
 
 def _reflowed(text: str) -> str:

@@ -8,6 +8,7 @@ scenario="fashion")``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,10 +21,14 @@ from shopgym.files import read_yaml, write_atomic
 from shopgym.params import ParameterError, Scenario, SegmentParams, clip, validate_scenario
 
 __all__ = [
+    "CALIBRATED",
+    "PRESET_DIR",
     "SCENARIOS",
     "get_scenario",
     "list_scenarios",
     "load_scenario",
+    "preset_provenance",
+    "read_provenance",
     "resolve_scenario",
     "save_scenario",
     "scenario_from_mapping",
@@ -52,6 +57,10 @@ _PREMIUM = SegmentParams(
     budget_income=80.0,
     budget_cap=600.0,
 )
+
+
+#: The top-level key of a scenario file that says where its values came from (it is not part of the market).
+PROVENANCE = "provenance"
 
 
 def _scenario(**fields: Any) -> Scenario:
@@ -244,19 +253,38 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+#: Presets calibrated to data (:mod:`shopgym.calibration`), shipped as YAML with their provenance block and
+#: rebuilt by ``shopgym calibrate``.
+PRESET_DIR = Path(__file__).parent / "presets"
+CALIBRATED = ("zozotown",)
+
+
 def list_scenarios() -> list[str]:
-    """Names of the built-in presets."""
-    return sorted(SCENARIOS)
+    """Names of the built-in presets: the stylized ones and the calibrated ones."""
+    return sorted([*SCENARIOS, *CALIBRATED])
 
 
 def get_scenario(name: str) -> Scenario:
     """A built-in preset by name; an unknown name raises :class:`ParameterError` listing the known ones."""
+    if isinstance(name, str) and name in CALIBRATED:
+        return _calibrated(name)
     try:
         return SCENARIOS[name]
     except (KeyError, TypeError):
         raise ParameterError(
             f"unknown scenario {clip(repr(name))}; known scenarios: {', '.join(list_scenarios())}"
         ) from None
+
+
+@functools.cache
+def _calibrated(name: str) -> Scenario:
+    return load_scenario(PRESET_DIR / f"{name}.yml")
+
+
+def preset_provenance(name: str) -> dict[str, Any] | None:
+    """Where a preset's values came from: the provenance block of a calibrated preset, None for a stylized one."""
+    get_scenario(name)  # the error for an unknown name
+    return read_provenance(PRESET_DIR / f"{name}.yml") if name in CALIBRATED else None
 
 
 def scenario_record(scenario: Scenario) -> dict[str, Any]:
@@ -287,12 +315,26 @@ def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read a scenario from YAML (:func:`~shopgym.files.read_yaml`). A top-level ``base: NAME`` starts from that
-    preset."""
-    path = Path(path)
+    preset; a top-level ``provenance`` block (where the values came from) is read by :func:`read_provenance`, not
+    here."""
+    data = _scenario_file(Path(path))
+    data.pop(PROVENANCE, None)
+    return scenario_from_mapping(data, where=f"scenario file {str(path)!r}")
+
+
+def read_provenance(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``provenance`` block of a scenario file (a mapping), or None if it has none."""
+    block = _scenario_file(Path(path)).get(PROVENANCE)
+    if block is not None and not isinstance(block, dict):
+        raise ParameterError(f"scenario file {str(path)!r}: provenance must be a mapping, got {type(block).__name__}")
+    return block
+
+
+def _scenario_file(path: Path) -> dict[str, Any]:
     data = read_yaml(path, "scenario file")
     if not isinstance(data, dict):
         raise ParameterError(f"scenario file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}")
-    return scenario_from_mapping(data, where=f"scenario file {str(path)!r}")
+    return data
 
 
 def scenario_from_mapping(data: dict[str, Any], where: str = "scenario") -> Scenario:
@@ -311,6 +353,9 @@ def scenario_from_mapping(data: dict[str, Any], where: str = "scenario") -> Scen
     return validate_scenario(base, where=where)
 
 
-def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
-    """Write a scenario as YAML atomically (temporary file, then rename)."""
-    write_atomic(path, yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+def save_scenario(scenario: Scenario, path: str | os.PathLike[str], provenance: dict[str, Any] | None = None) -> None:
+    """Write a scenario as YAML atomically (temporary file, then rename), with a ``provenance`` block if given."""
+    content = scenario.model_dump(mode="json")
+    if provenance is not None:
+        content[PROVENANCE] = provenance
+    write_atomic(path, yaml.safe_dump(content, sort_keys=False, allow_unicode=True))

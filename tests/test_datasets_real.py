@@ -49,3 +49,31 @@ def test_ta_feng_transactions(cache: Path) -> None:
 def test_rerun_is_a_no_op(cache: Path) -> None:
     for name in datasets.SOURCES:
         assert datasets.fetch(name) == (cache / name, False)
+
+
+def test_shipped_zozotown_preset_is_a_fresh_fit(cache: Path) -> None:
+    """`shopgym calibrate obd` rebuilds the shipped preset and its provenance block exactly."""
+    from shopgym.calibration.obd import calibrate_obd
+    from shopgym.scenarios import get_scenario, preset_provenance
+
+    shipped = preset_provenance("zozotown")
+    scenario, provenance = calibrate_obd(
+        shipped["base"], "zozotown", seed=shipped["seed"], simulated_rows=shipped["simulated_rows"]
+    )
+    assert scenario == get_scenario("zozotown")
+    assert provenance == shipped
+
+
+def test_zozotown_clicks_as_often_as_the_logs(cache: Path, tmp_path: Path) -> None:
+    """The must-show of the calibration: the simulated click rate per impression lies in the logged 95 %
+    interval, and every statistic of the report has its intervals."""
+    import json
+
+    from shopgym.calibration.obd import obd_fidelity
+
+    rows = obd_fidelity("zozotown", tmp_path, replicates=40, bootstrap=300)
+    rate = next(row for row in rows if row.statistic == "click rate per impression")
+    assert rate.real_ci[0] < rate.simulated < rate.real_ci[1]
+    assert rate.real == 0.0038 and rate.within
+    records = json.loads((tmp_path / "fidelity.json").read_text())
+    assert all(r["real_ci"][0] <= r["real_ci"][1] and r["simulated_ci"][0] <= r["simulated_ci"][1] for r in records)

@@ -29,7 +29,7 @@ from shopgym.experiments.cli import app
 load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
 load_config(CONFIG_DIR / "transfer.yml", TransferConfig)  # names a scenario file beside it
 assert load_hyperparams("dqn", "shopgym/Marketing-v1").gamma == 0.95
-env = gym.make("shopgym/Promote-v1")
+env = gym.make("shopgym/Promote-v1", scenario="zozotown")  # a calibrated preset: YAML shipped in the package
 env.reset(seed=0)
 env.step(env.action_space.sample())
 for name in ("agents", "experiments"):
@@ -58,7 +58,12 @@ def test_wheel_adds_only_the_shopgym_import_name(dist: Path) -> None:
         top_level = archive.read(next(n for n in names if n.endswith(".dist-info/top_level.txt"))).decode()
     assert top_level.split() == ["shopgym"]
     assert {name.split("/", 1)[0] for name in names} == {"shopgym", wheel.name.split("-py3")[0] + ".dist-info"}
-    for data in ("agents/hyperparams/dqn.yml", "experiments/configs/quickstart.yml", "experiments/configs/scenarios"):
+    for data in (
+        "agents/hyperparams/dqn.yml",
+        "experiments/configs/quickstart.yml",
+        "experiments/configs/scenarios",
+        "presets/zozotown.yml",
+    ):
         assert any(name.startswith(f"shopgym/{data}") for name in names), data
 
 
@@ -92,5 +97,6 @@ def test_sdist_holds_the_package_with_its_data(dist: Path) -> None:
         members = {member.name.split("/", 1)[1]: member for member in archive.getmembers() if "/" in member.name}
     wanted = {"pyproject.toml", "README.md", "shopgym/core.py", "shopgym/agents/base.py", "shopgym/experiments/cli.py"}
     wanted |= {"shopgym/agents/hyperparams/dqn.yml", "shopgym/experiments/configs/quickstart.yml"}
+    wanted |= {"shopgym/presets/zozotown.yml"}
     assert wanted <= set(members)
     assert not any(member.issym() or member.islnk() for member in members.values())

@@ -8,7 +8,7 @@ import gymnasium as gym
 import pytest
 
 from shopgym.params import CatalogParams, ParameterError, Scenario, validate_scenario
-from shopgym.scenarios import SCENARIOS, get_scenario, list_scenarios, load_scenario, save_scenario
+from shopgym.scenarios import get_scenario, list_scenarios, load_scenario, save_scenario
 
 
 def test_at_least_six_presets_that_differ():
@@ -16,7 +16,7 @@ def test_at_least_six_presets_that_differ():
     assert len(names) >= 6
     for required in ("default", "fashion", "electronics", "grocery", "holiday", "new_market"):
         assert required in names
-    dumps = {name: SCENARIOS[name].model_dump(exclude={"name", "description"}) for name in names}
+    dumps = {name: get_scenario(name).model_dump(exclude={"name", "description"}) for name in names}
     assert len({repr(d) for d in dumps.values()}) == len(names)
 
 

@@ -1,0 +1,10 @@
+"""Calibrating markets to logged data, and comparing a scenario's shoppers with real ones.
+
+- :mod:`shopgym.calibration.clicks`: the click side. A logged click model fitted by maximum likelihood to
+  Open-Bandit-format impressions, logs of the same format simulated from a scenario under uniform random slates,
+  and the scenario whose simulated logs give the same fit (:func:`~shopgym.calibration.clicks.calibrate_clicks`).
+- :mod:`shopgym.calibration.fidelity`: statistics of real and simulated logs side by side, each with a 95 %
+  interval and a verdict, written as ``fidelity.json``, ``fidelity.md`` and figures.
+
+Nothing here downloads: the data come from :mod:`shopgym.datasets`.
+"""

@@ -1,0 +1,213 @@
+"""Real and simulated logs side by side: each statistic with a 95 % interval and a verdict.
+
+For a statistic s and a real log of R rows:
+
+- ``real``: s on the real log; ``real_ci``: the 2.5 and 97.5 percentiles of s over bootstrap resamples of it,
+  drawn by the unit the rows depend on (items of a click log, customers of a transaction log).
+- ``simulated``: the median of s over replicate logs of R rows simulated from the scenario under the real
+  log's policy; ``simulated_ci``: their 2.5 and 97.5 percentiles, the range a log like the real one would show if
+  the scenario were true. Replicates of the real size keep statistics that depend on the amount of data (how
+  many items got a click) comparable.
+- ``within``: the two intervals overlap.
+
+:func:`compare` computes the rows; :func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real,
+real_ci, simulated, simulated_ci, within}``), ``fidelity.md`` and the figures of :mod:`shopgym.calibration.plots`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, Protocol, Self, TypeVar
+
+import numpy as np
+
+from shopgym.calibration.clicks import ClickLog, fit_clicks
+from shopgym.files import write_atomic
+
+__all__ = [
+    "CLICK_STATISTICS",
+    "FidelityRow",
+    "Resamplable",
+    "Statistic",
+    "compare",
+    "fidelity_markdown",
+    "write_report",
+]
+
+
+class Resamplable(Protocol):
+    """A log that can be bootstrapped: a resample drawn the way the log's rows depend on each other (by item, by
+    customer)."""
+
+    def resample(self, rng: np.random.Generator) -> Self: ...
+
+
+LogT = TypeVar("LogT", bound=Resamplable)
+
+
+@dataclass(frozen=True)
+class Statistic(Generic[LogT]):
+    """A named number computed from a log; ``percent`` says to show it ×100 with a % sign."""
+
+    name: str
+    compute: Callable[[LogT], float]
+    percent: bool = False
+
+
+@dataclass(frozen=True)
+class FidelityRow:
+    """One statistic of the report (module docstring)."""
+
+    statistic: str
+    real: float
+    real_ci: tuple[float, float]
+    simulated: float
+    simulated_ci: tuple[float, float]
+    within: bool
+    percent: bool = False
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def compare(
+    statistics: Sequence[Statistic[LogT]],
+    real: LogT,
+    simulated: Sequence[LogT],
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> list[FidelityRow]:
+    """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size."""
+    rng = np.random.default_rng(seed)
+
+    def table(logs: Sequence[LogT]) -> np.ndarray:  # [logs, statistics], a log at a time (a log's fit is reused)
+        values = [[statistic.compute(log) for statistic in statistics] for log in logs]
+        return np.array(values, dtype=np.float64).reshape(-1, len(statistics))
+
+    boot = table([real.resample(rng) for _ in range(bootstrap)])
+    sims = table(simulated)
+    values = table([real])[0]
+    rows = []
+    for k, statistic in enumerate(statistics):
+        real_ci, sim_ci = _interval(boot[:, k]), _interval(sims[:, k])
+        rows.append(
+            FidelityRow(
+                statistic=statistic.name,
+                real=float(values[k]),
+                real_ci=real_ci,
+                simulated=float(np.nanmedian(sims[:, k])),
+                simulated_ci=sim_ci,
+                within=bool(real_ci[0] <= sim_ci[1] and sim_ci[0] <= real_ci[1]),
+                percent=statistic.percent,
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- click statistics
+def _ctr(log: ClickLog, position: int | None = None) -> float:
+    rows = slice(None) if position is None else log.position == position
+    clicks = log.click[rows]
+    return float(clicks.mean()) if clicks.size else float("nan")
+
+
+def top_item_share(log: ClickLog, share: float = 0.1) -> float:
+    """Share of the clicks that went to the most-clicked ``share`` of the log's items (nan without clicks)."""
+    _, index = np.unique(log.item_id, return_inverse=True)
+    per_item = np.sort(np.bincount(index, weights=log.click))[::-1]
+    total = per_item.sum()
+    return float(per_item[: max(1, round(share * per_item.size))].sum() / total) if total else float("nan")
+
+
+def clicked_item_share(log: ClickLog) -> float:
+    """Share of the log's items with at least one click."""
+    _, index = np.unique(log.item_id, return_inverse=True)
+    return float((np.bincount(index, weights=log.click) > 0).mean())
+
+
+_last_fit: list = [None, None]  # (log, its fit): the three fitted statistics of one log share one fit
+
+
+def _fitted(name: str) -> Callable[[ClickLog], float]:
+    def value(log: ClickLog) -> float:
+        if not log.click.any():
+            return float("nan")
+        if _last_fit[0] is not log:
+            _last_fit[:] = [log, fit_clicks(log, intervals=False)]
+        return float(getattr(_last_fit[1], name).value)
+
+    return value
+
+
+CLICK_STATISTICS: tuple[Statistic[ClickLog], ...] = (
+    Statistic("click rate per impression", _ctr, percent=True),
+    *(Statistic(f"click rate at position {p}", lambda log, p=p: _ctr(log, p), percent=True) for p in (1, 2, 3)),
+    Statistic("clicks on the top 10 % of items (share)", top_item_share, percent=True),
+    Statistic("items with a click (share)", clicked_item_share, percent=True),
+)
+#: The logged click model's parameters (:mod:`shopgym.calibration.clicks`), as statistics: slower (a fit per
+#: resample), so reports bootstrap them fewer times.
+CLICK_MODEL_STATISTICS: tuple[Statistic[ClickLog], ...] = (
+    Statistic("fitted α (log-odds, top slot)", _fitted("intercept")),
+    Statistic("fitted θ (position decay)", _fitted("position_decay")),
+    Statistic("fitted σ (item spread, log-odds)", _fitted("item_sd")),
+)
+
+
+# ------------------------------------------------------------------------------------------------------ report
+def _show(value: float, percent: bool) -> str:
+    if not np.isfinite(value):
+        return "—"
+    return f"{100 * value:.2f} %" if percent else f"{value:.3f}"
+
+
+def _show_ci(ci: tuple[float, float], percent: bool) -> str:
+    return f"[{_show(ci[0], percent)}, {_show(ci[1], percent)}]"
+
+
+def fidelity_markdown(title: str, rows: Sequence[FidelityRow], notes: Sequence[str], figures: Sequence[str]) -> str:
+    """``fidelity.md``: the table of rows, the notes (one paragraph each) and the figures (file names)."""
+    lines = [f"# {title}", "", "| statistic | real | real 95 % CI | simulated | simulated 95 % range | within |"]
+    lines.append("|---|---:|---:|---:|---:|:---:|")
+    for row in rows:
+        lines.append(
+            f"| {row.statistic} | {_show(row.real, row.percent)} | {_show_ci(row.real_ci, row.percent)} | "
+            f"{_show(row.simulated, row.percent)} | {_show_ci(row.simulated_ci, row.percent)} | "
+            f"{'yes' if row.within else '**no**'} |"
+        )
+    within = sum(row.within for row in rows)
+    lines += ["", f"{within} of {len(rows)} statistics within (the intervals overlap).", ""]
+    for note in notes:
+        lines += [note, ""]
+    for figure in figures:
+        lines += [f"![{Path(figure).stem}]({figure})", ""]
+    return "\n".join(lines)
+
+
+def write_report(
+    folder: Path, title: str, rows: Sequence[FidelityRow], notes: Sequence[str], figures: Sequence[str]
+) -> None:
+    """Write ``fidelity.json`` and ``fidelity.md`` into ``folder`` (atomically; figures are written by the caller)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def number(value: float) -> float | None:  # JSON has no NaN
+        return float(value) if np.isfinite(value) else None
+
+    records = [
+        {
+            "statistic": row.statistic,
+            "real": number(row.real),
+            "real_ci": [number(v) for v in row.real_ci],
+            "simulated": number(row.simulated),
+            "simulated_ci": [number(v) for v in row.simulated_ci],
+            "within": row.within,
+        }
+        for row in rows
+    ]
+    write_atomic(folder / "fidelity.json", json.dumps(records, indent=2) + "\n")
+    write_atomic(folder / "fidelity.md", fidelity_markdown(title, rows, notes, figures))

@@ -1,0 +1,251 @@
+"""shopgym.calibration on logs made here: the logged click model recovers known values, simulated logs are
+uniform random slates of the core's shoppers, the search finds a known outside utility, and the fidelity report
+and the commands write what they say."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shopgym.calibration.clicks import (
+    ClickCounts,
+    ClickLog,
+    _Likelihood,
+    calibrate_clicks,
+    fit_clicks,
+    simulate_impressions,
+)
+from shopgym.calibration.fidelity import CLICK_STATISTICS, FidelityRow, Statistic, compare, write_report
+from shopgym.params import ParameterError
+from shopgym.scenarios import get_scenario, load_scenario, preset_provenance, read_provenance, save_scenario
+
+SMALL = get_scenario("fashion").replace(catalog={"n_items": 40, "n_categories": 8})
+
+
+def logged_model(alpha: float, theta: float, sigma: float, items: int, rows: int, seed: int) -> ClickLog:
+    """A log drawn from the logged click model itself, uniform over items and three slots."""
+    rng = np.random.default_rng(seed)
+    effect = sigma * rng.standard_normal(items)
+    item = rng.integers(0, items, rows)
+    position = rng.integers(1, 4, rows)
+    logit = alpha - theta * np.log(position) + effect[item]
+    return ClickLog(item + 100, position, (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int8))
+
+
+def test_fit_recovers_the_values_a_log_was_drawn_with() -> None:
+    fit = fit_clicks(logged_model(-3.0, 0.4, 0.6, items=150, rows=150_000, seed=1))
+    for estimate, truth in [(fit.intercept, -3.0), (fit.position_decay, 0.4), (fit.item_sd, 0.6)]:
+        assert estimate.low < truth < estimate.high
+        assert estimate.high - estimate.low < 0.5
+    assert fit.rows == 150_000 and fit.clicks > 5000
+
+
+def test_an_estimate_on_the_boundary_gets_an_interval_from_zero() -> None:
+    """A log with no item spread whose estimate is σ̂ = 0 (this seed): the profile interval starts at the
+    boundary and still has width (a Wald interval would have none)."""
+    fit = fit_clicks(logged_model(-2.5, 0.0, 0.0, items=50, rows=20_000, seed=1))
+    assert fit.item_sd.value == fit.item_sd.low == 0.0 < fit.item_sd.high < 0.3
+    assert fit.position_decay.low < 0.0 < fit.position_decay.high
+
+
+def test_likelihood_gradient_matches_finite_differences() -> None:
+    likelihood = _Likelihood(ClickCounts.of(logged_model(-3.0, 0.3, 0.5, 30, 5000, 3)), nodes=801)
+    x = np.array([-3.2, 0.2, 0.4])
+    _, gradient = likelihood.value_and_gradient(x)
+    numeric = [(likelihood(x + h) - likelihood(x - h)) / 2e-5 for h in 1e-5 * np.eye(3)]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_fits_from_every_start_agree_on_a_large_log() -> None:
+    """A dense grid, not Gauss–Hermite: with hundreds of clicks per item Gauss–Hermite made the likelihood
+    bumpy, and the optimiser stopped at different α̂ from different starts."""
+    from shopgym.calibration.clicks import _maximise
+
+    likelihood = _Likelihood(ClickCounts.of(logged_model(-5.5, 0.1, 0.6, 80, 2_000_000, 4)), nodes=801)
+    fits = [_maximise(likelihood, np.array(start), {})[0] for start in ([-5.5, 0.1, 0.5], [-5, 0, 0.05], [-6, 0.3, 1])]
+    np.testing.assert_allclose(fits[0], fits[1], atol=2e-3)
+    np.testing.assert_allclose(fits[0], fits[2], atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        (ClickLog(np.array([], int), np.array([], int), np.array([], np.int8)), "empty"),
+        (ClickLog(np.array([1, 2]), np.array([0, 1]), np.array([0, 1], np.int8)), "position = 0"),
+        (ClickLog(np.array([1, 2]), np.array([1, 2]), np.array([0, 0], np.int8)), "no click"),
+    ],
+)
+def test_logs_that_cannot_be_fitted_say_why(log: ClickLog, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        fit_clicks(log)
+
+
+def test_simulated_logs_are_uniform_random_slates_with_one_click_at_most() -> None:
+    log = simulate_impressions(SMALL, 60_000, seed=5)
+    assert len(log) == 60_000
+    np.testing.assert_array_equal(log.position[:6], [1, 2, 3, 1, 2, 3])
+    visits = log.item_id.reshape(-1, 3)
+    assert (np.sort(visits, axis=1)[:, 1:] != np.sort(visits, axis=1)[:, :-1]).all()  # distinct items per slate
+    shown = np.bincount(log.item_id, minlength=40)
+    assert shown.min() > 0.9 * 1500 and shown.max() < 1.1 * 1500  # 60,000 / 40 each
+    for slot in range(3):  # every item as often in every slot
+        assert abs(np.mean(log.item_id[log.position == slot + 1]) - 19.5) < 0.5
+    assert log.click.reshape(-1, 3).sum(axis=1).max() <= 1
+    again = simulate_impressions(SMALL, 60_000, seed=5)
+    assert all(np.array_equal(a, b) for a, b in zip(vars(log).values(), vars(again).values(), strict=True))
+    assert not np.array_equal(simulate_impressions(SMALL, 60_000, seed=6).click, log.click)
+
+
+def test_outside_utility_lowers_the_simulated_click_rate() -> None:
+    rates = [
+        simulate_impressions(SMALL.replace(choice={"outside_utility": u}), 30_000, seed=0).click_rate for u in (1, 3, 5)
+    ]
+    assert rates[0] > rates[1] > rates[2] > 0
+
+
+def test_search_finds_the_outside_utility_a_log_was_simulated_with() -> None:
+    truth = SMALL.replace(choice={"outside_utility": 3.5, "position_decay": 0.4})
+    real = simulate_impressions(truth, 300_000, seed=11)
+    result = calibrate_clicks(real, SMALL, seed=0, simulated_rows=300_000, iterations=6)
+    assert result.scenario.choice.outside_utility == pytest.approx(3.5, abs=0.15)
+    assert result.scenario.choice.position_decay == pytest.approx(0.4, abs=0.15)
+    assert result.scenario.catalog.n_items == 40
+    assert 1 <= len(result.path) <= 6
+    last = result.path[-1]
+    assert (last[0], last[1]) == (result.scenario.choice.outside_utility, result.scenario.choice.position_decay)
+
+
+def test_item_resample_keeps_each_items_rows_together_and_counts_repeats_as_new_items() -> None:
+    log = ClickLog(np.array([7, 7, 7, 9, 5, 5]), np.array([1, 2, 3, 1, 1, 2]), np.array([1, 0, 0, 0, 1, 1], np.int8))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        resample = log.resample(rng)
+        sizes = np.bincount(resample.item_id)
+        assert sizes.size == 3 and set(sizes) <= {1, 2, 3}  # three draws, each an item with its own rows
+        assert len(resample) == sizes.sum()
+
+
+def test_compare_reports_intervals_and_overlap() -> None:
+    real = logged_model(-3.0, 0.2, 0.3, 40, 20_000, 1)
+    same = [logged_model(-3.0, 0.2, 0.3, 40, 20_000, seed) for seed in range(10, 30)]
+    other = [logged_model(-1.0, 0.2, 0.3, 40, 20_000, seed) for seed in range(10, 30)]
+    rate = Statistic("click rate", lambda log: log.click_rate, percent=True)
+    [row] = compare([rate], real, same, bootstrap=200)
+    assert row.real_ci[0] < row.real < row.real_ci[1] and row.within
+    assert row.simulated_ci[0] <= row.simulated <= row.simulated_ci[1]
+    [row] = compare([rate], real, other, bootstrap=200)
+    assert not row.within
+
+
+def test_report_files_follow_the_schema(tmp_path: Path) -> None:
+    rows = [
+        FidelityRow("a", 0.5, (0.4, 0.6), 0.55, (0.5, 0.6), True, percent=True),
+        FidelityRow("b", float("nan"), (float("nan"), float("nan")), 1.0, (0.9, 1.1), False),
+    ]
+    write_report(tmp_path, "title", rows, ["a note"], ["figure.png"])
+    records = json.loads((tmp_path / "fidelity.json").read_text())
+    assert [set(r) for r in records] == [{"statistic", "real", "real_ci", "simulated", "simulated_ci", "within"}] * 2
+    assert records[1]["real"] is None and records[0]["real_ci"] == [0.4, 0.6]
+    text = (tmp_path / "fidelity.md").read_text()
+    assert "| a | 50.00 % |" in text and "**no**" in text and "1 of 2 statistics within" in text
+    assert "![figure](figure.png)" in text
+
+
+def test_click_statistics_on_a_tiny_log() -> None:
+    log = ClickLog(np.array([1, 1, 2, 3]), np.array([1, 2, 1, 3]), np.array([1, 1, 0, 0], np.int8))
+    values = {s.name: s.compute(log) for s in CLICK_STATISTICS}
+    assert values["click rate per impression"] == 0.5
+    assert values["click rate at position 1"] == 0.5 and values["click rate at position 3"] == 0.0
+    assert values["clicks on the top 10 % of items (share)"] == 1.0
+    assert values["items with a click (share)"] == pytest.approx(1 / 3)
+
+
+def test_scenario_files_keep_a_provenance_block_out_of_the_market(tmp_path: Path) -> None:
+    path = tmp_path / "calibrated.yml"
+    save_scenario(SMALL, path, {"data": "somewhere", "rows": 3})
+    assert load_scenario(path) == SMALL
+    assert read_provenance(path) == {"data": "somewhere", "rows": 3}
+    save_scenario(SMALL, path)
+    assert read_provenance(path) is None
+    path.write_text(path.read_text() + "provenance: [1, 2]\n")
+    with pytest.raises(ParameterError, match="provenance must be a mapping"):
+        read_provenance(path)
+
+
+def test_zozotown_is_a_calibrated_preset_with_its_provenance() -> None:
+    scenario = get_scenario("zozotown")
+    provenance = preset_provenance("zozotown")
+    assert scenario.catalog.n_items == provenance["items"] == 80
+    assert provenance["data"].startswith("Open Bandit Dataset") and provenance["rows"] == 10_000
+    low, high = provenance["fitted"]["intercept"]["low"], provenance["fitted"]["intercept"]["high"]
+    assert low < provenance["fitted"]["intercept"]["value"] < high
+    assert preset_provenance("default") is None
+    rate = simulate_impressions(scenario, 300_000, seed=0).click_rate
+    assert 0.0026 < rate < 0.0051  # the logged click rate's 95 % interval (docs/calibration.md)
+    assert math.isclose(scenario.choice.outside_utility, round(scenario.choice.outside_utility, 4))
+
+
+def _obd_log_folder(root: Path, seed: int) -> Path:
+    """An Open-Bandit-format folder whose logs are simulated from a small scenario (3,000 rows per file)."""
+    rng = np.random.default_rng(seed)
+    log = simulate_impressions(SMALL.replace(choice={"outside_utility": 2.0}), 3000, seed)
+    header = ",timestamp,item_id,position,click,propensity_score\n"
+    seconds = np.sort(rng.integers(0, 7 * 86400, len(log)))
+    stamps = np.datetime64("2019-11-24T00:00:00") + seconds.astype("timedelta64[s]")
+    lines = [
+        f"{k},{str(t).replace('T', ' ')}.000000+00:00,{i},{p},{c},0.025\n"
+        for k, (t, i, p, c) in enumerate(zip(stamps, log.item_id, log.position, log.click, strict=True))
+    ]
+    items = ",item_id,item_feature_0\n" + "".join(f"{k},{k},0.0\n" for k in range(40))
+    for policy in ("random", "bts"):
+        for campaign in ("all", "men", "women"):
+            folder = root / policy / campaign
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{campaign}.csv").write_text(header + "".join(lines))
+            (folder / "item_context.csv").write_text(items)
+    return root
+
+
+def test_calibrate_and_fidelity_commands(tmp_path: Path) -> None:
+    data = _obd_log_folder(tmp_path / "obd", seed=3)
+    base = tmp_path / "base.yml"
+    save_scenario(SMALL, base)
+    scenario = tmp_path / "fitted.yml"
+    run = [sys.executable, "-m", "shopgym.experiments.cli"]
+    calibrate = [*run, "calibrate", "obd", "--base", str(base), "--name", "tiny", "--path", str(data)]
+    done = subprocess.run(
+        [*calibrate, "--simulated-rows", "30000", "--out", str(scenario)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and load_scenario(scenario).name == "tiny"
+    assert read_provenance(scenario)["rows"] == 3000
+    out = tmp_path / "report"
+    fidelity = [*run, "fidelity", str(scenario), "obd", "--path", str(data), "--out", str(out)]
+    done = subprocess.run([*fidelity, "--replicates", "4", "--bootstrap", "20"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in out.iterdir()} >= {"fidelity.json", "fidelity.md", "click_rate_by_position.png"}
+    assert len(json.loads((out / "fidelity.json").read_text())) == 9
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["calibrate", "tafeng", "--out", "x.yml"], "unknown data set 'tafeng'; known: obd"),
+        (["calibrate", "obd", "--out", "x.yml", "--simulated-rows", "0"], "--simulated-rows must be ≥ 1"),
+        (["calibrate", "obd", "--out", "x.yml", "--base", "fashon"], "did you mean 'fashion'"),
+        (["fidelity", "zozotown", "obd", "--out", "r", "--replicates", "1"], "--replicates must be ≥ 2"),
+        (["fidelity", "default", "obd", "--out", "r", "--path", "nowhere"], "nowhere"),
+    ],
+)
+def test_commands_refuse_bad_input_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shopgym.experiments.cli", *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("shopgym: error:") and message in done.stderr and "Traceback" not in done.stderr
