@@ -1,5 +1,5 @@
 """The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
-``continual``, ``sweep``, ``tune``, ``plot``, ``bench``, ``data`` (``fetch``, ``list``), ``calibrate`` and
+``continual``, ``sweep``, ``tune``, ``plot``, ``bench``, ``data`` (``fetch``, ``list``, ``describe``), ``calibrate`` and
 ``fidelity``.
 
 Bad input (unknown env id, algorithm or scenario, a negative budget or seed, a device that is not there, an
@@ -630,6 +630,32 @@ def data_list() -> None:
         manifest = fetched(name)
         where = f"{cache_dir() / name} (from {manifest['source']})" if manifest else "not fetched"
         typer.echo(f"{name}: {source.title}, {source.licence}: {where}")
+
+
+@data_app.command("describe")
+def data_describe(
+    name: Annotated[str, typer.Argument(help="tafeng: the Ta Feng grocery transactions")],
+    out: Annotated[Path, typer.Option(help="folder for tafeng.json, tafeng.md and the figure")],
+    path: Annotated[Path | None, typer.Option(help="a Ta Feng csv or zip (default: the fetched copy)")] = None,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the customers")] = 200,
+    seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,
+) -> None:
+    """What a data set says: visits, gaps, retention, baskets, prices, discounts, margins and categories of the
+    fitted months (Nov–Jan) and the held-out one (Feb), each with a customer-bootstrap 95 % interval, and the
+    reference-price regression's gain and loss coefficients (docs/calibration.md)."""
+    from shopgym.calibration.tafeng import describe_tafeng
+
+    if name != "tafeng":
+        fail(unknown_choice("data set", name, ["tafeng"]))
+    _at_least(2, bootstrap=bootstrap)
+    _at_least(0, seed=seed)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {str(out)!r} is a file: name a folder")
+    try:
+        describe_tafeng(out, path, bootstrap, seed)
+    except (ParameterError, OSError) as error:
+        fail(str(error))
+    typer.echo(f"report in {out / 'tafeng.md'}")
 
 
 @app.command()

@@ -249,3 +249,44 @@ def test_commands_refuse_bad_input_in_one_line(tmp_path: Path, args: list[str], 
     )
     assert done.returncode == 2
     assert done.stderr.startswith("shopgym: error:") and message in done.stderr and "Traceback" not in done.stderr
+
+
+def _tafeng_file(path: Path, seed: int) -> Path:
+    """A Ta Feng-format csv over Nov 2000 – Feb 2001: 20 products sold every day by random customers, at the
+    regular price or 10–30 % below it."""
+    from test_datasets import TAFENG_HEADER
+
+    rng = np.random.default_rng(seed)
+    lines = []
+    for day in np.arange(np.datetime64("2000-11-01"), np.datetime64("2001-03-01")):
+        date = day.astype(object)
+        for product in range(20):
+            price = (10 + product) * (1 - rng.choice([0, 0, 0.1, 0.3]))
+            for _ in range(3):
+                units = int(rng.integers(1, 4))
+                cells = [f"{date.month}/{date.day}/{date.year}", f"{rng.integers(0, 300):08d}", "30-34", "115"]
+                cells += [str(100 + product % 5), str(4710000 + product), str(units), str(8 * units)]
+                cells.append(f"{round(units * price)}")
+                lines.append(",".join(f'"{c}"' for c in cells) + "\n")
+    path.write_text(TAFENG_HEADER + "".join(lines))
+    return path
+
+
+def test_data_describe_writes_the_tafeng_report(tmp_path: Path) -> None:
+    data = _tafeng_file(tmp_path / "ta_feng.csv", seed=0)
+    out = tmp_path / "tafeng"
+    run = [sys.executable, "-m", "shopgym.experiments.cli", "data", "describe", "tafeng", "--path", str(data)]
+    done = subprocess.run([*run, "--out", str(out), "--bootstrap", "5"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "tafeng.json").read_text())
+    assert list(report["windows"]) == ["Nov 2000 – Jan 2001", "Feb 2001 (held out)"]
+    fitted = report["windows"]["Nov 2000 – Jan 2001"]
+    assert fitted["lines"] == 92 * 20 * 3
+    values = {row["statistic"]: row for row in fitted["statistics"]}
+    assert values["units per line"]["ci"][0] <= values["units per line"]["value"] <= values["units per line"]["ci"][1]
+    assert values["lines discounted > 2 % below regular (share)"]["value"] == pytest.approx(0.5, abs=0.05)
+    held_out = {row["statistic"]: row for row in report["windows"]["Feb 2001 (held out)"]["statistics"]}
+    assert held_out["customers of the first 30 days back later (share)"]["value"] is None  # February: 28 days
+    assert {"gain", "loss", "loss_aversion"} <= set(fitted["reference_price"])
+    assert "| lines per visit |" in (out / "tafeng.md").read_text()
+    assert (out / "tafeng_gaps_and_discounts.png").stat().st_size > 10_000

@@ -4,7 +4,11 @@
   Open-Bandit-format impressions, logs of the same format simulated from a scenario under uniform random slates,
   and the scenario whose simulated logs give the same fit (:func:`~shopgym.calibration.clicks.calibrate_clicks`).
 - :mod:`shopgym.calibration.fidelity`: statistics of real and simulated logs side by side, each with a 95 %
-  interval and a verdict, written as ``fidelity.json``, ``fidelity.md`` and figures.
+  interval and a verdict, written as ``fidelity.json`` and ``fidelity.md``.
+- :mod:`shopgym.calibration.obd`: the Open Bandit Dataset's click logs: calibrating to them, the fidelity report.
+- :mod:`shopgym.calibration.transactions`: transaction logs (Ta Feng): their statistics, bootstrapped by
+  customer, and the reference-price regression with separate gain and loss coefficients.
+- :mod:`shopgym.calibration.tafeng`: the report of what the Ta Feng log says, per window.
 
 Nothing here downloads: the data come from :mod:`shopgym.datasets`.
 """

@@ -11,7 +11,7 @@ For a statistic s and a real log of R rows:
 - ``within``: the two intervals overlap.
 
 :func:`compare` computes the rows; :func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real,
-real_ci, simulated, simulated_ci, within}``), ``fidelity.md`` and the figures of :mod:`shopgym.calibration.plots`.
+real_ci, simulated, simulated_ci, within}``) and ``fidelity.md``, which shows the figures its caller drew.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "FidelityRow",
     "Resamplable",
     "Statistic",
+    "bootstrap_statistics",
     "compare",
     "fidelity_markdown",
     "write_report",
@@ -71,8 +72,27 @@ class FidelityRow:
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:
+    if np.isnan(values).all():  # a statistic the log does not define (e.g. retention over a shorter window)
+        return float("nan"), float("nan")
     low, high = np.nanpercentile(values, [2.5, 97.5])
     return float(low), float(high)
+
+
+def _table(statistics: Sequence[Statistic[LogT]], logs: Sequence[LogT]) -> np.ndarray:
+    """[logs, statistics]: a log at a time, so statistics of one log can share work (a fit)."""
+    values = [[statistic.compute(log) for statistic in statistics] for log in logs]
+    return np.array(values, dtype=np.float64).reshape(-1, len(statistics))
+
+
+def bootstrap_statistics(
+    statistics: Sequence[Statistic[LogT]], log: LogT, bootstrap: int = 1000, seed: int = 0
+) -> list[tuple[float, tuple[float, float]]]:
+    """Each statistic of ``log`` with its 95 % percentile-bootstrap interval (``log.resample``, ``bootstrap``
+    times)."""
+    rng = np.random.default_rng(seed)
+    boot = _table(statistics, [log.resample(rng) for _ in range(bootstrap)])
+    values = _table(statistics, [log])[0]
+    return [(float(values[k]), _interval(boot[:, k])) for k in range(len(statistics))]
 
 
 def compare(
@@ -83,24 +103,17 @@ def compare(
     seed: int = 0,
 ) -> list[FidelityRow]:
     """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size."""
-    rng = np.random.default_rng(seed)
-
-    def table(logs: Sequence[LogT]) -> np.ndarray:  # [logs, statistics], a log at a time (a log's fit is reused)
-        values = [[statistic.compute(log) for statistic in statistics] for log in logs]
-        return np.array(values, dtype=np.float64).reshape(-1, len(statistics))
-
-    boot = table([real.resample(rng) for _ in range(bootstrap)])
-    sims = table(simulated)
-    values = table([real])[0]
+    sims = _table(statistics, simulated)
+    reals = bootstrap_statistics(statistics, real, bootstrap, seed)
     rows = []
-    for k, statistic in enumerate(statistics):
-        real_ci, sim_ci = _interval(boot[:, k]), _interval(sims[:, k])
+    for k, (statistic, (value, real_ci)) in enumerate(zip(statistics, reals, strict=True)):
+        sim_ci = _interval(sims[:, k])
         rows.append(
             FidelityRow(
                 statistic=statistic.name,
-                real=float(values[k]),
+                real=value,
                 real_ci=real_ci,
-                simulated=float(np.nanmedian(sims[:, k])),
+                simulated=float(np.nanmedian(sims[:, k])) if not np.isnan(sims[:, k]).all() else float("nan"),
                 simulated_ci=sim_ci,
                 within=bool(real_ci[0] <= sim_ci[1] and sim_ci[0] <= real_ci[1]),
                 percent=statistic.percent,

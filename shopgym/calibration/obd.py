@@ -7,6 +7,7 @@ under the log's own policy: uniform random slates, the policy of the ``random`` 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +76,10 @@ def calibrate_obd(
             "intercept": fit.real.intercept.as_dict(),
             "position_decay": fit.real.position_decay.as_dict(),
             "item_sd": fit.real.item_sd.as_dict(),
+        },
+        "click_rate": {
+            "real": round(log.click_rate, 6),
+            "simulated": round(1.0 / (1.0 + math.exp(-fit.path[-1][3])), 6),
         },
         "simulated_fit": {
             "intercept": round(fit.simulated.intercept.value, 4),

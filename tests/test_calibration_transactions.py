@@ -1,0 +1,263 @@
+"""The transaction log, its statistics and the reference-price regression, on small logs made here."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from shopgym.calibration.fidelity import compare
+from shopgym.calibration.transactions import (
+    TRANSACTION_STATISTICS,
+    TransactionLog,
+    fit_reference_price,
+    regular_prices,
+)
+from shopgym.datasets import Transactions
+from shopgym.params import ParameterError
+
+ORIGIN = np.datetime64("2000-11-01")
+STATISTICS = {statistic.name: statistic for statistic in TRANSACTION_STATISTICS}
+
+
+def make_log(rows: list[tuple[int, int, int, int, int, float, float]]) -> TransactionLog:
+    """Rows of (customer, day, product, category, units, paid, cost)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 7
+    ints = [np.array(column, dtype=np.int64) for column in columns[:5]]
+    floats = [np.array(column, dtype=np.float64) for column in columns[5:]]
+    return TransactionLog(*ints, *floats, origin=ORIGIN)
+
+
+# customer 1 visits on days 0, 3 and 40 (a 10 % discount on day 40), customer 2 once on day 5 (product 30 sold
+# below its ASSET), customer 3 on days 10 and 20.
+TINY = make_log(
+    [
+        (1, 0, 10, 1, 1, 10.0, 8.0),
+        (1, 0, 20, 2, 2, 40.0, 30.0),
+        (1, 3, 10, 1, 1, 10.0, 8.0),
+        (1, 40, 10, 1, 2, 18.0, 16.0),
+        (2, 5, 20, 2, 1, 20.0, 15.0),
+        (2, 5, 30, 3, 1, 5.0, 6.0),
+        (3, 10, 10, 1, 1, 10.0, 8.0),
+        (3, 20, 20, 2, 1, 20.0, 15.0),
+    ]
+)
+TINY_EXPECTED = {
+    "visits per customer": 2.0,
+    "customers with one visit (share)": 1 / 3,
+    "days between visits (median)": 10.0,
+    "days between visits (mean)": 50 / 3,
+    "gaps of at most 7 days (share)": 1 / 3,
+    "customers of the first 30 days back later (share)": 1 / 3,
+    "lines per visit": 8 / 6,
+    "units per line": 10 / 8,
+    "spend per visit (median)": 19.0,  # visits spend 50, 10, 18, 25, 10, 20
+    "unit price (median)": 10.0,  # unit prices 5, 9, 10, 10, 10, 20, 20, 20
+    "unit price p75 / p25": 20 / 9.75,
+    "lines discounted > 2 % below regular (share)": 1 / 8,
+    "discount depth (mean, discounted lines)": 0.1,
+    "spend in the top 10 categories (share)": 1.0,
+    "gross margin (products priced above ASSET)": 1 - 100 / 128,  # product 30 (ASSET 6 > price 5) left out
+    "lines paid below ASSET (share)": 1 / 8,
+}
+
+
+def test_every_statistic_on_a_tiny_log_has_its_known_value() -> None:
+    assert set(TINY_EXPECTED) == set(STATISTICS)
+    for name, expected in TINY_EXPECTED.items():
+        assert STATISTICS[name].compute(TINY) == pytest.approx(expected), name
+
+
+def test_shares_are_shown_as_percent() -> None:
+    assert STATISTICS["lines paid below ASSET (share)"].percent
+    assert not STATISTICS["lines per visit"].percent
+
+
+def test_top_category_share_counts_only_the_ten_biggest_categories() -> None:
+    log = make_log([(1, 0, c, c, 1, 10.0 if c == 0 else 1.0, 0.5) for c in range(11)])
+    assert STATISTICS["spend in the top 10 categories (share)"].compute(log) == pytest.approx(19 / 20)
+
+
+def test_regular_price_is_the_most_frequent_unit_price_ties_to_the_highest() -> None:
+    product = np.array([1, 1, 1, 1, 2, 2, 2])
+    price = np.array([10.0, 10.0, 12.0, 12.0, 5.0, 4.0, 4.000000001])
+    assert regular_prices(product, price).tolist() == [12.0] * 4 + [4.0] * 3
+
+
+def test_statistics_are_nan_where_undefined() -> None:
+    one_visit_each = make_log([(1, 0, 10, 1, 1, 10.0, 8.0), (2, 3, 10, 1, 1, 10.0, 8.0)])
+    empty = make_log([])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("days between visits (median)", "days between visits (mean)", "gaps of at most 7 days (share)"):
+            assert np.isnan(STATISTICS[name].compute(one_visit_each)), name
+        # a log of 3 days has no "later than the first 30 days"; no line is discounted
+        assert np.isnan(STATISTICS["customers of the first 30 days back later (share)"].compute(one_visit_each))
+        assert np.isnan(STATISTICS["discount depth (mean, discounted lines)"].compute(one_visit_each))
+        for statistic in TRANSACTION_STATISTICS:
+            assert np.isnan(statistic.compute(empty)), statistic.name
+
+
+def test_resample_keeps_each_customers_rows_together_and_relabels_repeats() -> None:
+    rng = np.random.default_rng(1)
+    customers, rows = 30, []
+    for customer in range(customers):
+        for line in range(int(rng.integers(1, 5))):
+            rows.append((100 + customer, line, line, 0, 1, float(1000 * customer + line), 1.0))
+    log = make_log(rows)
+    by_customer = {c: sorted(log.paid[log.customer == c].tolist()) for c in np.unique(log.customer)}
+    resampled = log.resample(np.random.default_rng(0))
+    labels = np.unique(resampled.customer)
+    assert labels.tolist() == list(range(customers))  # as many customers as the log has, relabelled
+    sources = []
+    for label in labels:
+        paid = sorted(resampled.paid[resampled.customer == label].tolist())
+        source = 100 + int(paid[0] // 1000)
+        assert paid == by_customer[source]  # all of one customer's rows, nothing else
+        sources.append(source)
+    assert len(set(sources)) < customers  # some customer was drawn twice and became two customers
+    assert len(resampled) == sum(len(by_customer[s]) for s in sources)
+
+
+def test_compare_bootstraps_a_transaction_log_by_customer() -> None:
+    rows = compare(TRANSACTION_STATISTICS, TINY, [TINY, TINY], bootstrap=30)
+    visits = {row.statistic: row for row in rows}["visits per customer"]
+    assert visits.real == visits.simulated == 2.0
+    assert 1.0 <= visits.real_ci[0] < visits.real_ci[1] <= 3.0  # customers with 1, 2 and 3 visits
+
+
+def test_between_keeps_the_window_inclusive_and_moves_the_origin() -> None:
+    window = TINY.between("2000-11-04", np.datetime64("2000-11-11"))  # days 3 to 10
+    assert window.origin == np.datetime64("2000-11-04")
+    assert sorted(window.day.tolist()) == [0, 2, 2, 7]
+    assert sorted((window.origin + window.day).tolist()) == sorted(
+        (ORIGIN + TINY.day[(TINY.day >= 3) & (TINY.day <= 10)]).tolist()
+    )
+    assert len(TINY.between("2000-11-01", "2000-12-31")) == len(TINY)
+
+
+def test_between_an_empty_or_reversed_window_is_refused() -> None:
+    with pytest.raises(ParameterError, match="no transactions between 2001-03-01 and 2001-03-31"):
+        TINY.between("2001-03-01", "2001-03-31")
+    with pytest.raises(ParameterError, match="last_day = 2000-11-01 is before first_day = 2000-11-05"):
+        TINY.between("2000-11-05", "2000-11-01")
+
+
+def test_of_reads_transactions_with_day_zero_at_the_first_date() -> None:
+    dates = np.array(["2000-11-03", "2000-11-01", "2000-12-01"], dtype="datetime64[D]")
+    transactions = Transactions(
+        date=dates,
+        customer_id=np.array([5, 5, 6]),
+        age_group=np.array(["", "", ""]),
+        pin_code=np.array(["", "", ""]),
+        product_subclass=np.array([1, 1, 2]),
+        product_id=np.array([7, 7, 8]),
+        amount=np.array([2, 1, 1]),
+        asset=np.array([10.0, 5.0, 3.0]),
+        sales_price=np.array([12.0, 6.0, 4.0]),
+    )
+    log = TransactionLog.of(transactions)
+    assert log.origin == np.datetime64("2000-11-01")
+    assert log.day.tolist() == [2, 0, 30]
+    assert log.unit_price.tolist() == [6.0, 6.0, 4.0]
+    empty = Transactions(*(column[:0] for column in vars(transactions).values()))
+    with pytest.raises(ParameterError, match="transactions are empty"):
+        TransactionLog.of(empty)
+
+
+def test_bad_logs_are_refused_naming_the_field() -> None:
+    with pytest.raises(ParameterError, match="units = 0"):
+        make_log([(1, 0, 10, 1, 0, 10.0, 8.0)])
+    with pytest.raises(ParameterError, match="paid = -1.0"):
+        make_log([(1, 0, 10, 1, 1, -1.0, 8.0)])
+    with pytest.raises(ParameterError, match="day has 1 rows, customer 2"):
+        TransactionLog(*(np.zeros(2, np.int64), np.zeros(1, np.int64)), *(np.ones(2),) * 5, origin=ORIGIN)
+    with pytest.raises(ParameterError, match="empty: nothing to resample"):
+        make_log([]).resample(np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------------------------- reference-price regression
+TRUTH = {"price_elasticity": -1.5, "gain": 2.0, "loss": -4.0}
+
+
+def synthetic_log(
+    seed: int, products: int = 40, days: int = 50, noise: float = 0.1, rho: float = 0.0, change: float = 1.0
+) -> TransactionLog:
+    """Every product sells every day, as two lines at one price; log units follow the regression with TRUTH.
+    A product's price is redrawn on a day with probability ``change`` (regular 60 %, a discount of 5–30 %, a raise
+    of 5–20 %); its errors are AR(1) with correlation ``rho``."""
+    rng = np.random.default_rng(seed)
+    regular = rng.integers(10, 100, products).astype(np.float64)
+    level = rng.uniform(np.log(300), np.log(3000), products)
+    factor, reference, error = np.ones(products), None, rng.normal(0, noise, products)
+    rows = []
+    for day in range(days):
+        redraw = rng.random(products) < change
+        kind = rng.random(products)
+        new = np.where(
+            kind < 0.6,
+            1.0,
+            np.where(kind < 0.85, 1 - rng.uniform(0.05, 0.3, products), 1 + rng.uniform(0.05, 0.2, products)),
+        )
+        factor = np.where(redraw, new, factor)
+        price = np.round(regular * factor, 2)
+        reference = price if reference is None else reference
+        error = rho * error + np.sqrt(1 - rho**2) * rng.normal(0, noise, products)
+        mean = (
+            level
+            + TRUTH["price_elasticity"] * np.log(price / regular)
+            + TRUTH["gain"] * np.maximum(reference - price, 0) / reference
+            + TRUTH["loss"] * np.maximum(price - reference, 0) / reference
+            + error
+        )
+        units = np.maximum(2, np.round(np.exp(mean))).astype(np.int64)
+        for p in range(products):
+            half = int(units[p]) // 2
+            for share in (half, int(units[p]) - half):
+                rows.append((int(rng.integers(0, 500)), day, p, p % 7, share, share * price[p], 0.5 * share * price[p]))
+        reference = 0.7 * reference + 0.3 * price
+    return make_log(rows)
+
+
+def test_reference_price_regression_recovers_known_coefficients() -> None:
+    fit = fit_reference_price(synthetic_log(0))
+    assert (fit.products, fit.product_days) == (40, 40 * 49)  # the first day of each product has no reference
+    for name, truth in TRUTH.items():
+        estimate = getattr(fit, name)
+        assert estimate.low <= truth <= estimate.high, name
+        assert estimate.high - estimate.low < 1.0, name
+    loss_aversion = -TRUTH["loss"] - TRUTH["gain"]
+    assert fit.loss_aversion.low <= loss_aversion <= fit.loss_aversion.high
+    assert fit.loss_aversion.low > 0  # |loss| > gain is detected
+
+
+def test_reference_price_intervals_cover_the_truth() -> None:
+    covered = {name: 0 for name in TRUTH}
+    for seed in range(20):
+        fit = fit_reference_price(synthetic_log(100 + seed, products=25, days=30))
+        for name, truth in TRUTH.items():
+            covered[name] += getattr(fit, name).low <= truth <= getattr(fit, name).high
+    assert min(covered.values()) >= 16, covered  # 19 of 20 expected
+
+
+def test_clustered_errors_are_larger_than_naive_when_errors_are_correlated_within_product() -> None:
+    correlated = fit_reference_price(synthetic_log(3, rho=0.95, change=0.15, noise=0.3))
+    ratio = np.array(correlated.clustered_se) / np.array(correlated.naive_se)
+    assert (ratio > 1.5).all(), ratio
+    independent = fit_reference_price(synthetic_log(3))  # the contrast: independent errors, similar errors
+    assert (np.array(independent.clustered_se) / np.array(independent.naive_se) < 1.5).all()
+
+
+def test_reference_price_regression_refuses_bad_input() -> None:
+    with pytest.raises(ParameterError, match="transaction log is empty"):
+        fit_reference_price(make_log([]))
+    with pytest.raises(ParameterError, match="memory = 1"):
+        fit_reference_price(TINY, memory=1.0)
+    with pytest.raises(ParameterError, match="min_days = 5: fewer than 2 products"):
+        fit_reference_price(TINY, min_days=5)
+    steady = make_log(
+        [(1, d, p, 0, 1 + (d * p) % 3, 10.0 * (1 + (d * p) % 3), 1.0) for d in range(5) for p in range(3)]
+    )
+    with pytest.raises(ParameterError, match="prices do not move"):
+        fit_reference_price(steady, min_days=2)
