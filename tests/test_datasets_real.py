@@ -77,3 +77,18 @@ def test_zozotown_clicks_as_often_as_the_logs(cache: Path, tmp_path: Path) -> No
     assert rate.real == 0.0038 and rate.within
     records = json.loads((tmp_path / "fidelity.json").read_text())
     assert all(r["real_ci"][0] <= r["real_ci"][1] and r["simulated_ci"][0] <= r["simulated_ci"][1] for r in records)
+
+
+def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> None:
+    """docs/calibration.md's Ta Feng numbers: the windows' sizes, a basket of about 7 lines, and demand that
+    falls more steeply above the reference price than below it (−loss − gain > 0) on the fitted months."""
+    from shopgym.calibration.tafeng import WINDOWS
+    from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, fit_reference_price
+
+    log = TransactionLog.of(datasets.load_tafeng())
+    fitted, held_out = (log.between(*window) for window in WINDOWS.values())
+    assert (len(fitted), len(held_out)) == (618_702, 199_039)
+    lines_per_visit = next(s for s in TRANSACTION_STATISTICS if s.name == "lines per visit")
+    assert 6.9 < lines_per_visit.compute(fitted) < 7.1
+    fit = fit_reference_price(fitted)
+    assert fit.loss_aversion.low > 0 and fit.price_elasticity.high < 0
