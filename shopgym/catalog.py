@@ -270,15 +270,15 @@ def generate_candidates(
     cdf /= cdf[:, -1:]
     uniforms = rng.random((n_shoppers, n_candidates + n_categories), dtype=np.float32)
     category = _draw_categories(cdf, uniforms[:, :n_candidates])
-    count = np.take(catalog.category_count, category)
+    count = catalog.category_count.take(category)
     row_offset = np.arange(n_shoppers)[:, None] * (n_candidates + n_categories) + n_candidates
-    anchor = np.take(uniforms, row_offset + category) ** retrieval.popularity_skew
+    anchor = uniforms.take(row_offset + category) ** retrieval.popularity_skew
     within = (anchor * count).astype(np.int64) + np.arange(n_candidates)
     if catalog.category_count.min() >= n_candidates:
         within -= count * (within >= count)  # wrap around without an integer modulo
     else:
         within %= count
-    return np.take(catalog.category_start, category) + within
+    return catalog.category_start.take(category) + within
 
 
 def _draw_categories(cdf: np.ndarray, uniforms: np.ndarray) -> np.ndarray:

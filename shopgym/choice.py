@@ -127,17 +127,17 @@ def visit_utilities(
     n = items.shape[0]
     shown = items >= 0
     safe = np.where(shown, items, 0)
-    affinity = np.einsum("nsd,nd->ns", np.take(catalog.embedding, safe, axis=0), state.taste)
-    category = np.take(catalog.category, safe)
+    affinity = np.einsum("nsd,nd->ns", catalog.embedding.take(safe, axis=0), state.taste)
+    category = catalog.category.take(safe)
     flat_category = category + np.arange(n)[:, None] * catalog.n_categories
-    rho = np.take(state.reference_price, flat_category)
-    paid_price = np.take(catalog.price, safe) * paid_fraction
+    rho = state.reference_price.take(flat_category)
+    paid_price = catalog.price.take(safe) * paid_fraction
     log_price = np.log(paid_fraction)
     beta = (coef.price_sensitivity_scale * state.price_sensitivity)[:, None]
     promo = state.promo_affinity * (1.0 - coef.wearout_weight * state.deal_wear)
 
-    click = coef.affinity_weight * affinity + np.take(catalog.quality, safe)
-    click -= coef.fatigue_weight * np.take(state.fatigue, flat_category)
+    click = coef.affinity_weight * affinity + catalog.quality.take(safe)
+    click -= coef.fatigue_weight * state.fatigue.take(flat_category)
     click += promo[:, None] * deal_response(rho, paid_fraction, coef.deal_threshold, coef.deal_saturation)
     click -= coef.click_price_share * beta * log_price
     if items.shape[1] > 1:
@@ -151,13 +151,13 @@ def visit_utilities(
         - (1.0 - coef.click_price_share) * beta * log_price
         + state.gain_coef[:, None] * gain
         - state.loss_coef[:, None] * np.maximum(paid_fraction - rho, 0.0)
-        - coef.inventory_weight * np.take(state.inventory, flat_category)
+        - coef.inventory_weight * state.inventory.take(flat_category)
     )
     owned = (items[:, :, None] == state.owned[:, None, :]).any(axis=2)
     purchase -= coef.repurchase_penalty * owned
     with np.errstate(divide="ignore", over="ignore"):
         affordable = np.floor(state.wallet[:, None] / paid_price)
-    max_units = np.clip(affordable, 0, round(coef.max_quantity)).astype(np.int64)
+    max_units = np.minimum(np.maximum(affordable, 0), round(coef.max_quantity)).astype(np.int64)
     click[~shown] = -np.inf
     purchase[~shown | (max_units < 1)] = -np.inf
     return VisitUtilities(
@@ -180,7 +180,7 @@ def _click_probabilities(u: VisitUtilities) -> np.ndarray:
     if s == 1:  # one slot: its nest holds one item, so both levels reduce to a binary logit
         with np.errstate(over="ignore"):
             p_click = np.where(shown[:, 0], 1.0 / (1.0 + np.exp(u.outside - u.click[:, 0])), 0.0)
-        return np.column_stack([1.0 - p_click, p_click])
+        return np.stack([1.0 - p_click, p_click], axis=1)
     lam, mu = u.category_nest, u.slate_nest
     z = np.where(shown, u.click / lam, -np.inf)
     z_max = np.max(z, axis=1, initial=-np.inf)
@@ -189,8 +189,8 @@ def _click_probabilities(u: VisitUtilities) -> np.ndarray:
     flat = np.where(shown, u.nest, 0) + np.arange(n)[:, None] * u.n_nests
     nest_sum = np.bincount(flat[shown], weights=weight[shown], minlength=n * u.n_nests)
     nest_count = np.bincount(flat[shown], minlength=n * u.n_nests)
-    within = np.take(nest_sum, flat)  # Σ of the slot's own nest
-    count = np.take(nest_count, flat)
+    within = nest_sum.take(flat)  # Σ of the slot's own nest
+    count = nest_count.take(flat)
     with np.errstate(divide="ignore"):
         upper = np.where(shown, (lam / mu) * (z_max[:, None] + np.log(within)), -np.inf)  # IV_c / μ
     upper_max = np.max(upper, axis=1, initial=-np.inf)

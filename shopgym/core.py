@@ -193,16 +193,16 @@ class MarketSimulator:
         rows = np.arange(n)
         shown = slate >= 0
         n_candidates = state.candidates.shape[1]
-        items = np.where(shown, np.take(state.candidates, np.maximum(slate, 0) + rows[:, None] * n_candidates), -1)
+        items = np.where(shown, state.candidates.take(np.maximum(slate, 0) + rows[:, None] * n_candidates), -1)
         choice = self.choice_model.choose(self.visit_rng, visit_utilities(state, catalog, coef, items, paid_fraction))
         clicked, purchased, units = choice.clicked, choice.purchased, choice.units
 
         did_click = clicked >= 0
         flat_at = np.maximum(clicked, 0) + rows * slate_size
-        item = np.where(did_click, np.take(items, flat_at), -1)
+        item = np.where(did_click, items.take(flat_at), -1)
         safe_item = np.maximum(item, 0)
-        x_clicked = np.where(did_click, np.take(paid_fraction, flat_at), 1.0)
-        price, cost = np.take(catalog.price, safe_item), np.take(catalog.cost, safe_item)
+        x_clicked = np.where(did_click, paid_fraction.take(flat_at), 1.0)
+        price, cost = catalog.price.take(safe_item), catalog.cost.take(safe_item)
         units = np.where(purchased, units, 0)
         spent = units * price * x_clicked
         hazard = transition(state, catalog, coef, VisitRecord(items, paid_fraction, item, units, spent))

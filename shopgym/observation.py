@@ -139,27 +139,28 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
             np.log1p(np.maximum(state.wallet, 0.0) / price_scale),
         ]
     cand = state.candidates
-    category = np.take(catalog.category, cand)
+    category = catalog.category.take(cand)
     flat_category = category + np.arange(n)[:, None] * catalog.n_categories
-    static = np.take(catalog.item_features, cand, axis=0)  # [N, K, F_static] float32
+    static = catalog.item_features.take(cand, axis=0)  # [N, K, F_static] float32
     n_static = static.shape[2]
     embedding = static[:, :, n_static - catalog.embed_dim :]
     dynamic = [
         _affinity(embedding, state.history_taste),
-        np.take(state.category_share, flat_category),
-        np.take(state.exposure, flat_category),
+        state.category_share.take(flat_category),
+        state.exposure.take(flat_category),
     ]
     if full:
         dynamic += [
             _affinity(embedding, state.taste),
-            np.minimum(np.take(state.fatigue, flat_category), UNBOUNDED),
-            np.take(state.reference_price, flat_category),
-            np.minimum(np.take(state.inventory, flat_category), UNBOUNDED),
+            np.minimum(state.fatigue.take(flat_category), UNBOUNDED),
+            state.reference_price.take(flat_category),
+            np.minimum(state.inventory.take(flat_category), UNBOUNDED),
         ]
     n_item = n_static + len(dynamic)
     n_shopper = len(shopper)
     out = np.empty((n, n_shopper + k * n_item), dtype=np.float32)
-    out[:, :n_shopper] = np.column_stack(shopper)
+    for column, values in enumerate(shopper):  # column by column: cheaper than np.column_stack at N = 1
+        out[:, column] = values
     items = out[:, n_shopper:].reshape(n, k, n_item)
     items[:, :, :n_static] = static
     for column, values in enumerate(dynamic, start=n_static):
@@ -170,4 +171,5 @@ def observe(state: ShopperState, catalog: Catalog, horizon: int, full: bool) -> 
 def _affinity(embedding: np.ndarray, taste: np.ndarray) -> np.ndarray:
     """[N, K] dot products of the candidates' embeddings [N, K, d] (float32) with a taste [N, d], in [−1, 1]."""
     dot = np.matmul(embedding, taste.astype(np.float32)[:, :, None])[:, :, 0]
-    return np.clip(dot, -1.0, 1.0, out=dot)
+    np.maximum(dot, -1.0, out=dot)
+    return np.minimum(dot, 1.0, out=dot)

@@ -204,14 +204,13 @@ def engagement_after(engagement: np.ndarray, coef: Coefficients, clicked: np.nda
     """Engagement after a visit: a purchase pleases, a click without purchase disappoints, an ignored visit bores.
     ``clicked`` and ``bought`` are 0/1 (float or bool) arrays broadcasting with ``engagement``."""
     clicked, bought = np.asarray(clicked, dtype=np.float64), np.asarray(bought, dtype=np.float64)
-    return np.clip(
+    after = (
         engagement
         + coef.engagement_gain_purchase * bought
         - coef.engagement_loss_disappoint * clicked * (1.0 - bought)
-        - coef.engagement_loss_ignore * (1.0 - clicked),
-        0.0,
-        1.0,
+        - coef.engagement_loss_ignore * (1.0 - clicked)
     )
+    return np.minimum(np.maximum(after, 0.0), 1.0)  # np.clip's Python wrapper costs more than the ufuncs at N = 1
 
 
 def churn_hazard(engagement: np.ndarray, coef: Coefficients) -> np.ndarray:
@@ -223,7 +222,7 @@ def _shown_by_category(state: ShopperState, catalog: Catalog, visit: VisitRecord
     """[N, C] number of shown items and sum of their paid fractions, per category."""
     n, n_categories = state.n, catalog.n_categories
     shown = visit.items >= 0
-    flat = (np.arange(n)[:, None] * n_categories + np.take(catalog.category, np.maximum(visit.items, 0)))[shown]
+    flat = (np.arange(n)[:, None] * n_categories + catalog.category.take(np.maximum(visit.items, 0)))[shown]
     count = np.bincount(flat, minlength=n * n_categories).reshape(n, n_categories)
     offered = np.bincount(flat, weights=visit.paid_fraction[shown], minlength=n * n_categories)
     return count, offered.reshape(n, n_categories)
@@ -259,7 +258,7 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     # stock: what was bought goes into the pantry, then a share of every category's stock is used up (flexible
     # consumption: a full pantry is used faster, so a lower price can raise demand for good, not only pull it forward)
     buyers = np.flatnonzero(bought)
-    bought_category = np.take(catalog.category, np.maximum(visit.item, 0))
+    bought_category = catalog.category.take(np.maximum(visit.item, 0))
     state.inventory[buyers, bought_category[buyers]] += visit.units[buyers]
     state.inventory *= (1.0 - state.consumption_rate)[:, None]
 
@@ -278,7 +277,7 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
         state.owned[buyers, 0] = visit.item[buyers]
         bought_item = visit.item[buyers]
         taste = state.taste[buyers]
-        taste += coef.taste_drift * (np.take(catalog.embedding, bought_item, axis=0) - taste)
+        taste += coef.taste_drift * (catalog.embedding.take(bought_item, axis=0) - taste)
         taste /= np.maximum(np.linalg.norm(taste, axis=1, keepdims=True), 1e-12)
         state.taste[buyers] = taste
         share = state.category_share[buyers] * HISTORY_MEMORY
@@ -288,7 +287,7 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     if clickers.size:
         weight = ((1 - HISTORY_MEMORY) * (1.0 + bought[clickers]) / 2)[:, None]
         history = state.history_taste[clickers]
-        history += weight * (np.take(catalog.embedding, visit.item[clickers], axis=0) - history)
+        history += weight * (catalog.embedding.take(visit.item[clickers], axis=0) - history)
         state.history_taste[clickers] = history
 
     offered_x = np.where(shown, visit.paid_fraction, 0.0).sum(axis=1) / np.maximum(n_shown, 1)
