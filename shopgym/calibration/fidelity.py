@@ -35,6 +35,7 @@ __all__ = [
     "bootstrap_statistics",
     "compare",
     "fidelity_markdown",
+    "show_value",
     "write_report",
 ]
 
@@ -173,14 +174,16 @@ CLICK_MODEL_STATISTICS: tuple[Statistic[ClickLog], ...] = (
 
 
 # ------------------------------------------------------------------------------------------------------ report
-def _show(value: float, percent: bool) -> str:
-    if not np.isfinite(value):
+def show_value(value: float | None, percent: bool, digits: str = ".3f") -> str:
+    """A statistic's value for a report: ×100 with two decimals and a % sign if ``percent``, else in the format
+    ``digits``; "—" where it is undefined (None or nan)."""
+    if value is None or not np.isfinite(value):
         return "—"
-    return f"{100 * value:.2f} %" if percent else f"{value:.3f}"
+    return f"{100 * value:.2f} %" if percent else f"{value:{digits}}"
 
 
 def _show_ci(ci: tuple[float, float], percent: bool) -> str:
-    return f"[{_show(ci[0], percent)}, {_show(ci[1], percent)}]"
+    return f"[{show_value(ci[0], percent)}, {show_value(ci[1], percent)}]"
 
 
 def fidelity_markdown(title: str, rows: Sequence[FidelityRow], notes: Sequence[str], figures: Sequence[str]) -> str:
@@ -189,8 +192,8 @@ def fidelity_markdown(title: str, rows: Sequence[FidelityRow], notes: Sequence[s
     lines.append("|---|---:|---:|---:|---:|:---:|")
     for row in rows:
         lines.append(
-            f"| {row.statistic} | {_show(row.real, row.percent)} | {_show_ci(row.real_ci, row.percent)} | "
-            f"{_show(row.simulated, row.percent)} | {_show_ci(row.simulated_ci, row.percent)} | "
+            f"| {row.statistic} | {show_value(row.real, row.percent)} | {_show_ci(row.real_ci, row.percent)} | "
+            f"{show_value(row.simulated, row.percent)} | {_show_ci(row.simulated_ci, row.percent)} | "
             f"{'yes' if row.within else '**no**'} |"
         )
     within = sum(row.within for row in rows)

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from shopgym.calibration.fidelity import Statistic, bootstrap_statistics
+from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, fit_reference_price, visit_gaps
 from shopgym.datasets import load_tafeng
 from shopgym.files import write_atomic
@@ -28,12 +28,6 @@ __all__ = ["WINDOWS", "describe_tafeng"]
 
 #: The calibration's windows: the fitted months and the held-out month.
 WINDOWS = {"Nov 2000 – Jan 2001": ("2000-11-01", "2001-01-31"), "Feb 2001 (held out)": ("2001-02-01", "2001-02-28")}
-
-
-def _show(value: float | None, percent: bool) -> str:
-    if value is None or not np.isfinite(value):
-        return "—"
-    return f"{100 * value:.2f} %" if percent else f"{value:.3g}"
 
 
 def _figures(logs: dict[str, TransactionLog], out: Path) -> list[str]:
@@ -103,8 +97,8 @@ def _markdown(report: dict, statistics: tuple[Statistic, ...], figures: list[str
         cells = []
         for name in names:
             row = windows[name]["statistics"][k]
-            low, high = (_show(v, statistic.percent) for v in row["ci"])
-            cells.append(f"{_show(row['value'], statistic.percent)} [{low}, {high}]")
+            low, high = (show_value(v, statistic.percent, ".3g") for v in row["ci"])
+            cells.append(f"{show_value(row['value'], statistic.percent, '.3g')} [{low}, {high}]")
         lines.append(f"| {statistic.name} | " + " | ".join(cells) + " |")
     sizes = ", ".join(f"{n}: {w['lines']:,} lines of {w['customers']:,} customers" for n, w in windows.items())
     lines += [
