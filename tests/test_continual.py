@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from suite_fixtures import check_against_fixture
 
 import shopgym.experiments.continual as continual
 from shopgym.agents.sb3_agents import HyperParams
@@ -159,6 +160,10 @@ def test_outputs(finished: tuple[Path, dict]) -> None:
     assert "| strategy | A | mean forgetting | BWT | FWT |" in report
     with pytest.raises(RunError, match="already holds a finished continual run"):
         run_continual(CONFIG, out, device="cpu", hyperparams=TINY)
+
+
+def test_results_match_the_recorded_fixture(finished: tuple[Path, dict]) -> None:
+    check_against_fixture("continual_tiny", json.loads((finished[0] / "summary.json").read_text()))
 
 
 def test_same_config_same_results(finished: tuple[Path, dict], tmp_path: Path) -> None:

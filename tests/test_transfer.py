@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from suite_fixtures import check_against_fixture
 
 from shopgym.agents.evaluation import evaluate
 from shopgym.agents.sb3_agents import SB3Agent
@@ -80,6 +81,7 @@ def test_transfer_command_tiny(tmp_path):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
+    check_against_fixture("transfer_tiny", summary)
     assert [p["name"] for p in summary["pairs"]] == ["new country", "mixed source"]
     for pair in summary["pairs"]:
         assert len(pair["per_seed"]) == 2
