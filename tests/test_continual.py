@@ -12,7 +12,7 @@ import pytest
 import torch
 from suite_fixtures import check_against_fixture
 
-import shopgym.experiments.continual as continual
+import shopgym.experiments.continual.protocol as protocol
 from shopgym.agents.sb3_agents import HyperParams
 from shopgym.experiments.configs import ContinualConfig
 from shopgym.experiments.continual import (
@@ -184,14 +184,14 @@ def test_resume_skips_finished_cells(
     (resumed / "summary.json").unlink()
     (resumed / "cells" / "reset-seed0.json").unlink()
     calls = []
-    original = continual._run_cell
+    original = protocol.run_cell
 
     def counting(config, strategy, seed, hyperparams, device):
         calls.append(strategy)
         return original(config, strategy, seed, hyperparams, device)
 
-    monkeypatch.setattr(continual, "_run_cell", counting)
-    monkeypatch.setattr(continual, "_run_drift", lambda *args: pytest.fail("the drift cell was finished"))
+    monkeypatch.setattr(protocol, "run_cell", counting)
+    monkeypatch.setattr(protocol, "run_drift", lambda *args: pytest.fail("the drift cell was finished"))
     with pytest.raises(RunError, match="another config"):
         run_continual(CONFIG.model_copy(update={"n_eval": 33}), resumed, device="cpu", hyperparams=TINY)
     summary = run_continual(CONFIG, resumed, device="cpu", hyperparams=TINY)

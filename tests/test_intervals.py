@@ -46,7 +46,12 @@ def test_shopper_interval_is_the_normal_interval_of_the_mean():
     assert format_interval(shopper_summary([15.0], [None], 4)) == "15.0 [n/a]"  # half-width never recorded
 
 
-OWNED = ("compare.py", "transfer.py", "continual.py", "agent_results.py")
+OWNED = (
+    "compare.py",
+    "transfer.py",
+    *(f"continual/{p.name}" for p in (ROOT / "experiments" / "continual").glob("*.py")),
+    "agent_results.py",
+)
 
 
 @pytest.mark.parametrize("name", OWNED)
