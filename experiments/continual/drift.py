@@ -37,7 +37,7 @@ class _ProfitRecorder(BaseCallback):
         self.profits: list[float] = []
 
     def _on_step(self) -> bool:
-        self.starts.append(self.env.batch.simulator.clock - self.env.num_envs)
+        self.starts.append(self.env.market_clock - self.env.num_envs)
         self.profits.append(float(self.env.last_info["profit"].sum()))
         return True
 
@@ -99,20 +99,20 @@ def run_drift(
     recorder = _ProfitRecorder(env)
     agent.learn(max(1, config.drift_pretrain_steps // rollout) * rollout, callback=recorder)
     pre_starts, pre_profits = recorder.take()
-    pretrained = env.batch.simulator.clock
+    pretrained = env.market_clock
     twin = copy.deepcopy(env)
     agent.save(folder / "pretrained")
 
     agent.learn(config.drift_steps, callback=recorder)
     starts, profits = recorder.take()
-    end = env.batch.simulator.clock
+    end = env.market_clock
 
     frozen = SB3Agent.load(folder / "pretrained", device=device)
     frozen.deterministic = False
     obs = twin.batch.observe()
     frozen_starts, frozen_profits = [], []
-    while twin.batch.simulator.clock < end:
-        frozen_starts.append(twin.batch.simulator.clock)
+    while twin.market_clock < end:
+        frozen_starts.append(twin.market_clock)
         obs = twin.step(frozen.act(obs))[0]
         frozen_profits.append(float(twin.last_info["profit"].sum()))
 

@@ -55,6 +55,12 @@ class ShopVecEnv(VecEnv):
         self._episode_return = np.zeros(self.num_envs)
         self._episode_length = np.zeros(self.num_envs, dtype=np.int64)
 
+    @property
+    def market_clock(self) -> int:
+        """Visits the market has seen since it was seeded: the clock drift runs on (the Gymnasium adapters report it
+        as ``info["market_clock"]``)."""
+        return self.batch.simulator.clock
+
     # ------------------------------------------------------------------ the VecEnv interface
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
         """Seed the market at the next :meth:`reset` (one seed for all slots: they share one market)."""
