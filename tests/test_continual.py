@@ -93,6 +93,16 @@ def test_metric_half_widths_add_the_half_widths_of_what_they_average() -> None:
     assert widths["forward_transfer"] == pytest.approx(((2 + 1.0) + (6 + 1.5)) / 2)
 
 
+def test_every_strategy_a_config_can_name_is_registered() -> None:
+    from typing import get_args
+
+    from shopgym.experiments.continual.strategies import STRATEGIES
+
+    (allowed,) = get_args(ContinualConfig.model_fields["strategies"].annotation)
+    assert set(get_args(allowed)) == set(STRATEGIES)
+    assert [name for name, s in STRATEGIES.items() if not s.sequential] == ["multitask"]
+
+
 def test_rehearsal_sizes() -> None:
     assert rehearsal_sizes(16, 1, 0.5) == [8, 8]
     assert rehearsal_sizes(256, 3, 0.5) == [43, 43, 42, 128]

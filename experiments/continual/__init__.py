@@ -26,7 +26,6 @@ Every finished (strategy, seed) cell is cached as ``cells/<strategy>-seed<k>.jso
 is written last.
 """
 
-from shopgym.experiments.continual.cells import rehearsal_sizes
 from shopgym.experiments.continual.metrics import (
     average_performance,
     backward_transfer,
@@ -37,6 +36,7 @@ from shopgym.experiments.continual.metrics import (
 )
 from shopgym.experiments.continual.protocol import run_continual
 from shopgym.experiments.continual.report import render_report
+from shopgym.experiments.continual.strategies import rehearsal_sizes
 
 __all__ = [
     "average_performance",

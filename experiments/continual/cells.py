@@ -1,54 +1,19 @@
-"""One (strategy, seed) cell of the continual-learning protocol: the envs of each stage (with rehearsal slots) and
-the agent trained through the markets and evaluated after every stage."""
+"""One (strategy, seed) cell of the continual-learning protocol: the agent trained through the markets as its
+strategy (:mod:`~shopgym.experiments.continual.strategies`) says, evaluated after every stage."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.vec_env import VecEnv
 
 from shopgym.agents.evaluation import evaluate
 from shopgym.agents.sb3_agents import HyperParams, SB3Agent
-from shopgym.envs.sb3 import ConcatShopVecEnv, make_mixed_sb3_vec_env, make_sb3_vec_env
 from shopgym.experiments.configs import ContinualConfig, ScenarioRef
+from shopgym.experiments.continual.strategies import STRATEGIES
 from shopgym.experiments.stats import half_width
-from shopgym.params import ParameterError
-
-
-# ---------------------------------------------------------------------------------------------------- envs
-def env_seed(seed: int, stage: int, part: int = 0) -> int:
-    """Market seed of training env ``part`` of ``stage`` for training seed ``seed``: distinct for every
-    (seed, stage, part) with stage and part below 1000."""
-    return 1_000_000 * (seed + 1) + 1_000 * stage + part
-
-
-def rehearsal_sizes(n_envs: int, n_earlier: int, fraction: float) -> list[int]:
-    """Slots of a rehearsal env: round(``fraction`` · ``n_envs``) split as evenly as possible over the
-    ``n_earlier`` earlier markets, then the rest for the current market (list [n_earlier + 1], sum n_envs).
-    Raises :class:`ParameterError` when a market would get no slot."""
-    replay = round(fraction * n_envs)
-    if not n_earlier <= replay < n_envs:
-        raise ParameterError(
-            f"rehearsal_fraction {fraction} of {n_envs} env slots gives {replay} replay slots: need at least one"
-            f" for each of {n_earlier} earlier markets and one for the current market (more n_envs or another"
-            " fraction)"
-        )
-    sizes = [replay // n_earlier + (j < replay % n_earlier) for j in range(n_earlier)]
-    return [*sizes, n_envs - replay]
-
-
-def _rehearsal_env(env_id: str, scenarios: Sequence[ScenarioRef], n_envs: int, fraction: float, seed: int) -> VecEnv:
-    """Earlier markets ``scenarios[:-1]`` (replay) and the current one, ``scenarios[-1]``, in one VecEnv."""
-    sizes = rehearsal_sizes(n_envs, len(scenarios) - 1, fraction)
-    parts = [
-        make_sb3_vec_env(env_id, size, seed=seed + j, scenario=scenario)
-        for j, (scenario, size) in enumerate(zip(scenarios, sizes, strict=True))
-    ]
-    return ConcatShopVecEnv(parts)
 
 
 def rollout_size(model: BaseAlgorithm) -> int:
@@ -73,15 +38,6 @@ def _scores(agent: SB3Agent, config: ContinualConfig) -> tuple[list[float], list
     return [r.kpis()["profit_per_shopper"] for r in results], [half_width(r.totals["profit"]) for r in results]
 
 
-def _stage_env(config: ContinualConfig, n_envs: int, strategy: str, seed: int, stage: int) -> VecEnv:
-    if strategy == "multitask":
-        return make_mixed_sb3_vec_env(config.env, config.scenarios, n_envs, seed=env_seed(seed, 0))
-    if strategy == "rehearsal" and stage > 0:
-        markets = config.scenarios[: stage + 1]
-        return _rehearsal_env(config.env, markets, n_envs, config.rehearsal_fraction, env_seed(seed, stage))
-    return make_sb3_vec_env(config.env, n_envs, seed=env_seed(seed, stage), scenario=config.scenarios[stage])
-
-
 def run_cell(
     config: ContinualConfig, strategy: str, seed: int, hyperparams: HyperParams, device: str
 ) -> dict[str, Any]:
@@ -91,12 +47,14 @@ def run_cell(
     agent = new_agent(config, hyperparams, seed, device, config.scenarios[0])
     b, b_widths = _scores(agent, config)
     rows, widths, env_steps, train_seconds = [], [], 0, 0.0
+    plan = STRATEGIES[strategy]
     for stage, scenario in enumerate(config.scenarios):
-        if strategy == "reset" and stage > 0:
+        if plan.starts_afresh(stage):
             env_steps += agent.model.num_timesteps
             agent = new_agent(config, hyperparams, seed, device, scenario)
-        if strategy != "multitask" or stage == 0:  # multitask keeps training in one env of all markets
-            agent.use_env(_stage_env(config, hyperparams.n_envs, strategy, seed, stage), {"scenario": scenario})
+        env = plan.env(config, hyperparams.n_envs, seed, stage)
+        if env is not None:
+            agent.use_env(env, {"scenario": scenario})
         learning = time.perf_counter()
         agent.learn(config.steps_per_stage)
         train_seconds += time.perf_counter() - learning

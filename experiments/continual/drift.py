@@ -14,7 +14,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from shopgym.agents.sb3_agents import HyperParams, SB3Agent
 from shopgym.envs.sb3 import ShopVecEnv, make_sb3_vec_env
 from shopgym.experiments.configs import ContinualConfig, ScenarioRef, scenario_label
-from shopgym.experiments.continual.cells import env_seed, new_agent, rollout_size
+from shopgym.experiments.continual.cells import new_agent, rollout_size
+from shopgym.experiments.continual.strategies import env_seed
 from shopgym.experiments.stats import (
     iqm_summary,
     mean_ci,

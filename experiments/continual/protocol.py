@@ -12,7 +12,7 @@ from typing import Any
 
 from shopgym.agents.sb3_agents import HyperParams, load_hyperparams
 from shopgym.experiments.configs import ContinualConfig, scenario_label
-from shopgym.experiments.continual.cells import rehearsal_sizes, run_cell
+from shopgym.experiments.continual.cells import run_cell
 from shopgym.experiments.continual.drift import DRIFT_STAGE, run_drift, summarise_drift
 from shopgym.experiments.continual.report import (
     add_compute,
@@ -22,6 +22,7 @@ from shopgym.experiments.continual.report import (
     render_report,
     summarise_strategy,
 )
+from shopgym.experiments.continual.strategies import STRATEGIES
 from shopgym.experiments.progress import progress_bar as make_progress_bar
 from shopgym.experiments.runs import RunDirectory
 from shopgym.files import write_atomic
@@ -42,10 +43,8 @@ def _validate(config: ContinualConfig, hyperparams: HyperParams) -> None:
     K = len(config.scenarios)
     if K > DRIFT_STAGE:
         raise ParameterError(f"at most {DRIFT_STAGE} scenarios, got {K}")
-    if "multitask" in config.strategies and hyperparams.n_envs < K:
-        raise ParameterError(f"multitask needs n_envs ≥ {K} (one slot per market), got {hyperparams.n_envs}")
-    if "rehearsal" in config.strategies:
-        rehearsal_sizes(hyperparams.n_envs, K - 1, config.rehearsal_fraction)
+    for name in config.strategies:
+        STRATEGIES[name].check(config, hyperparams)
 
 
 def _cached(run: RunDirectory, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:

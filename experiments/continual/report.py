@@ -15,6 +15,7 @@ from scipy import stats
 
 from shopgym.experiments.configs import ContinualConfig
 from shopgym.experiments.continual.metrics import continual_metrics, metric_half_widths
+from shopgym.experiments.continual.strategies import STRATEGIES
 from shopgym.experiments.stats import (
     MIN_SEEDS,
     format_interval,
@@ -23,7 +24,6 @@ from shopgym.experiments.stats import (
     shopper_summary,
 )
 
-SEQUENTIAL = ("naive", "reset", "rehearsal")  # strategies whose rows are "after training on market k"
 PROFIT_UNITS = "profit per shopper over one episode (currency units)"
 
 
@@ -48,7 +48,7 @@ def summarise_strategy(cells: list[dict], labels: list[str], n_eval: int) -> dic
     b = np.array([c["b"] for c in cells])
     metrics = [continual_metrics(r, v) for r, v in zip(R, b, strict=True)]
     return {
-        "sequential": cells[0]["strategy"] in SEQUENTIAL,
+        "sequential": STRATEGIES[cells[0]["strategy"]].sequential,
         **{
             key: iqm_summary([m[key] for m in metrics])
             for key in ("average_performance", "mean_forgetting", "backward_transfer", "forward_transfer")
