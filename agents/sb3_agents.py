@@ -11,6 +11,9 @@ when used. A saved agent therefore never depends on a scenario file that may sin
 Loading checks every file first (a malformed one is a :class:`~shopgym.params.ParameterError` naming the file
 and the problem), rebuilds the model from ``agent.json`` and loads the weights with
 ``torch.load(weights_only=True)``: a user never unpickles a file they did not produce.
+
+(Longer than the house's 350 lines because saving, loading, resuming and the options of four algorithms act on one
+agent object and its recorded config.)
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ to ``--out`` (default ``docs/results.md``) with its figures beside it.
 The project's own acceptance targets (J(π) ≥ 0.95 J* on Pricing-v1, PPO ≥ +10 % over the best baseline on
 Marketing-v1, and those of the transfer and continual suites below) are judged here, on this page only: the
 reports of ``shopgym transfer`` and ``shopgym continual`` state results, not our targets.
+
+(Longer than the house's 350 lines because each section of docs/results.md is one function here, sharing the
+cache and the page.)
 """
 
 from __future__ import annotations

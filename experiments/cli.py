@@ -1,6 +1,6 @@
 """The ``shopgym`` command: ``quickstart`` (the main job), ``train``, ``eval``, ``compare``, ``transfer``,
-``continual``, ``sweep``, ``tune``, ``plot``, ``bench``, ``data`` (``fetch``, ``list``, ``describe``), ``calibrate`` and
-``fidelity``.
+``continual``, ``sweep``, ``tune``, ``plot``, ``bench``, ``data`` (``fetch``, ``list``, ``describe``),
+``calibrate`` and ``fidelity``.
 
 Bad input (unknown env id, algorithm or scenario, a negative budget or seed, a device that is not there, an
 unreadable config or saved model, an ``--out`` that is a file, a flag that does not parse) prints one line
@@ -10,6 +10,9 @@ not set; ``--verbose`` adds a line per evaluation and checkpoint.
 
 torch, stable-baselines3, matplotlib and scipy are imported inside the commands that use them, so ``--help``
 and bad input answer at once.
+
+(Longer than the house's 350 lines because each subcommand is one thin function over the library, with its flags;
+the data and calibration commands are in ``cli_data.py``.)
 """
 
 from __future__ import annotations

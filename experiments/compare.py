@@ -11,6 +11,9 @@ Profit per shopper gets two intervals, each labelled: over training (or policy) 
 over the evaluation shoppers, which deterministic baselines have too (see :mod:`shopgym.experiments.stats`).
 :func:`plot_training_runs` draws the learning curves of separate ``shopgym train`` folders, one line per
 env × scenario × algorithm × budget.
+
+(Longer than the house's 350 lines because the protocol (train, then evaluate on common shoppers), its
+statistics and its report share one table of scores; issue 11's single report module is to take the report out.)
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ else ``$XDG_CACHE_HOME/shopgym``, else ``~/.cache/shopgym``): into a temporary f
 into place when complete, so a failure leaves nothing half-written. Nothing downloads at import. The loaders read
 the cache, or a folder or file you name. Every problem with the input is one line of
 :class:`~shopgym.params.ParameterError` naming the file.
+
+(Longer than the house's 350 lines because fetching (download, checksum, atomic extraction) and loading (two
+formats, every cell checked and named in errors) share the table of sources and the error conventions.)
 """
 
 from __future__ import annotations

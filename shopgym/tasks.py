@@ -17,6 +17,9 @@ How to add a task: subclass :class:`Task` (or a task close to it) with a unique 
 and ``paid_levels``; override ``encode`` / ``arm_index`` / ``show_best`` / ``candidate_layout`` only where the
 default candidate-major encoding ``action = item·L + level`` of a ``Discrete(K·L)`` space does not hold; then
 :func:`register_task` it (here, for a built-in) and test it. Nothing in the agents or experiments changes.
+
+(Longer than the house's 350 lines because every task owns its actions here, in one registry: adding a task
+touches this module and its tests only.)
 """
 
 from __future__ import annotations
