@@ -106,19 +106,11 @@ def _watch_driver(driver: int) -> None:
 
 
 def _run_suite(kind: str, config_path: str, folder: Path, device: str) -> dict[str, Any]:
-    from shopgym.experiments.configs import CompareConfig, ContinualConfig, TransferConfig, load_config
+    from shopgym.experiments.configs import load_config
+    from shopgym.experiments.suites import SUITES
 
-    if kind == "compare":
-        from shopgym.experiments.compare import run_comparison
-
-        return run_comparison(load_config(config_path, CompareConfig), folder, device)
-    if kind == "transfer":
-        from shopgym.experiments.transfer import run_transfer
-
-        return run_transfer(load_config(config_path, TransferConfig), folder, device)
-    from shopgym.experiments.continual import run_continual
-
-    return run_continual(load_config(config_path, ContinualConfig), folder, device)
+    suite = SUITES[kind]
+    return suite.run(load_config(config_path, suite.config), folder, device)
 
 
 def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int = 1) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import inspect
 import json
 import os
 import signal
@@ -190,3 +191,16 @@ def test_a_suite_runs_as_one_job(tmp_path):
     folder = tmp_path / "out" / "jobs" / "compare-compare" / "suite"
     assert json.loads((folder / "summary.json").read_text())["ranking"] == ["never discount", "random"]
     assert "compare-compare/suite/report.md" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_every_suite_a_sweep_can_name_is_registered():
+    from typing import get_args
+
+    from shopgym.experiments.configs import SuiteJob
+    from shopgym.experiments.suites import SUITES
+
+    assert set(get_args(SuiteJob.model_fields["kind"].annotation)) == set(SUITES)
+    for suite in SUITES.values():  # every runner resolves to a function taking (config, out, device)
+        module, function = suite.runner.split(":")
+        runner = getattr(__import__(module, fromlist=[function]), function)
+        assert list(inspect.signature(runner).parameters)[:3] == ["config", "out", "device"]
