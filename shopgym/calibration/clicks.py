@@ -185,16 +185,15 @@ def _maximise(loglik: _Likelihood, start: np.ndarray, fixed: dict[int, float]) -
             params[k] = v
         return params
 
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = loglik.value_and_gradient(full(x))
+        return -value, -gradient[free]
+
     best: tuple[np.ndarray, float] | None = None
     starts = [start[free]]
     if 2 in free:
         starts += [np.where(np.array(free) == 2, s, start[free]) for s in (0.05, 1.0)]
     for x0 in starts:
-
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            value, gradient = loglik.value_and_gradient(full(x))
-            return -value, -gradient[free]
-
         result = optimize.minimize(
             objective, x0, jac=True, method="L-BFGS-B", bounds=[_BOUNDS[_NAMES[k]] for k in free]
         )
@@ -280,6 +279,7 @@ def simulate_impressions(
 
 
 def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)  # a simulated log without a click (or of clicks only) still gives a step
     return math.log(p / (1.0 - p))
 
 
