@@ -279,7 +279,8 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
         "## Marketing-v1 (`default`): every policy on the same shoppers",
         "",
         f"{seeds} runs per policy. Run r trains learners with seed r and evaluates every policy on the same",
-        f"{n_eval:,} shoppers (eval seed 1000 + r, one 50-visit episode each): common random numbers across",
+        f"{n_eval:,} shoppers (eval seed 1000 + r, one episode each, which ends after each visit with probability",
+        "1/50 besides churn): common random numbers across",
         "policies; other runs meet other shoppers. Profit per shopper: interquartile mean over runs with a 95 %",
         "percentile-bootstrap interval over runs, which covers both training seeds and evaluation shoppers (n/a",
         "with fewer than 3 runs).",
@@ -329,7 +330,7 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
         {name: value if has_interval(stats[name]) else (value[0], None, None) for name, value in summary.items()},
         out_dir / "marketing_comparison.png",
         "Marketing-v1, default market: policies on the same shoppers",
-        f"profit per shopper over a 50-visit episode (currency units), IQM over {seeds} runs",
+        f"profit per shopper over one episode (mean 50 visits; currency units), IQM over {seeds} runs",
         reference=oracle,
         interval_label="95 % CI over runs (training seeds and evaluation shoppers)",
     )
