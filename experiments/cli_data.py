@@ -15,7 +15,8 @@ from shopgym.experiments.configs import unknown_choice
 from shopgym.params import ParameterError
 
 data_app = typer.Typer(
-    no_args_is_help=True, help="Fetch and list the public data sets (Open Bandit Dataset, Ta Feng); see docs/data.md."
+    no_args_is_help=True,
+    help="Fetch, list and describe the public data sets (Open Bandit Dataset, Ta Feng); see docs/data.md.",
 )
 
 
