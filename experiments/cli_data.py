@@ -143,7 +143,7 @@ def fidelity(
     if out.exists() and not out.is_dir():
         fail(f"--out {str(out)!r} is a file: name a folder")
     try:
-        rows = obd_fidelity(known_scenario(scenario), out, "random", campaign, path, replicates, bootstrap, seed)
+        rows = obd_fidelity(known_scenario(scenario), out, campaign, path, replicates, bootstrap, seed)
     except (ParameterError, OSError) as error:
         fail(str(error))
     typer.echo(f"{sum(row.within for row in rows)} of {len(rows)} statistics within; report in {out / 'fidelity.md'}")

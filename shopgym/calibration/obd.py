@@ -141,23 +141,18 @@ def _plot_lorenz(real: ClickLog, simulated: list[ClickLog], path: Path, title: s
 def obd_fidelity(
     scenario: Scenario | str,
     out: Path,
-    policy: str = "random",
     campaign: str = "all",
     path: str | os.PathLike[str] | None = None,
     replicates: int = 100,
     bootstrap: int = 1000,
     seed: int = 0,
 ) -> list[FidelityRow]:
-    """Write the fidelity report of ``scenario`` against one Open Bandit log into ``out``: ``replicates`` logs of
-    the real log's size simulated under uniform random slates, ``bootstrap`` resamples of the real log (a tenth of
-    them for the fitted click model's parameters, which need a fit each)."""
-    if policy != "random":
-        raise ParameterError(
-            f"policy = {policy!r}: the fidelity report simulates uniform random slates, the policy of the 'random' "
-            "logs; compare against those"
-        )
+    """Write the fidelity report of ``scenario`` against the Open Bandit log ``random/<campaign>`` (uniform random
+    slates, the policy the simulation reproduces) into ``out``: ``replicates`` logs of the real log's size
+    simulated under uniform random slates, ``bootstrap`` resamples of the real log (a tenth of them for the fitted
+    click model's parameters, which need a fit each)."""
     scenario = resolve_scenario(scenario)
-    real, about = obd_click_log(policy, campaign, path)
+    real, about = obd_click_log("random", campaign, path)
     if scenario.catalog.n_items != about["items"]:
         raise ParameterError(
             f"scenario {scenario.name!r} has {scenario.catalog.n_items} items and the log {about['items']}: "
