@@ -120,7 +120,7 @@ def test_quickstart_tiny_then_plot(tmp_path):
         assert name in report
     assert_readme_table_matches(report)
     summary = json.loads((out / "summary.json").read_text())
-    check_against_fixture("quickstart_tiny", summary)
+    check_against_fixture("quickstart_tiny", summary, report)
     assert summary["oracle"] == "myopic oracle" and summary["best_baseline"] != "myopic oracle"
     assert summary["policies"]["never discount"]["promo_cost_per_incremental_sale"] is None
     pictures = ("comparison.png", "learning_curves.png", "improvement.png")

@@ -173,7 +173,10 @@ def test_outputs(finished: tuple[Path, dict]) -> None:
 
 
 def test_results_match_the_recorded_fixture(finished: tuple[Path, dict]) -> None:
-    check_against_fixture("continual_tiny", json.loads((finished[0] / "summary.json").read_text()))
+    out = finished[0]
+    check_against_fixture(
+        "continual_tiny", json.loads((out / "summary.json").read_text()), (out / "report.md").read_text()
+    )
 
 
 def test_same_config_same_results(finished: tuple[Path, dict], tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_transfer_command_tiny(tmp_path):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
-    check_against_fixture("transfer_tiny", summary)
+    check_against_fixture("transfer_tiny", summary, (out / "report.md").read_text())
     assert [p["name"] for p in summary["pairs"]] == ["new country", "mixed source"]
     for pair in summary["pairs"]:
         assert len(pair["per_seed"]) == 2
