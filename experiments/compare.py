@@ -35,6 +35,7 @@ from shopgym.agents.evaluation import Evaluation, evaluate
 from shopgym.agents.sb3_agents import SB3Agent
 from shopgym.experiments.configs import CompareConfig, TrainConfig
 from shopgym.experiments.plots import plot_comparison, plot_improvement, plot_learning_curves
+from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError, slug
 from shopgym.experiments.stats import (
     MIN_SEEDS,
@@ -222,7 +223,7 @@ def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, m
         [[0.5 if a == b else summary["probability_of_improvement"][a][b][0] for b in names] for a in names]
     )
     plot_improvement(names, matrix, out / "improvement.png", "Probability of improvement in profit per shopper")
-    figures = ["![comparison](comparison.png)", "", "![probability of improvement](improvement.png)", ""]
+    figures = [*figure("comparison", "comparison.png"), *figure("probability of improvement", "improvement.png")]
     if curves:
         references = {}
         if best is not None:
@@ -235,7 +236,7 @@ def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, m
             f"{config.env.split('/')[-1]}: evaluation return while training",
             references,
         )
-        figures = ["![comparison](comparison.png)", "", "![learning curves](learning_curves.png)", "", *figures[2:]]
+        figures = [*figures[:2], *figure("learning curves", "learning_curves.png"), *figures[2:]]
     too_few = f" With fewer than {MIN_SEEDS} seeds: n/a." if config.seeds < MIN_SEEDS else ""
     notes = [
         f"¹ Interquartile mean over runs, {seeds_ci}: how much the result depends on the seed (a policy that"
@@ -264,11 +265,8 @@ def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, m
         " without a note are means over runs." + (f" Wall time: {minutes:.1f} minutes." if minutes is not None else ""),
         "",
         *figures,
-        "| policy | profit / shopper: IQM [CI over seeds¹] | profit / shopper: mean [CI over shoppers²] |"
-        " P(> best baseline)³ | revenue / shopper | conversion | avg discount | retention |"
-        " promo cost / incremental sale |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    rows = []
     for name in names:
         p = policies[name]
         if best is None or name == best:
@@ -278,12 +276,22 @@ def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, m
             # P(X > Y) is the mean, over pairs of runs, of 1[X > Y] (ties ½), with an interval over runs
             pairs = min(p["runs"], policies[best]["runs"])
             versus = format_interval({"mean": point, "low": low, "high": high, "n": pairs}, 2)
-        lines.append(
-            f"| {name} | {format_interval(p['profit_per_shopper'])} |"
-            f" {format_interval(p['profit_per_shopper_over_shoppers'])} | {versus} |"
-            f" {p['revenue_per_shopper']:.1f} | {p['conversion']:.3f} | {p['avg_discount']:.3f} |"
-            f" {p['retention']:.3f} | {_money(p['promo_cost_per_incremental_sale'])} |"
+        rows.append(
+            [
+                name,
+                format_interval(p["profit_per_shopper"]),
+                format_interval(p["profit_per_shopper_over_shoppers"]),
+                versus,
+                f"{p['revenue_per_shopper']:.1f}",
+                f"{p['conversion']:.3f}",
+                f"{p['avg_discount']:.3f}",
+                f"{p['retention']:.3f}",
+                _money(p["promo_cost_per_incremental_sale"]),
+            ]
         )
+    header = ["policy", "profit / shopper: IQM [CI over seeds¹]", "profit / shopper: mean [CI over shoppers²]"]
+    header += ["P(> best baseline)³", "revenue / shopper", "conversion", "avg discount", "retention"]
+    lines += table([*header, "promo cost / incremental sale"], rows)
     for note in notes:
         lines += ["", note]
     write_atomic(out / "report.md", "\n".join(lines) + "\n")

@@ -36,6 +36,7 @@ import gymnasium as gym
 import numpy as np
 
 import shopgym  # noqa: F401  (registers the ids)
+from shopgym.experiments.report import table as markdown_table
 from shopgym.params import Scenario
 from shopgym.pricing_optimum import PricingModel, PricingSolution, solve_pricing
 from shopgym.scenarios import get_scenario, list_scenarios
@@ -283,10 +284,12 @@ def mechanism_section(grid_size: int = 2001, presets: Sequence[str] | None = Non
         "η⁻ = 2S/3 (S = η⁺ + η⁻ kept); *gain > loss* mirrors it; *…, no deals* adds π = 0 "
         "(`experiments/mechanisms.py`).",
         "",
-        "| preset | " + " | ".join(v.name for v in VARIANTS) + " |",
-        "|---|" + "---|" * len(VARIANTS),
+        *markdown_table(
+            ["preset", *(v.name for v in VARIANTS)],
+            [[f"`{p}`", *(row[v.name].describe() for v in VARIANTS)] for p, row in table.items()],
+            "l" * (1 + len(VARIANTS)),
+        ),
     ]
-    lines += [f"| `{p}` | " + " | ".join(row[v.name].describe() for v in VARIANTS) + " |" for p, row in table.items()]
     lines += [
         "",
         "Myopic pricing (the level with the highest one-visit expected reward at the current ρ) against the optimum, "
@@ -294,24 +297,31 @@ def mechanism_section(grid_size: int = 2001, presets: Sequence[str] | None = Non
         f"(followed until the weight of the rest is below {RETURN_TOLERANCE:g}); J* is the DP value at ρ₀. Mean "
         "prices are over the steady-state cycle, so they are also the mean steady-state reference prices.",
         "",
-        "| preset | J* | J(myopic) | J(myopic) / J* | optimal path | myopic path | mean price, optimal | "
-        "mean price, myopic |",
-        "|---|---:|---:|---:|---|---|---:|---:|",
     ]
-    lower, at_or_below_deal, ratios = [], [], []
+    rows, lower, at_or_below_deal, ratios = [], [], [], []
     for p in presets:
         solution, optimal = solutions[p][VARIANTS[0].name], table[p][VARIANTS[0].name]
         myopic, myopic_return = myopic_outcome(solution)
         ratios.append(myopic_return / solution.j_star)
-        lines.append(
-            f"| `{p}` | {solution.j_star:.2f} | {myopic_return:.2f} | {ratios[-1]:.3f} | {optimal.describe()} | "
-            f"{myopic.describe()} | {optimal.mean_price:.3f} | {myopic.mean_price:.3f} |"
+        rows.append(
+            [
+                f"`{p}`",
+                f"{solution.j_star:.2f}",
+                f"{myopic_return:.2f}",
+                f"{ratios[-1]:.3f}",
+                optimal.describe(),
+                myopic.describe(),
+                f"{optimal.mean_price:.3f}",
+                f"{myopic.mean_price:.3f}",
+            ]
         )
         if myopic.mean_price < optimal.mean_price - PRICE_TOLERANCE:
             lower.append(p)
         if max(myopic.cycle) <= min(optimal.cycle) + PRICE_TOLERANCE:
             at_or_below_deal.append(p)
     not_lower = [p for p in presets if p not in lower]
+    header = ["preset", "J*", "J(myopic)", "J(myopic) / J*", "optimal path", "myopic path", "mean price, optimal"]
+    lines += markdown_table([*header, "mean price, myopic"], rows, "lrrrllrr")
     lines += [
         "",
         *_findings(table, float(levels.max())),

@@ -29,6 +29,7 @@ from shopgym.agents.baselines import NeverDiscountPolicy
 from shopgym.agents.evaluation import evaluate
 from shopgym.agents.oracles import MyopicOracle
 from shopgym.agents.sb3_agents import SB3Agent
+from shopgym.experiments.report import table
 from shopgym.experiments.stats import SHOPPERS_CI, format_interval, half_width, shopper_summary
 from shopgym.params import ParameterError, Scenario, check_count
 from shopgym.promote_bound import (
@@ -129,21 +130,39 @@ def promote_bound_section(
         f"(`shopgym/promote_bound.py`). Never discounting and the myopic policy (the highest expected reward of the "
         "visit) are evaluated exactly on the same model.",
         "",
-        "| shopper type | weight | ρ₀ | e₀ | V* | never discount | myopic | solver error ≤ | solve time (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    by_type = []
     for t, label in enumerate(model.names):
         rho0, _, e0 = model.initial_state(t)
-        lines.append(
-            f"| {label} | {model.weights[t]:.2f} | {rho0:.2f} | {e0:.2f} | {v_types[t]:.2f} | {never[t]:.2f} "
-            f"({never[t] / v_types[t]:.1%}) | {myopic[t]:.2f} ({myopic[t] / v_types[t]:.1%}) | "
-            f"{solution.error_bound[t]:.2g} | {solution.seconds[t]:.1f} |"
+        by_type.append(
+            [
+                label,
+                f"{model.weights[t]:.2f}",
+                f"{rho0:.2f}",
+                f"{e0:.2f}",
+                f"{v_types[t]:.2f}",
+                f"{never[t]:.2f} ({never[t] / v_types[t]:.1%})",
+                f"{myopic[t]:.2f} ({myopic[t] / v_types[t]:.1%})",
+                f"{solution.error_bound[t]:.2g}",
+                f"{solution.seconds[t]:.1f}",
+            ]
         )
     weights = model.weights
-    lines.append(
-        f"| all (weighted) | 1.00 | | | **{v_star:.2f}** | {weights @ never:.2f} ({weights @ never / v_star:.1%}) | "
-        f"{weights @ myopic:.2f} ({weights @ myopic / v_star:.1%}) | | {solution.seconds.sum():.1f} |"
+    by_type.append(
+        [
+            "all (weighted)",
+            "1.00",
+            "",
+            "",
+            f"**{v_star:.2f}**",
+            f"{weights @ never:.2f} ({weights @ never / v_star:.1%})",
+            f"{weights @ myopic:.2f} ({weights @ myopic / v_star:.1%})",
+            "",
+            f"{solution.seconds.sum():.1f}",
+        ]
     )
+    header = ["shopper type", "weight", "ρ₀", "e₀", "V*", "never discount", "myopic", "solver error ≤"]
+    lines += table([*header, "solve time (s)"], by_type)
     check = rows[0]
     standard_error = float(check.returns.std(ddof=1) / np.sqrt(check.returns.size))
     z = (check.returns.mean() - v_star) / standard_error
@@ -154,13 +173,13 @@ def promote_bound_section(
         f"{format_interval(check.summary(), 2)} per shopper over {n_shoppers:,} shoppers (seed {seed + 1}), against "
         f"V* = {v_star:.2f}: {z:+.2f} standard errors, so the check {verdict} (|z| ≤ {CHECK_SES:g}).",
         "",
-        "| policy | mean return | % of V* | exact on the model |",
-        "|---|---:|---:|---:|",
     ]
+    policies = []
     for row in rows:
         exact = "V* (the bound)" if row is check else ("—" if row.exact is None else f"{row.exact:.2f}")
         share = format_interval(row.summary(v_star / 100))  # in % of V*
-        lines.append(f"| {row.label} | {format_interval(row.summary(), 2)} | {share} % | {exact} |")
+        policies.append([row.label, format_interval(row.summary(), 2), f"{share} %", exact])
+    lines += table(["policy", "mean return", "% of V*", "exact on the model"], policies)
     lines += ["", f"Intervals: {SHOPPERS_CI}, {n_shoppers:,} shoppers, the same for every policy.", ""]
     return lines
 

@@ -1,20 +1,26 @@
-"""Run directories: what produced a run (config, seeds, versions, git revision, command line) and its
-outputs, every file written atomically (temporary file, then rename)."""
+"""The one run store: run directories (what produced a run: config, seeds, versions, git revision, command line;
+and its outputs) and the cells of a suite inside them (each finished result one JSON file, computed once and read
+back on every later run, so a killed suite resumes where it stopped). Every file is written atomically (temporary
+file, then rename)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from shopgym.files import write_atomic
 
-__all__ = ["SWEEP", "TRAINING", "RunDirectory", "RunError", "slug"]
+__all__ = ["SWEEP", "TRAINING", "CellStore", "RunDirectory", "RunError", "slug"]
+
+log = logging.getLogger("shopgym")
 
 TRAINING = "training run"  # the kind of run that `train` writes
 SWEEP = "sweep"
@@ -147,3 +153,47 @@ class RunDirectory:
 
     def write_json(self, name: str, data: Any) -> None:
         write_atomic(self.path / name, json.dumps(data, indent=1, default=float) + "\n")
+
+
+#: A cell key: names of letters, digits, ``_ . = -`` (not starting with ``.`` or ``-``) joined by ``/``.
+_KEY = re.compile(r"[A-Za-z0-9_=][A-Za-z0-9_.=-]*(/[A-Za-z0-9_=][A-Za-z0-9_.=-]*)*")
+
+
+class CellStore:
+    """The finished cells of a suite (a training seed's scores, an evaluation, a section of a page): the cell
+    ``key`` is the file ``folder/<key>.json``, written atomically once its result is computed and read back by
+    every later run. Keys are ``/``-separated names (see :meth:`path`), so the layout on disk is the keys'."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        """The file of ``key``; a key that is not ``/``-separated names of letters, digits, ``_ . = -`` raises
+        ValueError (it could escape the folder or clash with another key's file)."""
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"cell key {key!r} must be '/'-separated names of letters, digits, '_', '.', '=', '-'")
+        return self.folder / f"{key}.json"
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: str) -> Any:
+        """The finished cell ``key``; :class:`RunError` naming its file when it cannot be read."""
+        path = self.path(key)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise RunError(f"cannot read {str(path)!r}: {error}") from None
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The cell ``key``: read back if an earlier run finished it, else ``compute()`` (JSON-serialisable),
+        written, and returned as it reads back (tuples as lists, so a first and a resumed run see the same)."""
+        if key in self:
+            log.info("%s: finished earlier", key)
+            return self.read(key)
+        log.info("%s: running", key)
+        start = time.perf_counter()
+        text = json.dumps(compute(), indent=1, default=float) + "\n"
+        write_atomic(self.path(key), text)
+        log.info("%s: %.0f s", key, time.perf_counter() - start)
+        return json.loads(text)

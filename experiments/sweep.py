@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_label
+from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import SWEEP, RunDirectory, RunError, slug
 from shopgym.files import write_atomic
 
@@ -247,11 +248,10 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
         intervals = {label: tuple(v.values()) for label, v in summary["groups"].items()}
         plot_comparison(intervals, out / "comparison.png", "Sweep: final evaluation return", "profit per shopper")
         plot_learning_curves(curves, out / "learning_curves.png", "Sweep: evaluation return while training")
-        lines += ["![comparison](comparison.png)", "", "![learning curves](learning_curves.png)", ""]
-        lines += ["| group | runs | final return [95 % CI] |", "|---|---:|---:|"]
-        for label in sorted(groups, key=lambda n: -summary["groups"][n]["iqm"]):
-            g = summary["groups"][label]
-            lines.append(f"| {label} | {len(groups[label])} | {format_interval(g)} |")
+        lines += [*figure("comparison", "comparison.png"), *figure("learning curves", "learning_curves.png")]
+        ranked = sorted(groups, key=lambda n: -summary["groups"][n]["iqm"])
+        rows = [[label, len(groups[label]), format_interval(summary["groups"][label])] for label in ranked]
+        lines += table(["group", "runs", "final return [95 % CI]"], rows)
     failed = [(job_id, job["error"]) for job_id, job in manifest.jobs.items() if job["status"] == "failed"]
     if failed:
         lines += ["", "## Failed jobs", ""] + [f"- `{job_id}`: {error}" for job_id, error in failed]

@@ -27,6 +27,7 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from shopgym.experiments.configs import ScenarioRef, Steps, _known_algo, _known_env, _Strict
+from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError
 from shopgym.experiments.sweep import _locked
 from shopgym.files import write_atomic
@@ -198,13 +199,10 @@ def _write_results(study: Any, config: TuneConfig, base: dict[str, Any], out: Pa
         f" seed {config.seed} + k. One run per trial: a trial's value includes its seed's luck, so retrain the best"
         " with several seeds before adopting it.",
         "",
-        "![search](search.png)",
-        "",
+        *figure("search", "search.png"),
         f"Best: trial {best.number}, {best.value:.2f}. Its settings, in `best_hyperparams.yml`:",
         "",
-        "| hyperparameter | value |",
-        "|---|---|",
-        *(f"| {name} | {json.dumps(value)} |" for name, value in chosen.items()),
+        *table(["hyperparameter", "value"], [[name, json.dumps(value)] for name, value in chosen.items()], "ll"),
         "",
     ]
     write_atomic(out / "report.md", "\n".join(lines))

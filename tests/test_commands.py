@@ -17,7 +17,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_agent_results_quick(tmp_path):
     out = tmp_path / "results.md"
     result = run(
-        "-m", "shopgym.experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "c.json")
+        "-m", "shopgym.experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "store")
     )
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()

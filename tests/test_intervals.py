@@ -51,6 +51,7 @@ OWNED = (
     "transfer.py",
     *(f"continual/{p.name}" for p in (ROOT / "experiments" / "continual").glob("*.py")),
     "agent_results.py",
+    *(f"results/{p.name}" for p in (ROOT / "experiments" / "results").glob("*.py")),
 )
 
 
@@ -146,7 +147,7 @@ def test_transfer_with_two_seeds_prints_intervals_over_shoppers():
 
 
 def test_project_targets_are_judged_in_the_results_script():
-    from shopgym.experiments.agent_results import continual_target, transfer_target
+    from shopgym.experiments.results.suites import continual_target, transfer_target
 
     _, summary = _transfer_summary(seeds=5)
     verdict = transfer_target(summary)

@@ -175,3 +175,39 @@ def test_a_run_keeps_its_market_when_the_scenario_file_moves_or_changes(tmp_path
     assert result.exit_code == 0, result.output
     again = json.loads((out / "summary.json").read_text())
     assert again["final_mean_return"] == first["final_mean_return"] and again["resumes"] == 1
+
+
+# ---------------------------------------------------------------------- the cells of a suite
+def test_cell_store_computes_a_cell_once_and_reads_it_back(tmp_path):
+    from shopgym.experiments.runs import CellStore
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"mean": 1.5, "pair": (1, 2)}
+
+    store = CellStore(tmp_path / "cells")
+    first = store.get("marketing/ppo-1000/run0", compute)
+    again = CellStore(tmp_path / "cells").get("marketing/ppo-1000/run0", compute)  # a later run: read back
+    assert calls == [1]
+    assert first == again == {"mean": 1.5, "pair": [1, 2]}  # a first run sees what a resumed one reads
+    assert (tmp_path / "cells" / "marketing" / "ppo-1000" / "run0.json").is_file()
+    assert "marketing/ppo-1000/run0" in store and "marketing/ppo-1000/run1" not in store
+
+
+@pytest.mark.parametrize("key", ["../outside", "a//b", "/abs", "a/.hidden", "with space", "", "a/"])
+def test_cell_keys_that_could_escape_or_clash_are_refused(tmp_path, key):
+    from shopgym.experiments.runs import CellStore
+
+    with pytest.raises(ValueError, match="cell key"):
+        CellStore(tmp_path).get(key, dict)
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unreadable_cell_names_its_file(tmp_path):
+    from shopgym.experiments.runs import CellStore
+
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(RunError, match=r"broken\.json"):
+        CellStore(tmp_path).get("broken", dict)

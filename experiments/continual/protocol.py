@@ -3,10 +3,8 @@ resumes, then the summary, figures and report; ``summary.json`` is written last.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from shopgym.experiments.continual.report import (
 )
 from shopgym.experiments.continual.strategies import STRATEGIES
 from shopgym.experiments.progress import progress_bar as make_progress_bar
-from shopgym.experiments.runs import RunDirectory
+from shopgym.experiments.runs import CellStore, RunDirectory
 from shopgym.files import write_atomic
 from shopgym.params import ParameterError
 
@@ -45,18 +43,6 @@ def _validate(config: ContinualConfig, hyperparams: HyperParams) -> None:
         raise ParameterError(f"at most {DRIFT_STAGE} scenarios, got {K}")
     for name in config.strategies:
         STRATEGIES[name].check(config, hyperparams)
-
-
-def _cached(run: RunDirectory, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The cell ``cells/<name>.json`` if a previous run finished it, else ``compute()`` written there."""
-    path = run.path / "cells" / f"{name}.json"
-    if path.is_file():
-        log.info("%s: finished earlier", name)
-        return json.loads(path.read_text(encoding="utf-8"))
-    log.info("%s: running", name)
-    result = compute()
-    write_atomic(path, json.dumps(result, indent=1, default=float) + "\n")
-    return result
 
 
 def run_continual(
@@ -89,13 +75,14 @@ def run_continual(
             (f"drift-seed{seed}", lambda k=seed: run_drift(config, k, params, device, run.path / "drift" / f"seed{k}"))
             for seed in range(config.seeds)
         ]
+    cells = CellStore(run.path / "cells")
     bar = make_progress_bar("runs", progress_bar)
     results: dict[str, dict] = {}
     with bar:
         task = bar.add_task("continual", total=len(jobs))
         for name, compute in jobs:
             bar.update(task, description=f"continual: {name}")
-            results[name] = _cached(run, name, compute)
+            results[name] = cells.get(name, compute)
             bar.advance(task)
 
     labels = [scenario_label(s) for s in config.scenarios]

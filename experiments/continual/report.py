@@ -16,6 +16,7 @@ from scipy import stats
 from shopgym.experiments.configs import ContinualConfig
 from shopgym.experiments.continual.metrics import continual_metrics, metric_half_widths
 from shopgym.experiments.continual.strategies import STRATEGIES
+from shopgym.experiments.report import figure, table
 from shopgym.experiments.stats import (
     MIN_SEEDS,
     format_interval,
@@ -274,18 +275,18 @@ def render_report(config: ContinualConfig, summary: dict[str, Any]) -> str:
         _intervals_note(config),
         f"Wall time of this invocation (cells finished earlier are read back): {summary['minutes']:.1f} minutes.",
         "",
-        "![R matrices](matrices.png)",
-        "",
-        "| strategy | A | mean forgetting | BWT | FWT | env steps vs naive | training time vs naive |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *figure("R matrices", "matrices.png"),
     ]
+    rows = []
     for name, entry in strategies.items():
-        cells = [_fmt(_shown(config, entry, "average_performance"))]
+        cells = [name, _fmt(_shown(config, entry, "average_performance"))]
         for key in ("mean_forgetting", "backward_transfer", "forward_transfer"):
             cells.append(_fmt(_shown(config, entry, key)) if entry["sequential"] else "–")
         relative = entry["compute_vs_naive"] or {}
         cells += [f"{relative[k]:.2f}×" if relative else "n/a" for k in ("env_steps", "train_seconds")]
-        lines.append(f"| {name} | {' | '.join(cells)} |")
+        rows.append(cells)
+    header = ["strategy", "A", "mean forgetting", "BWT", "FWT", "env steps vs naive", "training time vs naive"]
+    lines += table(header, rows)
     lines += ["", "## Findings", "", *[f"- {line}" for line in summary["findings"]], ""]
     if drift is not None:
         lines += [
@@ -300,7 +301,6 @@ def render_report(config: ContinualConfig, summary: dict[str, Any]) -> str:
             f" windows of the market clock (mean over seeds; from {MIN_SEEDS} seeds on with a band, the 95 %"
             " bootstrap CI over seeds).",
             "",
-            "![drift](drift.png)",
-            "",
+            *figure("drift", "drift.png"),
         ]
     return "\n".join(lines)

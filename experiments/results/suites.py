@@ -1,0 +1,105 @@
+"""The transfer and continual-learning sections: each suite of ``experiments/configs/`` run (or read back) in
+its own folder, its report as a section of the page, and the project's target for it judged here (the suites'
+own reports state results, not our targets)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from shopgym.experiments.configs import CONFIG_DIR, ContinualConfig, TransferConfig, load_config
+from shopgym.experiments.continual import render_report as continual_report
+from shopgym.experiments.continual import run_continual
+from shopgym.experiments.runs import RunDirectory
+from shopgym.experiments.stats import format_interval, has_interval
+from shopgym.experiments.transfer import render_report as transfer_report
+from shopgym.experiments.transfer import run_transfer
+
+#: Transfer target: a jumpstart whose 95 % CI lies above 0 and a median time to threshold of at most this share of
+#: the target budget, on at least TRANSFER_TARGET_PAIRS pairs.
+TRANSFER_TARGET_FRACTION = 0.5
+TRANSFER_TARGET_PAIRS = 2
+
+
+def transfer_target(summary: dict[str, Any]) -> str:
+    """The project's transfer target judged on a transfer suite's summary."""
+    pairs = summary["pairs"]
+    met = [
+        p
+        for p in pairs
+        if has_interval(p["jumpstart"])
+        and p["jumpstart"]["low"] > 0
+        and p["threshold_fraction_median"] <= TRANSFER_TARGET_FRACTION
+    ]
+    return (
+        "Project target (a jumpstart whose 95 % CI over seeds lies above 0, and a median time to threshold of at"
+        f" most {100 * TRANSFER_TARGET_FRACTION:.0f} % of the target budget, on at least {TRANSFER_TARGET_PAIRS}"
+        " pairs):"
+        f" met on {len(met)} of {len(pairs)} pairs, **{'met' if len(met) >= TRANSFER_TARGET_PAIRS else 'not met'}**."
+    )
+
+
+def continual_target(summary: dict[str, Any]) -> str:
+    """The project's continual-learning target judged on a continual run's summary."""
+    strategies = summary["strategies"]
+    if "rehearsal" not in strategies or "naive" not in strategies:
+        return "Project target (rehearsal against naive fine-tuning): not assessed, the run lacks one of them."
+    r, n = strategies["rehearsal"]["mean_forgetting"], strategies["naive"]["mean_forgetting"]
+    met = has_interval(r) and has_interval(n) and r["high"] < n["low"]
+    return (
+        "Project target (rehearsal forgets less than naive fine-tuning, with non-overlapping 95 % CIs over seeds of"
+        f" mean forgetting: {format_interval(r, 2)} against {format_interval(n, 2)}):"
+        f" **{'met' if met else 'not met'}**."
+    )
+
+
+QUICK_HYPERPARAMS = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
+
+
+def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool) -> list[str]:
+    """Run (or read back) the ``kind`` suite (``transfer`` or ``continual``) of ``experiments/configs/`` in
+    ``folder``, and return its report as a section of the page, its figures copied beside the page."""
+    model = {"transfer": TransferConfig, "continual": ContinualConfig}[kind]
+    overrides: dict[str, Any] = {}
+    hyperparams = None
+    if quick:
+        hyperparams = folder.parent / f"{kind}_tiny_ppo.yml"
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        hyperparams.write_text(QUICK_HYPERPARAMS)
+        overrides = {"seeds": 2, "n_eval": 32}
+        if kind == "transfer":
+            overrides |= {"source_steps": 512, "target_steps": 1024, "eval_freq": 512}
+        else:
+            overrides |= {"steps_per_stage": 512, "drift_pretrain_steps": 512, "drift_steps": 1024}
+    config = load_config(CONFIG_DIR / f"{kind}.yml", model, overrides)
+    if not (folder / "summary.json").is_file():
+        run = run_transfer if kind == "transfer" else run_continual
+        run(config, folder, "cpu", False, hyperparams)
+    # Drawn again from the suite's summary and recorded config, so a suite finished earlier reads as today's
+    # reports do; the project's targets are judged here, not in the report.
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    config = model.model_validate(RunDirectory(folder).recorded()["config"])
+    if kind == "transfer":
+        report, target = transfer_report(config, summary), transfer_target(summary)
+    else:
+        report, target = continual_report(config, summary), continual_target(summary)
+
+    def copied(name: str) -> str:
+        return name if name.startswith(f"{kind}_") else f"{kind}_{name}"
+
+    for picture in sorted(folder.glob("*.png")):
+        shutil.copyfile(picture, out_dir / copied(picture.name))
+    report = re.sub(r"\]\(([^)/]+\.png)\)", lambda m: f"]({copied(m.group(1))})", report)
+    report = re.sub(r"^#", "##", report, flags=re.M)  # one level down: a section of the page
+    command = f"shopgym {kind} experiments/configs/{kind}.yml"
+    return [
+        report.rstrip(),
+        "",
+        target,
+        "",
+        f"Reproduce this section alone: `{command}` (same numbers for the same config).",
+        "",
+    ]
