@@ -38,15 +38,14 @@ from shopgym.experiments.cli_data import calibrate, data_app, fidelity
 from shopgym.experiments.configs import (
     CONFIG_DIR,
     CompareConfig,
-    ContinualConfig,
     SweepConfig,
     TrainConfig,
-    TransferConfig,
     _known_algo,
     _known_env,
     load_config,
 )
 from shopgym.experiments.runs import RunDirectory, RunError
+from shopgym.experiments.suites import SUITES, Suite
 from shopgym.params import ParameterError, format_validation_error
 from shopgym.perf import tune_malloc
 
@@ -293,29 +292,6 @@ def _compare(config: CompareConfig, out: Path, device: str, progress: bool) -> N
 
 
 @app.command()
-def compare(
-    config: Annotated[Path, typer.Argument(help="comparison YAML (experiments/configs/*.yml)")],
-    out: Annotated[Path | None, typer.Option(help="comparison folder (default: runs/<config>-<time>)")] = None,
-    seeds: Annotated[int | None, typer.Option(help="override: training seeds per agent")] = None,
-    n_eval: Annotated[int | None, typer.Option(help="override: evaluation shoppers")] = None,
-    device: Device = "auto",
-    verbose: Verbose = False,
-) -> None:
-    """Train a comparison's agents (several seeds) and compare them with its baselines on the same shoppers.
-
-    Writes report.md with a comparison chart, learning curves, probabilities of improvement and KPIs.
-    Rerunning into the same --out continues a killed comparison."""
-    positive(seeds=seeds, n_eval=n_eval)
-    device = _device(device)
-    progress = _setup(verbose)
-    try:
-        parsed = load_config(config, CompareConfig, {"seeds": seeds, "n_eval": n_eval})
-    except ParameterError as error:
-        fail(str(error))
-    _compare(parsed, out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S"), device, progress)
-
-
-@app.command()
 def quickstart(
     out: Annotated[Path | None, typer.Option(help="report folder (default: runs/quickstart-<time>)")] = None,
     seeds: Annotated[int, typer.Option(help="training seeds per agent")] = QUICKSTART.seeds,
@@ -340,81 +316,82 @@ def quickstart(
     _compare(config, out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S"), device, progress)
 
 
-@app.command()
-def transfer(
-    config: Annotated[Path, typer.Argument(help="transfer YAML (experiments/configs/transfer.yml)")],
-    out: Annotated[Path | None, typer.Option(help="suite folder (default: runs/<config>-<time>)")] = None,
-    seeds: Annotated[int | None, typer.Option(help="override: seeds per pair")] = None,
-    source_steps: Annotated[int | None, typer.Option(help="override: pretraining env steps")] = None,
-    target_steps: Annotated[int | None, typer.Option(help="override: env steps on the target")] = None,
-    eval_freq: Annotated[int | None, typer.Option(help="override: evaluation frequency on the target")] = None,
-    n_eval: Annotated[int | None, typer.Option(help="override: evaluation shoppers")] = None,
-    hyperparams: Annotated[
-        Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")
-    ] = None,
-    device: Device = "auto",
-    verbose: Verbose = False,
-) -> None:
-    """Pretrain on source markets; compare zero-shot, fine-tuned and from-scratch agents on the targets.
+def _suite_command(suite: Suite) -> Callable[..., None]:
+    """The command of ``suite``: a config YAML, ``--out``, one override flag per field in ``suite.overrides``
+    (help from the config model's description), ``--hyperparams`` where the runner takes one, ``--device`` and
+    ``--verbose``. It runs (or continues) the suite and prints its report."""
 
-    For each pair (several seeds): jumpstart, asymptotic gain, AUC ratio and time to threshold with bootstrap
-    CIs, learning-curve plots and report.md. Rerunning into the same --out continues a killed suite."""
-    positive(seeds=seeds, source_steps=source_steps, target_steps=target_steps, eval_freq=eval_freq, n_eval=n_eval)
-    device = _device(device)
-    progress = _setup(verbose)
-    from shopgym.experiments.transfer import run_transfer
+    def command(
+        config: Path,
+        out: Path | None,
+        device: str,
+        verbose: bool,
+        hyperparams: Path | None = None,
+        **overrides: int | None,
+    ) -> None:
+        positive(**overrides)
+        device = _device(device)
+        progress = _setup(verbose)
+        target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
+        options = {"hyperparams": hyperparams} if suite.hyperparams else {}
+        try:
+            summary = suite.run(
+                load_config(config, suite.config, overrides), target, device, progress_bar=progress, **options
+            )
+        except (ParameterError, RunError, ValueError) as error:
+            fail(str(error))
+        typer.echo((target / "report.md").read_text(encoding="utf-8"))
+        best = f" (best baseline: {summary['best_baseline']})" if summary.get("best_baseline") else ""
+        typer.echo(f"report: {target / 'report.md'}{best}", err=True)
 
-    overrides = {
-        "seeds": seeds,
-        "source_steps": source_steps,
-        "target_steps": target_steps,
-        "eval_freq": eval_freq,
-        "n_eval": n_eval,
-    }
-    target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
-    try:
-        parsed = load_config(config, TransferConfig, overrides)
-        run_transfer(parsed, target, device, progress, hyperparams)
-    except (ParameterError, RunError, ValueError) as error:
-        fail(str(error))
-    typer.echo((target / "report.md").read_text(encoding="utf-8"))
-    typer.echo(f"report: {target / 'report.md'}", err=True)
-
-
-@app.command()
-def continual(
-    config: Annotated[Path, typer.Argument(help="continual YAML (experiments/configs/continual.yml)")],
-    out: Annotated[Path | None, typer.Option(help="result folder (default: runs/<config>-<time>)")] = None,
-    seeds: Annotated[int | None, typer.Option(help="override: training seeds")] = None,
-    steps_per_stage: Annotated[int | None, typer.Option(help="override: env steps per market")] = None,
-    n_eval: Annotated[int | None, typer.Option(help="override: evaluation shoppers")] = None,
-    hyperparams: Annotated[
-        Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")
-    ] = None,
-    device: Device = "auto",
-    verbose: Verbose = False,
-) -> None:
-    """Train through a sequence of markets under several strategies; report forgetting and transfer.
-
-    Strategies: naive fine-tuning, reset, rehearsal, multi-task. Every market is evaluated after every stage
-    (the R matrix): average performance, forgetting, backward and forward transfer with bootstrap CIs,
-    heatmaps, and an adapting vs frozen policy in a drifting market. Rerunning into the same --out continues a
-    killed run."""
-    positive(seeds=seeds, steps_per_stage=steps_per_stage, n_eval=n_eval)
-    device = _device(device)
-    progress = _setup(verbose)
-    from shopgym.experiments.continual import run_continual
-
-    target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
-    try:
-        parsed = load_config(
-            config, ContinualConfig, {"seeds": seeds, "steps_per_stage": steps_per_stage, "n_eval": n_eval}
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[Path, typer.Argument(help=f"{suite.name} YAML (experiments/configs/*.yml)")],
+        ),
+        inspect.Parameter(
+            "out",
+            keyword,
+            default=None,
+            annotation=Annotated[Path | None, typer.Option(help="result folder (default: runs/<config>-<time>)")],
+        ),
+        *(
+            inspect.Parameter(
+                name,
+                keyword,
+                default=None,
+                annotation=Annotated[
+                    int | None, typer.Option(help=f"override: {suite.config.model_fields[name].description}")
+                ],
+            )
+            for name in suite.overrides
+        ),
+    ]
+    if suite.hyperparams:
+        parameters.append(
+            inspect.Parameter(
+                "hyperparams",
+                keyword,
+                default=None,
+                annotation=Annotated[
+                    Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")
+                ],
+            )
         )
-        run_continual(parsed, target, device, progress, hyperparams)
-    except (ParameterError, RunError, ValueError) as error:
-        fail(str(error))
-    typer.echo((target / "report.md").read_text(encoding="utf-8"))
-    typer.echo(f"report: {target / 'report.md'}", err=True)
+    parameters += [
+        inspect.Parameter("device", keyword, default="auto", annotation=Device),
+        inspect.Parameter("verbose", keyword, default=False, annotation=Verbose),
+    ]
+    command.__signature__ = inspect.Signature(parameters)  # what typer reads the flags from
+    command.__doc__ = suite.help
+    command.__name__ = suite.name
+    return command
+
+
+for _suite in SUITES.values():
+    app.command(_suite.name)(_suite_command(_suite))
 
 
 @app.command()

@@ -214,7 +214,7 @@ class CompareConfig(_Strict):
     seeds: int = Field(2, ge=1, le=1000, description="training seeds per agent (and policy seeds per baseline)")
     eval_freq: Steps = Field(50_000, description="evaluate agents every this many env steps while training")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same for every policy")
-    eval_seed: int = Field(10_000, ge=0)
+    eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
     checkpoint_freq: int = Field(0, ge=0, description="checkpoint agents every this many env steps (0: never)")
     agents: list[AgentSpec] = Field(default_factory=list)
     baselines: list[BaselineSpec] = Field(default_factory=list)
@@ -254,36 +254,36 @@ class TransferPair(_Strict):
     target: ScenarioRef
 
 
-class TransferConfig(_Strict):
-    """Zero-shot, fine-tuned and from-scratch agents on each target (``shopgym transfer``)."""
+class _AgentSuite(_Strict):
+    """What every suite of one trained algorithm declares (transfer, continual): declared here once."""
 
-    algo: str = "ppo"
-    env: str = "shopgym/Marketing-v1"
-    seeds: int = Field(5, ge=1, le=1000)
-    source_steps: Steps = Field(300_000, description="pretraining env steps on the source")
-    target_steps: Steps = Field(300_000, description="env steps on the target, for fine-tuning and from scratch")
-    eval_freq: Steps = Field(25_000, description="evaluate on the target every this many env steps")
-    n_eval: Steps = 1000
-    eval_seed: int = Field(10_000, ge=0)
-    threshold: float = Field(
-        1.0, gt=0.0, le=2.0, description="time to threshold: this fraction of the from-scratch final performance"
-    )
-    pairs: list[TransferPair] = Field(min_length=1)
+    algo: str = Field("ppo", description="ppo, dqn, a2c or recurrentppo")
+    env: str = Field("shopgym/Marketing-v1", description="registered env id")
+    seeds: int = Field(5, ge=1, le=1000, description="training seeds")
+    n_eval: Steps = Field(1000, description="evaluation shoppers, the same every time")
+    eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
 
     _algo = field_validator("algo")(_known_algo)
     _env = field_validator("env")(_known_env)
 
 
-class ContinualConfig(_Strict):
+class TransferConfig(_AgentSuite):
+    """Zero-shot, fine-tuned and from-scratch agents on each target (``shopgym transfer``)."""
+
+    source_steps: Steps = Field(300_000, description="pretraining env steps on the source")
+    target_steps: Steps = Field(300_000, description="env steps on the target, for fine-tuning and from scratch")
+    eval_freq: Steps = Field(25_000, description="evaluate on the target every this many env steps")
+    threshold: float = Field(
+        1.0, gt=0.0, le=2.0, description="time to threshold: this fraction of the from-scratch final performance"
+    )
+    pairs: list[TransferPair] = Field(min_length=1)
+
+
+class ContinualConfig(_AgentSuite):
     """A sequence of markets trained in order, every market evaluated after every stage (``shopgym continual``)."""
 
-    algo: str = "ppo"
-    env: str = "shopgym/Marketing-v1"
-    seeds: int = Field(5, ge=1, le=1000)
     scenarios: list[ScenarioRef] = Field(min_length=2, description="the markets, in training order")
-    steps_per_stage: Steps = 200_000
-    n_eval: Steps = 1000
-    eval_seed: int = Field(10_000, ge=0)
+    steps_per_stage: Steps = Field(200_000, description="env steps per market")
     strategies: list[Literal["naive", "reset", "rehearsal", "multitask"]] = Field(
         default_factory=lambda: ["naive", "reset", "rehearsal", "multitask"], min_length=1
     )
@@ -293,9 +293,6 @@ class ContinualConfig(_Strict):
     drift_scenario: ScenarioRef | None = Field(None, description="a market with drift on its clock")
     drift_pretrain_steps: Steps = Field(200_000, description="training before the drifting market starts")
     drift_steps: Steps = Field(600_000, description="env steps through the drifting market")
-
-    _algo = field_validator("algo")(_known_algo)
-    _env = field_validator("env")(_known_env)
 
 
 class SuiteJob(_Strict):

@@ -30,6 +30,7 @@ import numpy as np
 from shopgym.experiments.compare import read_curve
 from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
 from shopgym.experiments.plots import plot_learning_curves
+from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError, slug
 from shopgym.experiments.stats import MIN_SEEDS, format_interval, has_interval, iqm_summary, shopper_summary
 from shopgym.experiments.training import train_or_resume
@@ -237,20 +238,22 @@ def render_report(config: TransferConfig, summary: dict[str, Any]) -> str:
         " budget to every fine-tuned run).",
         f"Wall time: {minutes:.1f} minutes.",
         "",
-        "| pair | zero-shot | fine-tuned final | from scratch final | jumpstart | asymptotic gain | AUC ratio |"
-        " fine-tuned steps to threshold (fraction of budget) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for p in pairs:
-        row = [format_interval(_shown(config, p, key)) for key in TABLE]
-        row.append(format_interval(p["auc_ratio"], 3))
-        lines.append(
-            f"| {' + '.join(p['source'])} → {p['target']} ({p['name']}) | {' | '.join(row)} |"
-            f" {_time_to_threshold(config, p)} |"
-        )
+    header = ["pair", "zero-shot", "fine-tuned final", "from scratch final", "jumpstart", "asymptotic gain"]
+    header += ["AUC ratio", "fine-tuned steps to threshold (fraction of budget)"]
+    rows = [
+        [
+            f"{' + '.join(p['source'])} → {p['target']} ({p['name']})",
+            *(format_interval(_shown(config, p, key)) for key in TABLE),
+            format_interval(p["auc_ratio"], 3),
+            _time_to_threshold(config, p),
+        ]
+        for p in pairs
+    ]
+    lines += table(header, rows)
     lines += ["", "## Reading the numbers", "", *(_reading(config, p) for p in pairs), ""]
     for p in pairs:
-        lines += [f"![{p['name']}](transfer_{slug(p['name'])}.png)", ""]
+        lines += figure(p["name"], f"transfer_{slug(p['name'])}.png")
     return "\n".join(lines)
 
 
@@ -259,7 +262,7 @@ def run_transfer(
     out: str | Path,
     device: str = "auto",
     progress_bar: bool = False,
-    hyperparams_file: str | Path | None = None,
+    hyperparams: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) the transfer suite ``config`` in the folder ``out``; returns the summary."""
     root = RunDirectory(out)
@@ -285,7 +288,7 @@ def run_transfer(
                 ),
                 device,
                 progress_bar,
-                hyperparams_file,
+                hyperparams,
             )
             target = {
                 **common,
@@ -300,14 +303,14 @@ def run_transfer(
                 TrainConfig(**target, init_from=str(pretrained / "model")),
                 device,
                 progress_bar,
-                hyperparams_file,
+                hyperparams,
             )
             sc_run = _train(
                 root.path / "scratch" / f"{target_name}-seed{seed}",
                 TrainConfig(**target),
                 device,
                 progress_bar,
-                hyperparams_file,
+                hyperparams,
             )
             finetuned.append(read_curve(ft_run))
             scratch.append(read_curve(sc_run))

@@ -241,3 +241,22 @@ def test_continual_command_tiny(tmp_path):
     assert set(summary["strategies"]) == {"naive", "rehearsal"}
     assert len(summary["strategies"]["naive"]["R"][0]) == 2  # one seed's 2 × 2 matrix
     assert "## Findings" in result.stdout and (out / "matrices.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["compare", "transfer", "continual"])
+def test_suite_commands_are_built_from_the_suite_registry(name):
+    """Each suite's command offers exactly its registry entry's overrides, with the config model's descriptions as
+    help (issue 11: no flag or help text declared twice)."""
+    import typer.main
+
+    from shopgym.experiments.cli import app
+    from shopgym.experiments.suites import SUITES
+
+    suite = SUITES[name]
+    command = typer.main.get_command(app).commands[name]
+    options = {p.name: p for p in command.params if p.param_type_name == "option"}
+    expected = {*suite.overrides, "out", "device", "verbose", *(["hyperparams"] if suite.hyperparams else [])}
+    assert set(options) == expected
+    for field in suite.overrides:
+        assert options[field].help == f"override: {suite.config.model_fields[field].description}"
+    assert command.help.startswith(suite.help.split("\n")[0])
