@@ -130,11 +130,13 @@ def classify_path(prices: Sequence[float] | np.ndarray, low: float, high: float)
 # ---------------------------------------------------------------------- variants
 @dataclass(frozen=True)
 class Variant:
-    """A change to every segment of a preset: deal response off, and / or the reference coefficients re-split."""
+    """A change to a preset: deal response off, and / or the reference coefficients re-split in every segment, and /
+    or only examined prices forming the reference."""
 
     name: str
     deal_response: bool = True  #: False: promotion affinity π = 0
     gain_share: float | None = None  #: η⁺ / (η⁺ + η⁻) with the sum kept; None: as in the preset
+    examined_only: bool = False  #: True: ν = 0, a price moves ρ only when the shopper clicks (examines) it
 
     def apply(self, scenario: Scenario) -> Scenario:
         """The preset with this variant's settings in every segment."""
@@ -148,7 +150,8 @@ class Variant:
                 update["gain_coef"] = self.gain_share * total
                 update["loss_coef"] = (1.0 - self.gain_share) * total
             segments.append(segment.model_copy(update=update).model_dump())
-        return scenario.replace(name=f"{scenario.name}-{self.name}"[:64], segments=segments)
+        dynamics = {"unexamined_price_weight": 0.0} if self.examined_only else {}
+        return scenario.replace(name=f"{scenario.name}-{self.name}"[:64], segments=segments, dynamics=dynamics)
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -160,10 +163,13 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("gain = loss, no deals", deal_response=False, gain_share=1 / 2),
     Variant("loss > gain, no deals", deal_response=False, gain_share=1 / 3),
     Variant("gain > loss, no deals", deal_response=False, gain_share=2 / 3),
+    Variant("loss > gain, no deals, examined prices", deal_response=False, gain_share=1 / 3, examined_only=True),
+    Variant("gain > loss, no deals, examined prices", deal_response=False, gain_share=2 / 3, examined_only=True),
 )
-#: The variants of the two reference-price theorems (the reference effect alone).
-POPESCU_WU = "loss > gain, no deals"
-HU_CHEN_HU = "gain > loss, no deals"
+#: The variants of the two reference-price theorems (the reference effect alone), with every shown price and with
+#: only examined prices forming the reference.
+POPESCU_WU = ("loss > gain, no deals", "loss > gain, no deals, examined prices")
+HU_CHEN_HU = ("gain > loss, no deals", "gain > loss, no deals, examined prices")
 
 
 def variant_scenario(preset: str, variant: Variant) -> Scenario:
@@ -231,19 +237,34 @@ def _counts(structures: Sequence[PathStructure]) -> str:
     return ", ".join(f"{kind} in {kinds.count(kind)}" for kind in KINDS if kind in kinds)
 
 
+def _theorems(table: dict[str, dict[str, PathStructure]], high: float) -> list[str]:
+    """Whether the Popescu–Wu and Hu–Chen–Hu structures appear, for each way of forming the reference."""
+    n, lines = len(table), []
+    for popescu_wu, hu_chen_hu in zip(POPESCU_WU, HU_CHEN_HU, strict=True):
+        settled = [p for p, row in table.items() if row[popescu_wu].kind in ("constant", "converges")]
+        settled = [p for p in settled if table[p][popescu_wu].interior]
+        not_settled = [f"`{p}` ({row[popescu_wu].describe()})" for p, row in table.items() if p not in settled]
+        cycling = [p for p, row in table.items() if row[hu_chen_hu].kind == "cycles"]
+        interior = [p for p in cycling if table[p][hu_chen_hu].interior]
+        not_cycling = [f"`{p}` ({row[hu_chen_hu].describe()})" for p, row in table.items() if p not in cycling]
+        at_top = [p for p in cycling if abs(max(table[p][hu_chen_hu].cycle) - high) <= PRICE_TOLERANCE]
+        lines += [
+            f"Popescu–Wu (loss-averse shoppers, reference effect alone: *{popescu_wu}*): the optimal path settles at"
+            f" a constant interior price in {len(settled)} of {n} presets ({_names(settled)})"
+            + (f"; it does not in {', '.join(not_settled)}." if not_settled else "."),
+            f"Hu–Chen–Hu (gain-seeking shoppers, reference effect alone: *{hu_chen_hu}*): the optimal path cycles in"
+            f" {len(cycling)} of {n} presets ({_names(cycling)}), between interior prices in {len(interior)}"
+            f" ({_names(interior)}), reaching the highest level, {high:.2f}, in {len(at_top)}"
+            + (f"; it does not cycle in {', '.join(not_cycling)}." if not_cycling else "."),
+        ]
+    return lines
+
+
 def _findings(table: dict[str, dict[str, PathStructure]], high: float) -> list[str]:
     """Sentences on what the structure table shows."""
     n = len(table)
-
-    def column(variant: str) -> dict[str, PathStructure]:
-        return {p: row[variant] for p, row in table.items()}
-
-    settled = [p for p, s in column(POPESCU_WU).items() if s.kind in ("constant", "converges") and s.interior]
-    not_settled = [f"`{p}` ({s.describe()})" for p, s in column(POPESCU_WU).items() if p not in settled]
-    cycling = [p for p, s in column(HU_CHEN_HU).items() if s.kind == "cycles"]
-    interior_cycles = [p for p in cycling if table[p][HU_CHEN_HU].interior]
-    not_cycling = [f"`{p}` ({s.describe()})" for p, s in column(HU_CHEN_HU).items() if p not in cycling]
-    cycles = [s for row in table.values() for s in row.values() if s.kind == "cycles"]
+    shown = [v.name for v in VARIANTS if not v.examined_only]
+    cycles = [row[v] for row in table.values() for v in shown if row[v].kind == "cycles"]
     at_top = [s for s in cycles if abs(max(s.cycle) - high) <= PRICE_TOLERANCE]
     with_deals = [v.name for v in VARIANTS if v.deal_response]
     no_deals = [v.name for v in VARIANTS if not v.deal_response]
@@ -252,13 +273,10 @@ def _findings(table: dict[str, dict[str, PathStructure]], high: float) -> list[s
         f"{_counts([row[v] for row in table.values() for v in with_deals])} of {n * len(with_deals)} cells; "
         f"with it off (*{'*, *'.join(no_deals)}*) {_counts([row[v] for row in table.values() for v in no_deals])} "
         f"of {n * len(no_deals)}.",
-        f"Popescu–Wu (loss-averse shoppers, reference effect alone: *{POPESCU_WU}*): the optimal path settles at a "
-        f"constant interior price in {len(settled)} of {n} presets ({_names(settled)})"
-        + (f"; it does not in {', '.join(not_settled)}." if not_settled else "."),
-        f"Hu–Chen–Hu (gain-seeking shoppers, reference effect alone: *{HU_CHEN_HU}*): the optimal path cycles in "
-        f"{len(cycling)} of {n} presets ({_names(cycling)}), between interior prices in {len(interior_cycles)} "
-        f"({_names(interior_cycles)})" + (f"; it does not cycle in {', '.join(not_cycling)}." if not_cycling else "."),
-        f"{len(at_top)} of the {len(cycles)} cycles in the table reach the highest level, {high:.2f}.",
+        *_theorems(table, high),
+        f"With every shown price forming the reference, {len(at_top)} of the {len(cycles)} cycles in the table reach"
+        f" the highest level, {high:.2f}: a visit there sells almost nothing but raises ρ. With only examined prices"
+        " forming it (*…, examined prices*: ν = 0), an unsold price no longer moves ρ.",
     ]
 
 
@@ -281,8 +299,9 @@ def mechanism_section(grid_size: int = 2001, presets: Sequence[str] | None = Non
         "steady-state price lies strictly between the lowest and highest level, *bound* otherwise. Each variant "
         "changes every segment of the preset before the pricing reduction averages them: *no deal response* sets "
         "promotion affinity π = 0; *gain = loss* sets η⁺ = η⁻ = (η⁺ + η⁻)/2; *loss > gain* sets η⁺ = S/3, "
-        "η⁻ = 2S/3 (S = η⁺ + η⁻ kept); *gain > loss* mirrors it; *…, no deals* adds π = 0 "
-        "(`experiments/mechanisms.py`).",
+        "η⁻ = 2S/3 (S = η⁺ + η⁻ kept); *gain > loss* mirrors it; *…, no deals* adds π = 0; *…, examined prices* "
+        "also sets ν = 0, so a price moves ρ only when the shopper clicks (examines) it, and the path shown is the "
+        "one through examined prices (`experiments/mechanisms.py`; every preset has ν = 1).",
         "",
         *markdown_table(
             ["preset", *(v.name for v in VARIANTS)],

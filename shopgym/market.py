@@ -66,6 +66,7 @@ class Coefficients:
     max_quantity: float
     repurchase_penalty: float
     reference_memory: float
+    unexamined_price_weight: float
     fatigue_decay: float
     fatigue_per_exposure: float
     engagement_gain_purchase: float

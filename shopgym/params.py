@@ -244,6 +244,11 @@ class DynamicsParams(_Section):
     """How a visit changes the shopper."""
 
     reference_memory: float = Field(0.8, ge=0.0, lt=1.0, description="ζ in ρ ← ζρ + (1 − ζ)x")
+    unexamined_price_weight: Probability = Field(
+        1.0,
+        description="ν: how far a price shown but not clicked moves ρ, relative to a clicked (examined) one; "
+        "1: every shown price counts fully, 0: only examined prices form the reference",
+    )
     fatigue_decay: Probability = Field(0.7, description="per-visit decay of category fatigue φ")
     fatigue_per_exposure: NonNegative = Field(1.0, description="fatigue added per shown item of a category")
     engagement_gain_purchase: Probability = Field(0.05, description="engagement gained by a purchase")

@@ -1,8 +1,11 @@
 """The exact optimum of ``Pricing-v1`` by dynamic programming over the reference price.
 
 In the pricing reduction (``shopgym.tasks.pricing_scenario``) the shopper's only state is the reference price ρ,
-which moves deterministically, ρ' = ζρ + (1 − ζ)x (:func:`shopgym.shoppers.reference_update`), whatever the shopper
-does. The expected reward of charging the paid fraction x at state ρ, r(ρ, x), is computed with the simulator's own
+which moves to ρ' = ζρ + (1 − ζ)x (:func:`shopgym.shoppers.reference_update`) whatever the shopper does when every
+shown price forms the reference (ν = ``unexamined_price_weight`` = 1, the default). With ν < 1 it moves that far
+only when the shopper clicks (examines the price), with probability q(ρ, x), and to ρ + ν(ρ' − ρ) otherwise; the
+recursions below then take the expectation over the two, ``q·V(ρ') + (1 − q)·V(ρ + ν(ρ' − ρ))``. The expected
+reward of charging the paid fraction x at state ρ, r(ρ, x), is computed with the simulator's own
 utilities and its injected choice model's probabilities (so it is the model, not a copy of it).
 
 * Fixed ends (an episode lasts H visits): backward induction
@@ -50,6 +53,7 @@ class PricingModel:
     horizon: int  # H: the episode's length, or its mean for geometric ends
     reward_fn: RewardFunction
     geometric: bool = False  # episodes end after every visit with probability 1/H
+    unexamined: float = 1.0  # ν: the share of the ρ step taken when the shopper does not click
 
     @classmethod
     def from_batch(cls, batch: ShopperBatch) -> PricingModel:
@@ -65,10 +69,15 @@ class PricingModel:
             horizon=batch.time_scale,
             reward_fn=batch.simulator.reward_fn,
             geometric=batch.episode_end == "geometric",
+            unexamined=batch.simulator.market.coefficients.unexamined_price_weight,
         )
 
     def expected_reward(self, rho: np.ndarray) -> np.ndarray:
-        """[M, L] expected reward of each price level at reference prices ``rho`` [M].
+        """[M, L] expected reward of each price level at reference prices ``rho`` [M] (see :meth:`visit`)."""
+        return self.visit(rho)[0]
+
+    def visit(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[M, L] expected reward and [M, L] click probability of each price level at reference prices ``rho`` [M].
 
         Uses the core's utilities and the injected choice model's probabilities on a batch of identical shoppers that
         differ only in ρ; the reward function is applied to the expected components (exact for rewards linear in
@@ -91,11 +100,21 @@ class PricingModel:
         price, cost, x = sim.catalog.price[0], sim.catalog.cost[0], paid[:, 0]
         no_churn = np.zeros(x.shape)
         components = expected_components(p.click[:, 1], p.buy[:, 0], p.units[:, 0], no_churn, price, cost, x)
-        return self.reward_fn(components).reshape(n_rho, n_levels)
+        return self.reward_fn(components).reshape(n_rho, n_levels), p.click[:, 1].reshape(n_rho, n_levels)
 
     def next_rho(self, rho: np.ndarray) -> np.ndarray:
-        """[M, L] reference price after charging each level at ``rho`` [M]."""
+        """[M, L] reference price after charging each level at ``rho`` [M] to a shopper who examines the price (with
+        ν = 1: to every shopper)."""
         return reference_update(rho[:, None], self.levels[None, :], self.memory)
+
+    def expected_future(self, rho: np.ndarray, click: np.ndarray, grid: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """[M, L] expected value on ``grid`` after each level at ``rho`` [M]: V(ρ') with ν = 1, else
+        q·V(ρ') + (1 − q)·V(ρ + ν(ρ' − ρ)) with ``click`` q [M, L]."""
+        following = self.next_rho(rho)
+        if self.unexamined == 1.0:
+            return np.interp(following, grid, value)
+        skipped = rho[:, None] + self.unexamined * (following - rho[:, None])
+        return click * np.interp(following, grid, value) + (1.0 - click) * np.interp(skipped, grid, value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,12 +135,12 @@ class PricingSolution:
     def q_values(self, t: np.ndarray, rho: np.ndarray) -> np.ndarray:
         """[M, L] action values at visits ``t`` [M] (0-based) and reference prices ``rho`` [M]."""
         t = np.zeros_like(t) if self.model.geometric else np.clip(t, 0, self.model.horizon - 1)
-        following = self.model.next_rho(rho)
-        future = np.empty_like(following)
+        reward, click = self.model.visit(rho)
+        future = np.empty_like(reward)
         for step in np.unique(t):
             rows = t == step
-            future[rows] = np.interp(following[rows], self.grid, self.value[step + 1])
-        return self.model.expected_reward(rho) + self.continuation * future
+            future[rows] = self.model.expected_future(rho[rows], click[rows], self.grid, self.value[step + 1])
+        return reward + self.continuation * future
 
     @property
     def continuation(self) -> float:
@@ -135,7 +154,9 @@ class PricingSolution:
 
     def path(self, visits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The deterministic ρ path [V + 1] and price path [V] (paid fractions) of the optimal policy from ρ₀, over
-        ``visits`` V (default H)."""
+        ``visits`` V (default H). With ν < 1 ρ moves at random; this is then its path through examined prices (the
+        shopper clicks every visit): with ν = 0 the sequence of prices the shopper examines, each shown until the
+        next click."""
         rho = [self.model.rho0]
         prices = []
         for t in range(self.model.horizon if visits is None else visits):
@@ -157,13 +178,12 @@ def solve_pricing(
     low = min(model.rho0, float(model.levels.min()))
     high = max(model.rho0, float(model.levels.max()))
     grid = np.linspace(low, high, grid_size)
-    rewards = model.expected_reward(grid)
-    following = model.next_rho(grid)
+    rewards, click = model.visit(grid)
     if model.geometric:
         continuation = gamma * (1.0 - 1.0 / model.horizon)
         value = np.zeros(grid_size)
         while True:
-            updated = (rewards + continuation * np.interp(following, grid, value)).max(axis=1)
+            updated = (rewards + continuation * model.expected_future(grid, click, grid, value)).max(axis=1)
             change = np.abs(updated - value).max()
             value = updated
             if change <= tolerance * max(np.abs(value).max(), 1.0):
@@ -171,6 +191,5 @@ def solve_pricing(
         return PricingSolution(model, gamma, grid, np.stack([value, value]), rewards)
     value = np.zeros((model.horizon + 1, grid_size))
     for t in range(model.horizon - 1, -1, -1):
-        future = np.interp(following, grid, value[t + 1])
-        value[t] = (rewards + gamma * future).max(axis=1)
+        value[t] = (rewards + gamma * model.expected_future(grid, click, grid, value[t + 1])).max(axis=1)
     return PricingSolution(model=model, gamma=gamma, grid=grid, value=value, reward_table=rewards)

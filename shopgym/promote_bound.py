@@ -107,7 +107,8 @@ _OFF = {
 
 def promote_reduction(scenario: str | Scenario = "default") -> Scenario:
     """The reduced Promote market of ``scenario`` (see the module docstring): one category, every segment a shopper
-    type without spread, no budget limit, no stock, fatigue, repurchase penalty, taste drift or market drift."""
+    type without spread, no budget limit, no stock, fatigue, repurchase penalty, taste drift or market drift, and
+    every shown price forming the reference (ν = 1)."""
     base = resolve_scenario(scenario)
     no_spread = dict.fromkeys(_SPREADS, 0.0)
     segments = [
@@ -120,7 +121,7 @@ def promote_reduction(scenario: str | Scenario = "default") -> Scenario:
         catalog={"n_categories": 1},
         segments=segments,
         choice=dict.fromkeys(_OFF["choice"], 0.0),
-        dynamics=dict.fromkeys(_OFF["dynamics"], 0.0),
+        dynamics=dict.fromkeys(_OFF["dynamics"], 0.0) | {"unexamined_price_weight": 1.0},
         drift=[],
     )
 
@@ -137,6 +138,8 @@ def check_reduced(scenario: Scenario, catalog: Catalog) -> None:
             for name in names
             if getattr(getattr(scenario, section), name) != 0.0
         ]
+    if scenario.dynamics.unexamined_price_weight != 1.0:  # ρ would then depend on the click, which the grid does not
+        wrong.append(f"dynamics.unexamined_price_weight = {scenario.dynamics.unexamined_price_weight!r} (needs 1)")
     top = float(catalog.price.max())
     for index, s in enumerate(scenario.segments):
         wrong += [f"segments.{index}.{name} = {getattr(s, name)!r} (needs 0)" for name in _SPREADS if getattr(s, name)]

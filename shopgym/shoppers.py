@@ -218,24 +218,51 @@ def churn_hazard(engagement: np.ndarray, coef: Coefficients) -> np.ndarray:
     return coef.churn_min + (coef.churn_max - coef.churn_min) * (1.0 - engagement) ** coef.churn_power
 
 
+def _slots_by_category(state: ShopperState, catalog: Catalog, visit: VisitRecord) -> tuple[np.ndarray, np.ndarray]:
+    """The shown slots [N, S] and, for each of them in order, its flat (shopper, category) index."""
+    shown = visit.items >= 0
+    category = catalog.category.take(np.maximum(visit.items, 0))
+    return shown, (np.arange(state.n)[:, None] * catalog.n_categories + category)[shown]
+
+
 def _shown_by_category(state: ShopperState, catalog: Catalog, visit: VisitRecord) -> tuple[np.ndarray, np.ndarray]:
     """[N, C] number of shown items and sum of their paid fractions, per category."""
-    n, n_categories = state.n, catalog.n_categories
-    shown = visit.items >= 0
-    flat = (np.arange(n)[:, None] * n_categories + catalog.category.take(np.maximum(visit.items, 0)))[shown]
-    count = np.bincount(flat, minlength=n * n_categories).reshape(n, n_categories)
-    offered = np.bincount(flat, weights=visit.paid_fraction[shown], minlength=n * n_categories)
-    return count, offered.reshape(n, n_categories)
+    size, shape = state.n * catalog.n_categories, (state.n, catalog.n_categories)
+    shown, flat = _slots_by_category(state, catalog, visit)
+    count = np.bincount(flat, minlength=size).reshape(shape)
+    offered = np.bincount(flat, weights=visit.paid_fraction[shown], minlength=size)
+    return count, offered.reshape(shape)
 
 
-def _update_prices_seen(state: ShopperState, coef: Coefficients, count: np.ndarray, offered: np.ndarray) -> None:
+def _update_prices_seen(
+    state: ShopperState,
+    catalog: Catalog,
+    coef: Coefficients,
+    visit: VisitRecord,
+    count: np.ndarray,
+    offered: np.ndarray,
+) -> None:
     """Reference prices of the categories shown move toward the mean paid fraction offered in them; the others
-    keep theirs."""
-    seen = count > 0
-    mean_offered = offered / np.maximum(count, 1)
-    state.reference_price = np.where(
-        seen, reference_update(state.reference_price, mean_offered, coef.reference_memory), state.reference_price
-    )
+    keep theirs. With ν = ``unexamined_price_weight`` < 1 a shown price that was not clicked weighs ν against the
+    clicked (examined) one: a category's target is the ν-weighted mean of its shown prices, and its step is scaled
+    by ν unless the clicked item is in it (docs/model.md §5)."""
+    rho, nu = state.reference_price, coef.unexamined_price_weight
+    if nu == 1.0:  # every shown price counts fully
+        seen = count > 0
+        state.reference_price = np.where(
+            seen, reference_update(rho, offered / np.maximum(count, 1), coef.reference_memory), rho
+        )
+        return
+    size, shape = state.n * catalog.n_categories, rho.shape
+    shown, flat = _slots_by_category(state, catalog, visit)
+    weight = np.where(visit.items == visit.item[:, None], 1.0, nu)[shown]
+    total = np.bincount(flat, weights=weight, minlength=size).reshape(shape)
+    offered = np.bincount(flat, weights=weight * visit.paid_fraction[shown], minlength=size).reshape(shape)
+    step = np.zeros(size)
+    np.maximum.at(step, flat, weight)
+    seen = total > 0
+    full = reference_update(rho, offered / np.where(seen, total, 1.0), coef.reference_memory)
+    state.reference_price = np.where(seen, rho + step.reshape(shape) * (full - rho), rho)
 
 
 def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit: VisitRecord) -> np.ndarray:
@@ -251,7 +278,7 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
 
     # reference prices per category, and how often deals were shown
     count, offered = _shown_by_category(state, catalog, visit)
-    _update_prices_seen(state, coef, count, offered)
+    _update_prices_seen(state, catalog, coef, visit, count, offered)
     deal_shown = (shown & (visit.paid_fraction < 1.0)).any(axis=1)
     state.deal_wear = wear_update(state.deal_wear, deal_shown, coef.wearout_memory)
 

@@ -73,6 +73,32 @@ def test_a_discount_lowers_the_reference_price_of_its_category_only():
     assert np.all(state.reference_price[rows, category] > discounted[rows, category])
 
 
+@pytest.mark.parametrize("nu", [0.0, 0.5])
+def test_unexamined_prices_move_the_reference_by_their_weight(fake_click_buy, nu):
+    """ν < 1: the clicked item's price moves its category's ρ in full, a shown but unclicked one by ν of the step;
+    ν = 0: only the examined price forms the reference (docs/model.md §5)."""
+    sim = make_simulator(
+        small_scenario(dynamics={"unexamined_price_weight": nu}), n_candidates=2, choice_model=fake_click_buy
+    )
+    state = sim.new_shoppers(200)
+    state.wallet[:] = state.budget_cap[:] = 1e6
+    zeta = sim.market.coefficients.reference_memory
+    before = state.reference_price.copy()
+    shown = state.candidates[:, :2].copy()
+    slate = np.tile([0, 1], (200, 1))  # the first two candidates; the fake model clicks the first slot
+    sim.step(state, slate, np.tile([0.6, 0.8], (200, 1)))
+    rows = np.arange(200)
+    first, second = sim.catalog.category[shown[:, 0]], sim.catalog.category[shown[:, 1]]
+    apart = first != second
+    assert apart.sum() > 50
+    clicked = zeta * before[rows, first] + (1 - zeta) * 0.6
+    np.testing.assert_allclose(state.reference_price[rows, first][apart], clicked[apart])
+    unclicked = before[rows, second] + nu * (1 - zeta) * (0.8 - before[rows, second])
+    np.testing.assert_allclose(state.reference_price[rows, second][apart], unclicked[apart])
+    together = zeta * before[rows, first] + (1 - zeta) * (0.6 + nu * 0.8) / (1 + nu)  # ν-weighted target
+    np.testing.assert_allclose(state.reference_price[rows, first][~apart], together[~apart])
+
+
 def test_loss_averse_shoppers_buy_less_right_after_a_promotion_than_before_it():
     sim = make_simulator(small_scenario(), n_candidates=1, choice_model=NeverClick())
     state = sim.new_shoppers(500)

@@ -11,6 +11,7 @@ from shopgym.experiments.mechanisms import (
     classify_path,
     mechanism_section,
     myopic_outcome,
+    optimal_structure,
     solve_market,
     variant_scenario,
 )
@@ -73,6 +74,26 @@ def test_variants_set_what_they_say_in_every_segment():
     assert [s.promo_affinity for s in symmetric.segments] == [s.promo_affinity for s in preset.segments]
     assert all(s.gain_coef == s.loss_coef for s in symmetric.segments)
     assert variant_scenario("default", variants["as-is"]).segments == preset.segments
+    examined = variant_scenario("default", variants["gain > loss, no deals, examined prices"])
+    assert examined.dynamics.unexamined_price_weight == 0.0 and preset.dynamics.unexamined_price_weight == 1.0
+    assert examined.segments == gain_seeking.segments
+
+
+def test_gain_seeking_cycles_are_interior_when_only_examined_prices_form_the_reference():
+    """Hu–Chen–Hu with interior prices: on `default` the gain-seeking cycle visits the top level when every shown
+    price moves ρ (an unsold price there pumps ρ), and stays strictly inside the levels when only examined prices
+    do (ν = 0); the loss-averse path settles at an interior constant either way (Popescu–Wu)."""
+    variants = {v.name: v for v in VARIANTS}
+    shown = optimal_structure(solve_market(variant_scenario("default", variants["gain > loss, no deals"]), 501))
+    examined = optimal_structure(
+        solve_market(variant_scenario("default", variants["gain > loss, no deals, examined prices"]), 501)
+    )
+    assert shown.kind == "cycles" and max(shown.cycle) == pytest.approx(1.5)
+    assert examined.kind == "cycles" and examined.interior
+    settled = optimal_structure(
+        solve_market(variant_scenario("default", variants["loss > gain, no deals, examined prices"]), 501)
+    )
+    assert settled.kind in ("constant", "converges") and settled.interior
 
 
 def test_myopic_return_is_at_most_the_optimum():

@@ -10,6 +10,7 @@ import shopgym  # noqa: F401
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.pricing_optimum import PricingModel, solve_pricing
+from shopgym.scenarios import get_scenario
 
 
 def model_for(scenario: str, horizon: int = 50, episode_end: str = "fixed") -> PricingModel:
@@ -97,6 +98,27 @@ def test_simulated_optimal_policy_reproduces_j_star():
         returns += reward
     assert truncated.all() and not terminated.any()
     assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(n)
+
+
+def test_with_only_examined_prices_forming_the_reference_the_dp_still_reproduces_j_star():
+    """ν = 0: ρ moves only after a click, so the DP takes the expectation over the click; Monte Carlo in the env
+    agrees."""
+    scenario = get_scenario("default").replace(dynamics={"unexamined_price_weight": 0.0})
+    batch = ShopperBatch("pricing", 1, scenario=scenario, horizon=10, episode_end="geometric", mean_visits=10)
+    batch.seed(0)
+    model = PricingModel.from_batch(batch)
+    assert model.unexamined == 0.0
+    solution = solve_pricing(model, grid_size=2001)
+    n = 20_000
+    venv = make_sb3_vec_env("shopgym/Pricing-v1", num_envs=n, seed=5, mean_visits=10, scenario=scenario)
+    obs = venv.reset()
+    returns, open_ = np.zeros(n), np.ones(n, dtype=bool)
+    while open_.any():
+        obs, reward, done, _ = venv.step(solution.act(np.zeros(n, dtype=np.int64), obs[:, 0]))
+        returns += open_ * reward
+        open_ &= ~done
+    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(n)
+    assert solution.j_star != pytest.approx(solve_pricing(model_for("default", 10, "geometric")).j_star, rel=1e-3)
 
 
 def test_bad_arguments():

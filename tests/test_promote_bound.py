@@ -96,6 +96,13 @@ def test_a_market_that_is_not_reduced_is_refused():
     spread = reduced.replace(segments=[reduced.segments[0].model_copy(update={"engagement_sd": 0.1}).model_dump()])
     with pytest.raises(ParameterError, match=r"segments.0.engagement_sd = 0.1"):
         check_reduced(spread, batch.simulator.catalog)
+    examined = reduced.replace(dynamics={"unexamined_price_weight": 0.0})  # ρ would depend on the click
+    with pytest.raises(ParameterError, match=r"dynamics.unexamined_price_weight = 0.0 \(needs 1\)"):
+        check_reduced(examined, batch.simulator.catalog)
+    assert (
+        promote_reduction(SMALL.replace(dynamics={"unexamined_price_weight": 0.0})).dynamics.unexamined_price_weight
+        == 1
+    )
 
 
 def test_item_probabilities_match_the_candidate_generator(model, reduced):
