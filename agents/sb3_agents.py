@@ -43,7 +43,7 @@ from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
 from shopgym.files import read_yaml, write_atomic
 from shopgym.params import ParameterError, format_validation_error, validate_scenario
-from shopgym.scenarios import resolve_scenario, scenario_record
+from shopgym.scenarios import content_digest, resolve_scenario, scenario_record
 
 __all__ = [
     "ALGORITHMS",
@@ -444,9 +444,11 @@ def read_saved_agent(path: str | Path) -> tuple[SavedAgent, dict[str, Any]]:
     if "scenario" in saved.env_kwargs:
         raise ParameterError(f"{where}: env_kwargs.scenario and scenario both name a market; keep one")
     record = saved.scenario
-    scenario = validate_scenario(record.content, where=f"scenario.content in {where}")
-    if scenario_record(scenario)["sha256"] != record.sha256:
+    # The digest is checked on the content as saved: a field added to the model since (with a default that keeps the
+    # old behaviour) must not make an older agent unreadable.
+    if content_digest(record.content) != record.sha256:
         raise ParameterError(f"{where}: scenario.sha256 does not match scenario.content (was either edited?)")
+    scenario = validate_scenario(record.content, where=f"scenario.content in {where}")
     if scenario.name != record.name:
         raise ParameterError(f"{where}: scenario.name = {record.name!r}, but its content is named {scenario.name!r}")
     return saved, {**saved.env_kwargs, "scenario": scenario}

@@ -24,6 +24,7 @@ __all__ = [
     "CALIBRATED",
     "PRESET_DIR",
     "SCENARIOS",
+    "content_digest",
     "get_scenario",
     "list_scenarios",
     "load_scenario",
@@ -293,8 +294,14 @@ def scenario_record(scenario: Scenario) -> dict[str, Any]:
     no spaces), which names this exact market. Saved agents and run folders keep their market this way, so
     moving or editing a scenario file afterwards changes nothing."""
     content = scenario.model_dump(mode="json")
+    return {"name": scenario.name, "sha256": content_digest(content), "content": content}
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    """The sha256 of a scenario's content as JSON (:func:`scenario_record`): of its canonical form, sorted keys and
+    no spaces."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return {"name": scenario.name, "sha256": hashlib.sha256(canonical.encode()).hexdigest(), "content": content}
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> Scenario:

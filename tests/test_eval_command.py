@@ -14,6 +14,7 @@ from shopgym.experiments.cli import app
 from shopgym.experiments.configs import TrainConfig
 from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.training import train_agent
+from shopgym.params import ParameterError
 from shopgym.scenarios import resolve_scenario
 
 TINY_PPO = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
@@ -132,6 +133,25 @@ def test_agent_saved_before_markets_were_kept_whole_still_loads(trained, tmp_pat
     saved["env_kwargs"] = {"scenario": str(trained["market"])}
     (folder / "agent.json").write_text(json.dumps(saved))
     assert numbers(run_eval(str(folder), "--n-shoppers", "64")) == numbers(trained["before"])
+
+
+def test_agent_saved_before_a_model_field_existed_still_loads(trained, tmp_path):
+    """A market recorded without a field added to the model since (here ν, ``unexamined_price_weight``) loads with
+    the field's default, which keeps the old behaviour; its digest is checked on the content as saved."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for file in (trained["run"] / "model").iterdir():
+        (folder / file.name).write_bytes(file.read_bytes())
+    saved = json.loads((folder / "agent.json").read_text())
+    del saved["scenario"]["content"]["dynamics"]["unexamined_price_weight"]
+    canonical = json.dumps(saved["scenario"]["content"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    saved["scenario"]["sha256"] = hashlib.sha256(canonical.encode()).hexdigest()  # as the older version wrote it
+    (folder / "agent.json").write_text(json.dumps(saved))
+    assert numbers(run_eval(str(folder), "--n-shoppers", "64")) == numbers(trained["before"])
+    saved["scenario"]["content"]["dynamics"]["reference_memory"] = 0.5  # edited after saving: refused
+    (folder / "agent.json").write_text(json.dumps(saved))
+    with pytest.raises(ParameterError, match="scenario.sha256 does not match"):
+        SB3Agent.load(folder, device="cpu")
 
 
 @pytest.mark.parametrize("args", [[], ["RUN", "--model", "RUN/model"]])
