@@ -32,7 +32,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from typer.core import TyperGroup
 
-from shopgym.agents.sb3_options import ALGORITHM_NAMES, DEVICES, parse_device, resolve_device
+from shopgym.agents.sb3_options import DEVICES, parse_device, resolve_device
 from shopgym.experiments.cli_checks import at_least, fail, known_scenario, positive
 from shopgym.experiments.cli_data import calibrate, data_app, fidelity
 from shopgym.experiments.configs import (
@@ -103,6 +103,12 @@ def _default(model: type[BaseModel], field: str) -> Any:
     return model.model_fields[field].default
 
 
+def _flag(model: type[BaseModel], field: str, help: str | None = None) -> Any:
+    """The option of a flag that overrides ``model.field``: its help is the field's description (or ``help``,
+    where a command line takes less than the config does)."""
+    return typer.Option(help=help or model.model_fields[field].description)
+
+
 def _quickstart_steps(algo: str) -> int:
     return next(a.n_timesteps for a in QUICKSTART.agents if a.algo == algo)
 
@@ -144,29 +150,17 @@ def _device(name: str) -> str:
 def train(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option(help="YAML run config (experiments/configs/train_*.yml)")] = None,
-    algo: Annotated[str, typer.Option(help=f"{', '.join(ALGORITHM_NAMES)} (any case)")] = _default(TrainConfig, "algo"),
-    env: Annotated[str, typer.Option(help="registered env id (the shopgym/ prefix may be left out)")] = _default(
-        TrainConfig, "env"
-    ),
-    scenario: Annotated[str, typer.Option(help="scenario preset name or YAML path")] = _default(
+    algo: Annotated[str, _flag(TrainConfig, "algo")] = _default(TrainConfig, "algo"),
+    env: Annotated[str, _flag(TrainConfig, "env")] = _default(TrainConfig, "env"),
+    scenario: Annotated[str, _flag(TrainConfig, "scenario", "the market: preset name or YAML path")] = _default(
         TrainConfig, "scenario"
     ),
-    seed: Annotated[int, typer.Option(help="training seed")] = _default(TrainConfig, "seed"),
-    n_timesteps: Annotated[int, typer.Option(help="env steps (shopper visits) to train for")] = _default(
-        TrainConfig, "n_timesteps"
-    ),
-    eval_freq: Annotated[int, typer.Option(help="evaluate every this many env steps")] = _default(
-        TrainConfig, "eval_freq"
-    ),
-    n_eval: Annotated[int, typer.Option(help="shoppers per evaluation, the same every time")] = _default(
-        TrainConfig, "n_eval"
-    ),
-    eval_seed: Annotated[int, typer.Option(help="seed of the evaluation shoppers")] = _default(
-        TrainConfig, "eval_seed"
-    ),
-    checkpoint_freq: Annotated[int, typer.Option(help="checkpoint every this many env steps, 0: never")] = _default(
-        TrainConfig, "checkpoint_freq"
-    ),
+    seed: Annotated[int, _flag(TrainConfig, "seed")] = _default(TrainConfig, "seed"),
+    n_timesteps: Annotated[int, _flag(TrainConfig, "n_timesteps")] = _default(TrainConfig, "n_timesteps"),
+    eval_freq: Annotated[int, _flag(TrainConfig, "eval_freq")] = _default(TrainConfig, "eval_freq"),
+    n_eval: Annotated[int, _flag(TrainConfig, "n_eval")] = _default(TrainConfig, "n_eval"),
+    eval_seed: Annotated[int, _flag(TrainConfig, "eval_seed")] = _default(TrainConfig, "eval_seed"),
+    checkpoint_freq: Annotated[int, _flag(TrainConfig, "checkpoint_freq")] = _default(TrainConfig, "checkpoint_freq"),
     hyperparams: Annotated[
         Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")
     ] = None,
@@ -294,11 +288,11 @@ def _compare(config: CompareConfig, out: Path, device: str, progress: bool) -> N
 @app.command()
 def quickstart(
     out: Annotated[Path | None, typer.Option(help="report folder (default: runs/quickstart-<time>)")] = None,
-    seeds: Annotated[int, typer.Option(help="training seeds per agent")] = QUICKSTART.seeds,
+    seeds: Annotated[int, _flag(CompareConfig, "seeds")] = QUICKSTART.seeds,
     ppo_steps: Annotated[int, typer.Option(help="PPO env steps per seed")] = _quickstart_steps("ppo"),
     dqn_steps: Annotated[int, typer.Option(help="DQN env steps per seed")] = _quickstart_steps("dqn"),
-    eval_freq: Annotated[int, typer.Option(help="evaluate every this many env steps")] = QUICKSTART.eval_freq,
-    n_eval: Annotated[int, typer.Option(help="shoppers per evaluation, the same for every policy")] = QUICKSTART.n_eval,
+    eval_freq: Annotated[int, _flag(CompareConfig, "eval_freq")] = QUICKSTART.eval_freq,
+    n_eval: Annotated[int, _flag(CompareConfig, "n_eval")] = QUICKSTART.n_eval,
     device: Device = "auto",
     verbose: Verbose = False,
 ) -> None:

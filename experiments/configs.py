@@ -111,8 +111,8 @@ def _known_algo(value: str) -> str:
 class TrainConfig(_Strict):
     """One SB3 training run (``shopgym train``)."""
 
-    algo: str = Field("ppo", description="ppo, dqn, a2c or recurrentppo")
-    env: str = Field("shopgym/Marketing-v1", description="registered env id")
+    algo: str = Field("ppo", description=f"{', '.join(ALGORITHM_NAMES)} (any case)")
+    env: str = Field("shopgym/Marketing-v1", description="registered env id (the shopgym/ prefix may be left out)")
     scenario: ScenarioRef = Field("default", description="the market: preset name, YAML path or mapping")
     seed: int = Field(0, ge=0, description="training seed")
     n_timesteps: Steps = Field(300_000, description="env steps (shopper visits) to train for")
