@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -26,12 +27,23 @@ from shopgym.experiments.stats import format_interval, has_interval, iqm_summary
 MARKETING_TARGET = 0.10  # PPO's gain over the best non-oracle baseline, with non-overlapping intervals
 
 
-def marketing_runs(cells: CellStore, seeds: int, n_eval: int, ppo_steps: int, dqn_steps: int, n_log: int) -> dict:
-    """Policy label → one KPI record per run on Marketing-v1: baselines, bandits, models fitted on ``n_log``
-    logged shoppers and the SB3 agents, every run evaluated on the same ``n_eval`` shoppers (cached)."""
+@dataclass(frozen=True)
+class MarketingRuns:
+    """Every policy's KPI records on Marketing-v1, one per run, in the page's order; its ``kind`` (``baseline``,
+    ``agent`` or ``oracle``) decides how the target treats it, and ``judged`` is the agent held to the target."""
+
+    runs: dict[str, list[dict[str, float]]]
+    kind: dict[str, Literal["baseline", "agent", "oracle"]]
+    judged: str
+
+
+def marketing_runs(
+    cells: CellStore, seeds: int, n_eval: int, ppo_steps: int, dqn_steps: int, n_log: int
+) -> MarketingRuns:
+    """Baselines, bandits, models fitted on ``n_log`` logged shoppers, the SB3 agents and the myopic oracle on
+    Marketing-v1, every run evaluated on the same ``n_eval`` shoppers (each run a cell)."""
     env_id = "shopgym/Marketing-v1"
     info = TaskInfo.of(gym.make(env_id))
-    results: dict[str, list[dict]] = {}
 
     def kpis(policy: Any, run: int) -> dict[str, float]:
         return evaluate(policy, env_id, n_shoppers=n_eval, seed=1000 + run).kpis()
@@ -74,29 +86,31 @@ def marketing_runs(cells: CellStore, seeds: int, n_eval: int, ppo_steps: int, dq
 
         return train
 
-    # cell id (stable across label wording), label on the page, one run
-    plan: list[tuple[str, str, Callable[[int], dict]]] = [
-        ("random", "random", fixed("random")),
-        ("popular", "popular", fixed("popular")),
-        ("margin", "margin", fixed("margin")),
-        ("never_discount", "never discount", fixed("never_discount")),
-        ("calendar", "calendar (20 % off every 4th visit)", fixed("calendar")),
-        ("greedy", "greedy (logistic on logs)", greedy),
-        ("behaviour_cloning", "behaviour-cloned MLP", bc),
-        ("epsilon_greedy", "epsilon-greedy bandit", bandit("epsilon_greedy")),
-        ("linucb", "LinUCB", bandit("linucb")),
-        ("thompson", "linear Thompson sampling", bandit("thompson")),
-        (f"ppo-{ppo_steps}", f"PPO ({ppo_steps:,} steps)", sb3("ppo", ppo_steps)),
-        (f"dqn-{dqn_steps}", f"DQN ({dqn_steps:,} steps)", sb3("dqn", dqn_steps)),
-        (f"a2c-{ppo_steps}", f"A2C ({ppo_steps:,} steps)", sb3("a2c", ppo_steps)),
-        ("myopic_oracle", "myopic oracle (hidden state)", lambda run: kpis(MyopicOracle(info), run)),
+    # cell id (stable across label wording), label on the page, kind, one run
+    plan: list[tuple[str, str, Literal["baseline", "agent", "oracle"], Callable[[int], dict]]] = [
+        ("random", "random", "baseline", fixed("random")),
+        ("popular", "popular", "baseline", fixed("popular")),
+        ("margin", "margin", "baseline", fixed("margin")),
+        ("never_discount", "never discount", "baseline", fixed("never_discount")),
+        ("calendar", "calendar (20 % off every 4th visit)", "baseline", fixed("calendar")),
+        ("greedy", "greedy (logistic on logs)", "baseline", greedy),
+        ("behaviour_cloning", "behaviour-cloned MLP", "baseline", bc),
+        ("epsilon_greedy", "epsilon-greedy bandit", "baseline", bandit("epsilon_greedy")),
+        ("linucb", "LinUCB", "baseline", bandit("linucb")),
+        ("thompson", "linear Thompson sampling", "baseline", bandit("thompson")),
+        (f"ppo-{ppo_steps}", f"PPO ({ppo_steps:,} steps)", "agent", sb3("ppo", ppo_steps)),
+        (f"dqn-{dqn_steps}", f"DQN ({dqn_steps:,} steps)", "agent", sb3("dqn", dqn_steps)),
+        (f"a2c-{ppo_steps}", f"A2C ({ppo_steps:,} steps)", "agent", sb3("a2c", ppo_steps)),
+        ("myopic_oracle", "myopic oracle (hidden state)", "oracle", lambda run: kpis(MyopicOracle(info), run)),
     ]
-    for key, name, compute in plan:
-        results[name] = [cells.get(f"marketing/{key}/run{run}", lambda c=compute, r=run: c(r)) for run in range(seeds)]
-    return results
+    runs = {
+        name: [cells.get(f"marketing/{key}/run{run}", lambda c=compute, r=run: c(r)) for run in range(seeds)]
+        for key, name, _, compute in plan
+    }
+    return MarketingRuns(runs, {name: kind for _, name, kind, _ in plan}, judged=f"PPO ({ppo_steps:,} steps)")
 
 
-def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_dir: Path) -> list[str]:
+def marketing_section(marketing: MarketingRuns, seeds: int, n_eval: int, n_log: int, out_dir: Path) -> list[str]:
     """The Marketing-v1 section from :func:`marketing_runs`: the KPI table, the target and the comparison
     chart (written into ``out_dir``)."""
     lines = [
@@ -112,6 +126,7 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
         f"behaviour-cloned MLP learn from logs of random recommendations to {n_log:,} shoppers.",
         "",
     ]
+    results = marketing.runs
     stats = {name: iqm_summary([r["profit_per_shopper"] for r in runs]) for name, runs in results.items()}
     summary = {name: (s["iqm"], s["low"], s["high"]) for name, s in stats.items()}
     rows = []
@@ -124,10 +139,9 @@ def marketing_section(results: dict, seeds: int, n_eval: int, n_log: int, out_di
         rows.append([name, format_interval(stats[name]), f"{mean('revenue_per_shopper'):.1f}", *kpis])
     header = ["policy", "profit / shopper (IQM [95 % CI over runs])", "revenue / shopper", "CTR", "conversion"]
     lines += [*table([*header, "avg discount", "retention"], rows), ""]
-    learned = next(n for n in summary if n.startswith("PPO"))
-    learners = ("PPO", "DQN", "A2C")
-    oracle = "myopic oracle (hidden state)"
-    baselines = {n: v for n, v in summary.items() if n != oracle and not n.startswith(learners)}
+    learned = marketing.judged
+    oracle = next(n for n, kind in marketing.kind.items() if kind == "oracle")
+    baselines = {n: v for n, v in summary.items() if marketing.kind[n] == "baseline"}
     best = max(baselines, key=lambda n: baselines[n][0])
     ppo, base = summary[learned], baselines[best]
     gain = ppo[0] / base[0] - 1

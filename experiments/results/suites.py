@@ -7,16 +7,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopgym.experiments.configs import CONFIG_DIR, ContinualConfig, TransferConfig, load_config
+from shopgym.experiments.configs import CONFIG_DIR, load_config
 from shopgym.experiments.continual import render_report as continual_report
-from shopgym.experiments.continual import run_continual
 from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.stats import format_interval, has_interval
+from shopgym.experiments.suites import SUITES
 from shopgym.experiments.transfer import render_report as transfer_report
-from shopgym.experiments.transfer import run_transfer
 
 #: Transfer target: a jumpstart whose 95 % CI lies above 0 and a median time to threshold of at most this share of
 #: the target budget, on at least TRANSFER_TARGET_PAIRS pairs.
@@ -56,36 +57,48 @@ def continual_target(summary: dict[str, Any]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class PageSuite:
+    """How the page shows a suite of the registry: its report, the project's target, and the tiny budgets of
+    ``--quick``."""
+
+    report: Callable[[Any, dict[str, Any]], str]
+    target: Callable[[dict[str, Any]], str]
+    quick: dict[str, int]
+
+
+PAGE_SUITES = {
+    "transfer": PageSuite(
+        transfer_report, transfer_target, {"source_steps": 512, "target_steps": 1024, "eval_freq": 512}
+    ),
+    "continual": PageSuite(
+        continual_report,
+        continual_target,
+        {"steps_per_stage": 512, "drift_pretrain_steps": 512, "drift_steps": 1024},
+    ),
+}
 QUICK_HYPERPARAMS = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
 def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool) -> list[str]:
-    """Run (or read back) the ``kind`` suite (``transfer`` or ``continual``) of ``experiments/configs/`` in
+    """Run (or read back) the ``kind`` suite (a key of :data:`PAGE_SUITES`) of ``experiments/configs/`` in
     ``folder``, and return its report as a section of the page, its figures copied beside the page."""
-    model = {"transfer": TransferConfig, "continual": ContinualConfig}[kind]
+    suite, page = SUITES[kind], PAGE_SUITES[kind]
     overrides: dict[str, Any] = {}
     hyperparams = None
     if quick:
         hyperparams = folder.parent / f"{kind}_tiny_ppo.yml"
         folder.parent.mkdir(parents=True, exist_ok=True)
         hyperparams.write_text(QUICK_HYPERPARAMS)
-        overrides = {"seeds": 2, "n_eval": 32}
-        if kind == "transfer":
-            overrides |= {"source_steps": 512, "target_steps": 1024, "eval_freq": 512}
-        else:
-            overrides |= {"steps_per_stage": 512, "drift_pretrain_steps": 512, "drift_steps": 1024}
-    config = load_config(CONFIG_DIR / f"{kind}.yml", model, overrides)
+        overrides = {"seeds": 2, "n_eval": 32, **page.quick}
+    config = load_config(CONFIG_DIR / f"{kind}.yml", suite.config, overrides)
     if not (folder / "summary.json").is_file():
-        run = run_transfer if kind == "transfer" else run_continual
-        run(config, folder, "cpu", False, hyperparams)
+        suite.run(config, folder, "cpu", progress_bar=False, hyperparams=hyperparams)
     # Drawn again from the suite's summary and recorded config, so a suite finished earlier reads as today's
     # reports do; the project's targets are judged here, not in the report.
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    config = model.model_validate(RunDirectory(folder).recorded()["config"])
-    if kind == "transfer":
-        report, target = transfer_report(config, summary), transfer_target(summary)
-    else:
-        report, target = continual_report(config, summary), continual_target(summary)
+    config = suite.config.model_validate(RunDirectory(folder).recorded()["config"])
+    report, target = page.report(config, summary), page.target(summary)
 
     def copied(name: str) -> str:
         return name if name.startswith(f"{kind}_") else f"{kind}_{name}"
