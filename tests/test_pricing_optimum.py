@@ -5,11 +5,12 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from stable_baselines3.common.vec_env import VecEnv
 
 import shopgym  # noqa: F401
 from shopgym.envs.batch import ShopperBatch
 from shopgym.envs.sb3 import make_sb3_vec_env
-from shopgym.pricing_optimum import PricingModel, solve_pricing
+from shopgym.pricing_optimum import PricingModel, PricingSolution, solve_pricing
 from shopgym.scenarios import get_scenario
 
 
@@ -72,18 +73,22 @@ def test_discounted_solution_uses_gamma():
     assert 0 < discounted < undiscounted
 
 
+def play_geometric(solution: PricingSolution, venv: VecEnv) -> np.ndarray:
+    """Each shopper's return [N] when the optimal stationary policy prices until the episode ends."""
+    obs = venv.reset()
+    returns, open_ = np.zeros(venv.num_envs), np.ones(venv.num_envs, dtype=bool)
+    while open_.any():
+        obs, reward, done, _ = venv.step(solution.act(np.zeros(venv.num_envs, dtype=np.int64), obs[:, 0]))
+        returns += open_ * reward
+        open_ &= ~done
+    return returns
+
+
 def test_simulated_optimal_policy_reproduces_j_star_with_geometric_ends():
     model = model_for("default", horizon=10, episode_end="geometric")
     solution = solve_pricing(model, grid_size=2001)
-    n = 20_000
-    venv = make_sb3_vec_env("shopgym/Pricing-v1", num_envs=n, seed=5, mean_visits=10)
-    obs = venv.reset()
-    returns, open_ = np.zeros(n), np.ones(n, dtype=bool)
-    while open_.any():
-        obs, reward, done, _ = venv.step(solution.act(np.zeros(n, dtype=np.int64), obs[:, 0]))
-        returns += open_ * reward
-        open_ &= ~done
-    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(n)
+    returns = play_geometric(solution, make_sb3_vec_env("shopgym/Pricing-v1", num_envs=20_000, seed=5, mean_visits=10))
+    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(returns.size)
 
 
 def test_simulated_optimal_policy_reproduces_j_star():
@@ -109,15 +114,9 @@ def test_with_only_examined_prices_forming_the_reference_the_dp_still_reproduces
     model = PricingModel.from_batch(batch)
     assert model.unexamined == 0.0
     solution = solve_pricing(model, grid_size=2001)
-    n = 20_000
-    venv = make_sb3_vec_env("shopgym/Pricing-v1", num_envs=n, seed=5, mean_visits=10, scenario=scenario)
-    obs = venv.reset()
-    returns, open_ = np.zeros(n), np.ones(n, dtype=bool)
-    while open_.any():
-        obs, reward, done, _ = venv.step(solution.act(np.zeros(n, dtype=np.int64), obs[:, 0]))
-        returns += open_ * reward
-        open_ &= ~done
-    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(n)
+    venv = make_sb3_vec_env("shopgym/Pricing-v1", num_envs=20_000, seed=5, mean_visits=10, scenario=scenario)
+    returns = play_geometric(solution, venv)
+    assert abs(returns.mean() - solution.j_star) < 4 * returns.std() / np.sqrt(returns.size)
     assert solution.j_star != pytest.approx(solve_pricing(model_for("default", 10, "geometric")).j_star, rel=1e-3)
 
 
