@@ -1,8 +1,9 @@
 """Simulator throughput: single-env steps/s per task, and batched Marketing-v1 shopper-steps/s against a
 Gymnasium ``SyncVectorEnv`` of single envs, with glibc's default allocator and with :func:`tune_malloc`.
 
-Run: ``python benchmarks/bench_core.py`` (about 4 minutes on 2 cores). Writes ``docs/benchmarks.md``,
-``docs/benchmarks.json`` and ``docs/scaling.png``. The allocator setting is process-wide and glibc's default
+Run: ``python benchmarks/bench_core.py`` (about 4 minutes on 2 cores). Writes ``docs/benchmarks.md`` (with
+``benchmarks/model_comparison.md``, the recorded runs of ``compare_models.py``, appended), ``docs/benchmarks.json``
+and ``docs/scaling.png``. The allocator setting is process-wide and glibc's default
 behaviour differs from process to process, so the batched measurements run in several fresh processes per
 setting and the page reports the median and the range.
 """
@@ -189,9 +190,9 @@ def report(data: dict) -> str:
         f"  tuning changed the median at N = 1024 by {tuning:.1f}× and at N = 16,384 by {tuning_large:.1f}×.",
         "- The SyncVectorEnv baseline builds N full single envs (each with its own catalog), so its rate stays at",
         "  the single-env rate while the batched core amortises NumPy's per-call overhead over all shoppers.",
-        "- Where the time goes at N = 1024 (line profiler): observation writing and candidate generation take",
-        "  about a quarter each, the visit (choice and state update) most of the rest. A compiled fused kernel",
-        "  would be the next step toward the 1M target.",
+        "- Where the time went at N = 1024 on the first model (line profiler, shopgym 0.1.0; not rerun):",
+        "  observation writing and candidate generation took about a quarter each, the visit (choice and state",
+        "  update) most of the rest. A compiled fused kernel would be the next step toward the 1M target.",
     ]
     if "cli" in data:
         lines += [
@@ -225,7 +226,10 @@ def main() -> None:
     docs.mkdir(exist_ok=True)
     (docs / "benchmarks.json").write_text(json.dumps(data, indent=1) + "\n")
     plot(data, docs / "scaling.png")
-    (docs / "benchmarks.md").write_text(report(data))
+    # The model comparison comes from benchmarks/compare_models.py runs, recorded by hand in model_comparison.md.
+    comparison = ROOT / "benchmarks" / "model_comparison.md"
+    extra = "\n" + comparison.read_text() if comparison.is_file() else ""
+    (docs / "benchmarks.md").write_text(report(data) + extra)
     print((docs / "benchmarks.md").read_text())
 
 
