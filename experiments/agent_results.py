@@ -8,9 +8,10 @@ suites keep their own resumable folders in it, so a killed run resumes where it 
 to ``--out`` (default ``docs/results.md``) with its figures beside it. Each section is a module of
 :mod:`shopgym.experiments.results`; this one assembles the page.
 
-The project's own acceptance targets (J(π) ≥ 0.95 J* on Pricing-v1, PPO ≥ +10 % over the best baseline on
-Marketing-v1, and those of the transfer and continual suites) are judged in those sections, on this page only: the
-reports of ``shopgym transfer`` and ``shopgym continual`` state results, not our targets.
+The project's own acceptance targets (``experiments/configs/targets.yml``: J(π) ≥ 0.95 J* on Pricing-v1, PPO ≥
++10 % over the best baseline on Marketing-v1, and those of the transfer and continual suites) are judged in those
+sections, on this page only: the reports of ``shopgym transfer`` and ``shopgym continual`` state results, not our
+targets.
 """
 
 from __future__ import annotations

@@ -304,6 +304,19 @@ class SuiteJob(_Strict):
     _config = field_validator("config")(_from_config_folder)
 
 
+class TargetsConfig(_Strict):
+    """The project's acceptance targets for docs/results.md (``experiments/configs/targets.yml``)."""
+
+    pricing_ratio: float = Field(gt=0.0, le=1.0, description="Pricing-v1: J(π) / J* at least this, IQM over seeds")
+    marketing_gain: float = Field(
+        ge=0.0, le=10.0, description="Marketing-v1: PPO's gain over the best non-oracle baseline, intervals apart"
+    )
+    transfer_threshold_fraction: float = Field(
+        gt=0.0, le=1.0, description="transfer: median time to threshold at most this share of the target budget"
+    )
+    transfer_pairs: int = Field(ge=1, description="transfer: pairs that must meet the jumpstart and time targets")
+
+
 class SweepConfig(_Strict):
     """A grid of training runs (and whole suites), each job writing only its own folder (``shopgym sweep``)."""
 

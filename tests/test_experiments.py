@@ -14,6 +14,7 @@ from shopgym.experiments.configs import (
     CompareConfig,
     ContinualConfig,
     SweepConfig,
+    TargetsConfig,
     TrainConfig,
     TransferConfig,
     load_config,
@@ -60,6 +61,7 @@ MODELS = {
     "continual": ContinualConfig,
     "sweep": SweepConfig,
     "tune": TuneConfig,
+    "targets": TargetsConfig,
 }
 
 

@@ -159,3 +159,20 @@ def test_project_targets_are_judged_in_the_results_script():
     assert continual_target({"strategies": forgetting}).endswith("**met**.")
     forgetting["naive"]["mean_forgetting"]["low"] = 5.0  # overlapping intervals
     assert continual_target({"strategies": forgetting}).endswith("**not met**.")
+
+
+def test_project_targets_come_from_their_config(tmp_path):
+    from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
+    from shopgym.experiments.results.common import TARGETS
+    from shopgym.experiments.results.suites import transfer_target
+    from shopgym.params import ParameterError
+
+    assert load_config(CONFIG_DIR / "targets.yml", TargetsConfig) == TARGETS
+    pair = {"jumpstart": {"iqm": 5.0, "low": 1.0, "high": 9.0, "n": 5}, "threshold_fraction_median": 0.3}
+    assert transfer_target({"pairs": [pair]}).endswith("**not met**.")  # the shipped target asks for 2 pairs
+    one_pair = TARGETS.model_copy(update={"transfer_pairs": 1})
+    assert transfer_target({"pairs": [pair]}, one_pair).endswith("**met**.")
+    bad = tmp_path / "targets.yml"
+    bad.write_text("pricing_ratio: 1.5\nmarketing_gain: 0.1\ntransfer_threshold_fraction: 0.5\ntransfer_pairs: 2\n")
+    with pytest.raises(ParameterError, match="pricing_ratio"):
+        load_config(bad, TargetsConfig)

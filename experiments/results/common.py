@@ -1,9 +1,14 @@
-"""What the sections of the results page share: a fixed policy's evaluation as a cell, and how it is printed."""
+"""What the sections of the results page share: the project's targets, a fixed policy's evaluation as a cell, and
+how it is printed."""
 
 from __future__ import annotations
 
 from shopgym.agents.evaluation import Evaluation
+from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
 from shopgym.experiments.stats import format_interval, half_width, shopper_summary
+
+#: The project's acceptance targets (``experiments/configs/targets.yml``).
+TARGETS: TargetsConfig = load_config(CONFIG_DIR / "targets.yml", TargetsConfig)
 
 
 def over_shoppers(result: Evaluation) -> dict[str, float]:

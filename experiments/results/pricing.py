@@ -14,11 +14,10 @@ from shopgym.agents.oracles import DPPricingPolicy, MyopicOracle
 from shopgym.agents.sb3_agents import SB3Agent
 from shopgym.experiments.mechanisms import optimal_structure
 from shopgym.experiments.report import table
-from shopgym.experiments.results.common import over_shoppers, shopper_interval
+from shopgym.experiments.results.common import TARGETS, over_shoppers, shopper_interval
 from shopgym.experiments.runs import CellStore
 from shopgym.experiments.stats import SEEDS_CI, SHOPPERS_CI, format_interval, iqm_summary
 
-PRICING_TARGET = 0.95  # J(π) / J*, IQM over seeds
 PRICING_SCENARIOS = {
     "electronics": "loss-averse",
     "grocery": "gain-seeking",
@@ -110,11 +109,11 @@ def pricing_section(cells: CellStore, seeds: int, steps: int, n_eval: int) -> li
         ]
         lines += table(["policy", "J(π)", "J(π) / J*"], rows)
         verdicts = [
-            f"{name} {'met' if ratio['iqm'] >= PRICING_TARGET else 'not met'}" for name, ratio in ratios.items()
+            f"{name} {'met' if ratio['iqm'] >= TARGETS.pricing_ratio else 'not met'}" for name, ratio in ratios.items()
         ]
         lines += [
             "",
-            f"Target J(π) ≥ {PRICING_TARGET} J* within {steps:,} steps (IQM over seeds): {'; '.join(verdicts)}.",
+            f"Target J(π) ≥ {TARGETS.pricing_ratio} J* within {steps:,} steps (IQM over seeds): {'; '.join(verdicts)}.",
             "",
         ]
     return lines

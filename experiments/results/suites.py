@@ -12,34 +12,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopgym.experiments.configs import CONFIG_DIR, load_config
+from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
 from shopgym.experiments.continual import render_report as continual_report
+from shopgym.experiments.results.common import TARGETS
 from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.stats import format_interval, has_interval
 from shopgym.experiments.suites import SUITES
 from shopgym.experiments.transfer import render_report as transfer_report
 
-#: Transfer target: a jumpstart whose 95 % CI lies above 0 and a median time to threshold of at most this share of
-#: the target budget, on at least TRANSFER_TARGET_PAIRS pairs.
-TRANSFER_TARGET_FRACTION = 0.5
-TRANSFER_TARGET_PAIRS = 2
 
-
-def transfer_target(summary: dict[str, Any]) -> str:
-    """The project's transfer target judged on a transfer suite's summary."""
+def transfer_target(summary: dict[str, Any], targets: TargetsConfig = TARGETS) -> str:
+    """The project's transfer target judged on a transfer suite's summary: a jumpstart whose 95 % CI lies above 0
+    and a median time to threshold within ``targets.transfer_threshold_fraction`` of the target budget, on at least
+    ``targets.transfer_pairs`` pairs."""
     pairs = summary["pairs"]
     met = [
         p
         for p in pairs
         if has_interval(p["jumpstart"])
         and p["jumpstart"]["low"] > 0
-        and p["threshold_fraction_median"] <= TRANSFER_TARGET_FRACTION
+        and p["threshold_fraction_median"] <= targets.transfer_threshold_fraction
     ]
     return (
         "Project target (a jumpstart whose 95 % CI over seeds lies above 0, and a median time to threshold of at"
-        f" most {100 * TRANSFER_TARGET_FRACTION:.0f} % of the target budget, on at least {TRANSFER_TARGET_PAIRS}"
-        " pairs):"
-        f" met on {len(met)} of {len(pairs)} pairs, **{'met' if len(met) >= TRANSFER_TARGET_PAIRS else 'not met'}**."
+        f" most {100 * targets.transfer_threshold_fraction:.0f} % of the target budget, on at least"
+        f" {targets.transfer_pairs} pairs):"
+        f" met on {len(met)} of {len(pairs)} pairs, **{'met' if len(met) >= targets.transfer_pairs else 'not met'}**."
     )
 
 
