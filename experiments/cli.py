@@ -282,7 +282,7 @@ def _compare(config: CompareConfig, out: Path, device: str, progress: bool) -> N
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
     typer.echo((out / "report.md").read_text(encoding="utf-8"))
-    typer.echo(f"report: {out / 'report.md'} (best baseline: {summary['best_baseline']})", err=True)
+    typer.echo(f"report: {out / 'report.md'} (best baseline: {summary.best_baseline})", err=True)
 
 
 @app.command()

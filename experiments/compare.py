@@ -25,10 +25,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from shopgym.agents import TaskInfo
 from shopgym.agents.evaluation import Evaluation, evaluate
@@ -50,6 +51,8 @@ from shopgym.experiments.training import train_or_resume
 from shopgym.files import write_atomic
 
 __all__ = [
+    "ComparisonSummary",
+    "PolicySummary",
     "TrainingRun",
     "plot_training_runs",
     "read_curve",
@@ -71,6 +74,49 @@ MEANS = (
     "avg_discount",
     "retention",
 )
+
+
+class PolicySummary(BaseModel):
+    """One policy of a comparison: its kind, runs, profit per shopper over runs (``iqm``, ``low``, ``high``, ``n``:
+    :func:`~shopgym.experiments.stats.iqm_summary`) and over the evaluation shoppers (``mean``, …:
+    :func:`~shopgym.experiments.stats.shopper_summary`), its mean KPIs over runs, and the promotion cost per
+    incremental sale against the comparison's reference (None: not measured, or no extra sales)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["agent", "oracle", "baseline"]
+    runs: int
+    profit_per_shopper: dict[str, Any]
+    profit_per_shopper_over_shoppers: dict[str, Any]
+    revenue_per_shopper: float
+    purchases_per_shopper: float
+    discount_cost_per_shopper: float
+    ctr: float
+    conversion: float
+    avg_discount: float
+    retention: float
+    promo_cost_per_incremental_sale: float | None = None
+
+
+class ComparisonSummary(BaseModel):
+    """A comparison's results (``summary.json``): the market and protocol, every policy (:class:`PolicySummary`),
+    the ranking by IQM profit per shopper, the best non-learned, non-oracle baseline, and P(X > Y) for every pair
+    as (point, low, high). ``minutes`` is the wall time of the run that wrote it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    env_id: str
+    scenario: Any
+    seeds: int
+    n_eval: int
+    eval_seed: int
+    ranking: list[str]
+    best_baseline: str | None
+    reference: str | None
+    oracle: str | None
+    policies: dict[str, PolicySummary]
+    probability_of_improvement: dict[str, dict[str, list[float]]]
+    minutes: float | None = None
 
 
 def read_curve(run: Path, column: str = "mean_return") -> tuple[list[int], list[float]]:
@@ -138,13 +184,13 @@ def _score_baselines(config: CompareConfig) -> dict[str, list[dict]]:
     return scores
 
 
-def summarise(config: CompareConfig, scores: dict[str, list[dict]]) -> dict[str, Any]:
+def summarise(config: CompareConfig, scores: dict[str, list[dict]]) -> ComparisonSummary:
     """Per policy: profit per shopper as the IQM over runs with its 95 % CI over runs (``profit_per_shopper``)
     and as the mean with its 95 % CI over the evaluation shoppers (``profit_per_shopper_over_shoppers``; bounds
     None for runs scored before it was recorded), mean KPIs over runs, promotion cost per incremental sale
     against the reference; the best non-learned, non-oracle baseline; P(X > Y) for every pair."""
     agents = {spec.label for spec in config.agents}
-    policies: dict[str, dict[str, Any]] = {}
+    policies: dict[str, PolicySummary] = {}
     reference = scores.get(config.reference) if config.reference else None
     for name, runs in scores.items():
         entry: dict[str, Any] = {
@@ -164,10 +210,10 @@ def summarise(config: CompareConfig, scores: dict[str, list[dict]]) -> dict[str,
             )
             if extra_sales > 0:
                 entry["promo_cost_per_incremental_sale"] = float(extra_cost / extra_sales)
-        policies[name] = entry
-    baselines = [n for n, e in policies.items() if e["kind"] == "baseline"]
-    best = max(baselines, key=lambda n: policies[n]["profit_per_shopper"]["iqm"]) if baselines else None
-    names = sorted(policies, key=lambda n: -policies[n]["profit_per_shopper"]["iqm"])
+        policies[name] = PolicySummary(**entry)
+    baselines = [n for n, e in policies.items() if e.kind == "baseline"]
+    best = max(baselines, key=lambda n: policies[n].profit_per_shopper["iqm"]) if baselines else None
+    names = sorted(policies, key=lambda n: -policies[n].profit_per_shopper["iqm"])
     improvement = {
         a: {
             b: list(
@@ -180,34 +226,36 @@ def summarise(config: CompareConfig, scores: dict[str, list[dict]]) -> dict[str,
         }
         for a in names
     }
-    return {
-        "env_id": config.env,
-        "scenario": config.scenario,
-        "seeds": config.seeds,
-        "n_eval": config.n_eval,
-        "eval_seed": config.eval_seed,
-        "ranking": names,
-        "best_baseline": best,
-        "reference": config.reference,
-        "oracle": config.oracle,
-        "policies": policies,
-        "probability_of_improvement": improvement,
-    }
+    return ComparisonSummary(
+        env_id=config.env,
+        scenario=config.scenario,
+        seeds=config.seeds,
+        n_eval=config.n_eval,
+        eval_seed=config.eval_seed,
+        ranking=names,
+        best_baseline=best,
+        reference=config.reference,
+        oracle=config.oracle,
+        policies=policies,
+        probability_of_improvement=improvement,
+    )
 
 
 def _money(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, minutes: float | None) -> dict:
+def write_report(
+    out: Path, config: CompareConfig, scores: dict, curves: dict, minutes: float | None
+) -> ComparisonSummary:
     """Draw the figures and write ``report.md`` into ``out`` from ``scores`` and ``curves``; returns the
     summary (which the caller writes)."""
     summary = summarise(config, scores)
-    policies, best = summary["policies"], summary["best_baseline"]
+    policies, best = summary.policies, summary.best_baseline
     seeds_ci = f"95 % CI over the {config.seeds} seeds (percentile bootstrap of the IQM)"
     shoppers_ci = f"95 % CI over the {config.n_eval:,} evaluation shoppers (normal interval of the mean)"
-    over_seeds = {n: _bounds(p["profit_per_shopper"], "iqm") for n, p in policies.items()}
-    over_shoppers = {n: _bounds(p["profit_per_shopper_over_shoppers"], "mean") for n, p in policies.items()}
+    over_seeds = {n: _bounds(p.profit_per_shopper, "iqm") for n, p in policies.items()}
+    over_shoppers = {n: _bounds(p.profit_per_shopper_over_shoppers, "mean") for n, p in policies.items()}
     title = f"{config.env.split('/')[-1]}, {config.scenario} market: policies on the same shoppers"
     plot_comparison(
         over_seeds,
@@ -218,18 +266,16 @@ def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, m
         interval_label=seeds_ci,
         shopper_intervals=over_shoppers,
     )
-    names = summary["ranking"]
-    matrix = np.array(
-        [[0.5 if a == b else summary["probability_of_improvement"][a][b][0] for b in names] for a in names]
-    )
+    names = summary.ranking
+    matrix = np.array([[0.5 if a == b else summary.probability_of_improvement[a][b][0] for b in names] for a in names])
     plot_improvement(names, matrix, out / "improvement.png", "Probability of improvement in profit per shopper")
     figures = [*figure("comparison", "comparison.png"), *figure("probability of improvement", "improvement.png")]
     if curves:
         references = {}
         if best is not None:
-            references[f"best baseline: {best}"] = policies[best]["profit_per_shopper"]["iqm"]
+            references[f"best baseline: {best}"] = policies[best].profit_per_shopper["iqm"]
         if config.oracle:
-            references[config.oracle] = policies[config.oracle]["profit_per_shopper"]["iqm"]
+            references[config.oracle] = policies[config.oracle].profit_per_shopper["iqm"]
         plot_learning_curves(
             {n: [(np.asarray(s), np.asarray(r)) for s, r in runs] for n, runs in curves.items()},
             out / "learning_curves.png",
@@ -272,21 +318,21 @@ def write_report(out: Path, config: CompareConfig, scores: dict, curves: dict, m
         if best is None or name == best:
             versus = "–"
         else:
-            point, low, high = summary["probability_of_improvement"][name][best]
+            point, low, high = summary.probability_of_improvement[name][best]
             # P(X > Y) is the mean, over pairs of runs, of 1[X > Y] (ties ½), with an interval over runs
-            pairs = min(p["runs"], policies[best]["runs"])
+            pairs = min(p.runs, policies[best].runs)
             versus = format_interval({"mean": point, "low": low, "high": high, "n": pairs}, 2)
         rows.append(
             [
                 name,
-                format_interval(p["profit_per_shopper"]),
-                format_interval(p["profit_per_shopper_over_shoppers"]),
+                format_interval(p.profit_per_shopper),
+                format_interval(p.profit_per_shopper_over_shoppers),
                 versus,
-                f"{p['revenue_per_shopper']:.1f}",
-                f"{p['conversion']:.3f}",
-                f"{p['avg_discount']:.3f}",
-                f"{p['retention']:.3f}",
-                _money(p["promo_cost_per_incremental_sale"]),
+                f"{p.revenue_per_shopper:.1f}",
+                f"{p.conversion:.3f}",
+                f"{p.avg_discount:.3f}",
+                f"{p.retention:.3f}",
+                _money(p.promo_cost_per_incremental_sale),
             ]
         )
     header = ["policy", "profit / shopper: IQM [CI over seeds¹]", "profit / shopper: mean [CI over shoppers²]"]
@@ -320,7 +366,7 @@ def read_scores(folder: Path) -> dict[str, Any]:
 
 def run_comparison(
     config: CompareConfig, out: str | Path, device: str = "auto", progress_bar: bool = False
-) -> dict[str, Any]:
+) -> ComparisonSummary:
     """Run (or continue) the comparison ``config`` in the folder ``out``; returns the summary."""
     report = RunDirectory(out)
     report.begin(config.model_dump(mode="json"), "comparison", device)
@@ -329,8 +375,10 @@ def run_comparison(
     scores.update(_score_baselines(config))
     minutes = (time.perf_counter() - started) / 60
     report.write_json("scores.json", {"scores": scores, "curves": curves, "minutes": minutes})
-    summary = write_report(report.path, config, scores, curves, minutes)
-    report.write_json("summary.json", {**summary, "minutes": round(minutes, 2)})
+    summary = write_report(report.path, config, scores, curves, minutes).model_copy(
+        update={"minutes": round(minutes, 2)}
+    )
+    report.write_json("summary.json", summary.model_dump())
     return summary
 
 

@@ -37,7 +37,8 @@ class Suite:
     def run(self, config: BaseModel, out: str | Path, device: str = "auto", **options: Any) -> dict[str, Any]:
         """Run (or resume) the suite ``config`` into the folder ``out``; returns its summary."""
         module, function = self.runner.split(":")
-        return getattr(importlib.import_module(module), function)(config, out, device, **options)
+        summary = getattr(importlib.import_module(module), function)(config, out, device, **options)
+        return summary.model_dump() if isinstance(summary, BaseModel) else summary  # as summary.json holds it
 
 
 #: The suites by the names sweep configs use for them.

@@ -154,10 +154,10 @@ def test_the_oracle_is_ranked_above_random_with_separate_intervals():
         baselines=["random", {"policy": "myopic_oracle", "label": "oracle"}],
     )
     summary = summarise(config, _score_baselines(config))
-    assert summary["ranking"] == ["oracle", "random"]
-    oracle, random = (summary["policies"][n]["profit_per_shopper"] for n in ("oracle", "random"))
+    assert summary.ranking == ["oracle", "random"]
+    oracle, random = (summary.policies[n].profit_per_shopper for n in ("oracle", "random"))
     assert oracle["low"] > random["high"]
-    assert summary["probability_of_improvement"]["oracle"]["random"][1] == 1.0  # lower bound
+    assert summary.probability_of_improvement["oracle"]["random"][1] == 1.0  # lower bound
 
 
 def test_promotion_cost_per_incremental_sale_on_hand_made_kpis():
@@ -176,10 +176,10 @@ def test_promotion_cost_per_incremental_sale_on_hand_made_kpis():
         "random": [kpis(12, 30, 90), kpis(14, 30, 80)],  # 3 extra purchases for 30 of discount
         "calendar": [kpis(9, 5, 95), kpis(9, 5, 95)],  # fewer purchases: no incremental sale
     }
-    policies = summarise(config, scores)["policies"]
-    assert policies["random"]["promo_cost_per_incremental_sale"] == pytest.approx(10.0)
-    assert policies["calendar"]["promo_cost_per_incremental_sale"] is None
-    assert policies["never discount"]["promo_cost_per_incremental_sale"] is None
+    policies = summarise(config, scores).policies
+    assert policies["random"].promo_cost_per_incremental_sale == pytest.approx(10.0)
+    assert policies["calendar"].promo_cost_per_incremental_sale is None
+    assert policies["never discount"].promo_cost_per_incremental_sale is None
 
 
 def test_a_checkpoint_that_names_anything_else_is_refused(tmp_path):

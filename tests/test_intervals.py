@@ -80,14 +80,14 @@ def test_comparison_with_two_seeds_prints_na_and_the_interval_over_shoppers(tmp_
     point, low, high = map(float, re.match(r"([-\d.]+) \[([-\d.]+), ([-\d.]+)\]", over_shoppers).groups())
     assert low < point < high  # a deterministic baseline: zero-width over seeds, not over shoppers
     assert "[n/a]" in next(line for line in report.splitlines() if line.startswith("| random |"))
-    stat = summary["policies"]["never discount"]["profit_per_shopper_over_shoppers"]
+    stat = summary.policies["never discount"].profit_per_shopper_over_shoppers
     assert stat["n"] == 50 and stat["low"] < stat["mean"] < stat["high"]
 
 
 def test_deterministic_baseline_gets_an_evaluation_noise_interval():
     config = CompareConfig(env="shopgym/Marketing-v1", seeds=3, n_eval=50, baselines=["never_discount"])
-    policy = summarise(config, _score_baselines(config))["policies"]["never discount"]
-    over_seeds, over_shoppers = policy["profit_per_shopper"], policy["profit_per_shopper_over_shoppers"]
+    policy = summarise(config, _score_baselines(config)).policies["never discount"]
+    over_seeds, over_shoppers = policy.profit_per_shopper, policy.profit_per_shopper_over_shoppers
     assert over_seeds["low"] == over_seeds["high"]  # the same result every seed
     assert over_shoppers["high"] - over_shoppers["low"] > 1.0
     assert over_shoppers["mean"] == pytest.approx(over_seeds["iqm"])

@@ -124,7 +124,7 @@ def test_custom_policy_and_plain_sb3_model_enter_a_comparison(plugin_module: str
     (tmp_path / "compare.yml").write_text(yaml.safe_dump(config))
     parsed = load_config(tmp_path / "compare.yml", CompareConfig)
     summary = run_comparison(parsed, tmp_path / "out", "cpu")
-    assert {"never discount", "loyal 20 %", "DQN model dqn_promote"} <= set(summary["policies"])
+    assert {"never discount", "loyal 20 %", "DQN model dqn_promote"} <= set(summary.policies)
     report = (tmp_path / "out" / "report.md").read_text()
     assert "loyal 20 %" in report and "DQN model dqn_promote" in report
 

@@ -109,7 +109,7 @@ def test_compare_runs_on_a_registered_task(clearance, tmp_path):
         ],
     )
     summary = run_comparison(config, tmp_path / "compare", device="cpu")
-    assert {"DQN (512 steps)", "random", "popular", "calendar", "linucb", "oracle"} <= set(summary["policies"])
+    assert {"DQN (512 steps)", "random", "popular", "calendar", "linucb", "oracle"} <= set(summary.policies)
     assert (tmp_path / "compare" / "report.md").exists()
 
 
