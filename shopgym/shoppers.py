@@ -218,43 +218,28 @@ def churn_hazard(engagement: np.ndarray, coef: Coefficients) -> np.ndarray:
     return coef.churn_min + (coef.churn_max - coef.churn_min) * (1.0 - engagement) ** coef.churn_power
 
 
-def _slots_by_category(state: ShopperState, catalog: Catalog, visit: VisitRecord) -> tuple[np.ndarray, np.ndarray]:
-    """The shown slots [N, S] and, for each of them in order, its flat (shopper, category) index."""
-    shown = visit.items >= 0
+def _slot_categories(state: ShopperState, catalog: Catalog, visit: VisitRecord, shown: np.ndarray) -> np.ndarray:
+    """For each shown slot (``shown`` [N, S]), in order, its flat (shopper, category) index."""
     category = catalog.category.take(np.maximum(visit.items, 0))
-    return shown, (np.arange(state.n)[:, None] * catalog.n_categories + category)[shown]
-
-
-def _shown_by_category(state: ShopperState, catalog: Catalog, visit: VisitRecord) -> tuple[np.ndarray, np.ndarray]:
-    """[N, C] number of shown items and sum of their paid fractions, per category."""
-    size, shape = state.n * catalog.n_categories, (state.n, catalog.n_categories)
-    shown, flat = _slots_by_category(state, catalog, visit)
-    count = np.bincount(flat, minlength=size).reshape(shape)
-    offered = np.bincount(flat, weights=visit.paid_fraction[shown], minlength=size)
-    return count, offered.reshape(shape)
+    return (np.arange(state.n)[:, None] * catalog.n_categories + category)[shown]
 
 
 def _update_prices_seen(
-    state: ShopperState,
-    catalog: Catalog,
-    coef: Coefficients,
-    visit: VisitRecord,
-    count: np.ndarray,
-    offered: np.ndarray,
+    state: ShopperState, coef: Coefficients, visit: VisitRecord, shown: np.ndarray, flat: np.ndarray, count: np.ndarray
 ) -> None:
     """Reference prices of the categories shown move toward the mean paid fraction offered in them; the others
     keep theirs. With ν = ``unexamined_price_weight`` < 1 a shown price that was not clicked weighs ν against the
     clicked (examined) one: a category's target is the ν-weighted mean of its shown prices, and its step is scaled
-    by ν unless the clicked item is in it (docs/model.md §5)."""
+    by ν unless the clicked item is in it (docs/model.md §5). ``shown`` [N, S] marks the shown slots, ``flat`` is
+    :func:`_slot_categories` of them and ``count`` [N, C] the number shown per category."""
     rho, nu = state.reference_price, coef.unexamined_price_weight
+    size, shape = rho.size, rho.shape
     if nu == 1.0:  # every shown price counts fully
-        seen = count > 0
+        offered = np.bincount(flat, weights=visit.paid_fraction[shown], minlength=size).reshape(shape)
         state.reference_price = np.where(
-            seen, reference_update(rho, offered / np.maximum(count, 1), coef.reference_memory), rho
+            count > 0, reference_update(rho, offered / np.maximum(count, 1), coef.reference_memory), rho
         )
         return
-    size, shape = state.n * catalog.n_categories, rho.shape
-    shown, flat = _slots_by_category(state, catalog, visit)
     weight = np.where(visit.items == visit.item[:, None], 1.0, nu)[shown]
     total = np.bincount(flat, weights=weight, minlength=size).reshape(shape)
     offered = np.bincount(flat, weights=weight * visit.paid_fraction[shown], minlength=size).reshape(shape)
@@ -277,8 +262,9 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     state.wallet = np.minimum(state.budget_cap, state.wallet - visit.spent + state.budget_income)
 
     # reference prices per category, and how often deals were shown
-    count, offered = _shown_by_category(state, catalog, visit)
-    _update_prices_seen(state, catalog, coef, visit, count, offered)
+    flat = _slot_categories(state, catalog, visit, shown)
+    count = np.bincount(flat, minlength=state.reference_price.size).reshape(state.reference_price.shape)
+    _update_prices_seen(state, coef, visit, shown, flat, count)
     deal_shown = (shown & (visit.paid_fraction < 1.0)).any(axis=1)
     state.deal_wear = wear_update(state.deal_wear, deal_shown, coef.wearout_memory)
 
