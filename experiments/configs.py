@@ -108,11 +108,19 @@ def _known_algo(value: str) -> str:
     return value.lower()
 
 
-class TrainConfig(_Strict):
-    """One SB3 training run (``shopgym train``)."""
+class _Learner(_Strict):
+    """The algorithm and env that every config of trained agents names (training runs, transfer, continual)."""
 
     algo: str = Field("ppo", description=f"{', '.join(ALGORITHM_NAMES)} (any case)")
     env: str = Field("shopgym/Marketing-v1", description="registered env id (the shopgym/ prefix may be left out)")
+
+    _algo = field_validator("algo")(_known_algo)
+    _env = field_validator("env")(_known_env)
+
+
+class TrainConfig(_Learner):
+    """One SB3 training run (``shopgym train``)."""
+
     scenario: ScenarioRef = Field("default", description="the market: preset name, YAML path or mapping")
     seed: int = Field(0, ge=0, description="training seed")
     n_timesteps: Steps = Field(300_000, description="env steps (shopper visits) to train for")
@@ -125,8 +133,6 @@ class TrainConfig(_Strict):
     )
     init_from: str | None = Field(None, description="a saved model folder whose weights start the training")
 
-    _algo = field_validator("algo")(_known_algo)
-    _env = field_validator("env")(_known_env)
     _init_from = field_validator("init_from")(_from_config_folder)
 
 
@@ -254,17 +260,12 @@ class TransferPair(_Strict):
     target: ScenarioRef
 
 
-class _AgentSuite(_Strict):
+class _AgentSuite(_Learner):
     """What every suite of one trained algorithm declares (transfer, continual): declared here once."""
 
-    algo: str = Field("ppo", description="ppo, dqn, a2c or recurrentppo")
-    env: str = Field("shopgym/Marketing-v1", description="registered env id")
     seeds: int = Field(5, ge=1, le=1000, description="training seeds")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same every time")
     eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
-
-    _algo = field_validator("algo")(_known_algo)
-    _env = field_validator("env")(_known_env)
 
 
 class TransferConfig(_AgentSuite):
