@@ -274,15 +274,18 @@ def evaluate_model(
     typer.echo(json.dumps({**where, **market_id, **result.summary()}, indent=1))
 
 
-def _compare(config: CompareConfig, out: Path, device: str, progress: bool) -> None:
-    from shopgym.experiments.compare import run_comparison
-
+def _run_suite(
+    suite: Suite, load: Callable[[], BaseModel], out: Path, device: str, progress: bool, **options: Any
+) -> None:
+    """Run (or continue) ``suite`` on the config that ``load`` returns into ``out`` and print its report; a bad
+    config or folder is the one-line error."""
     try:
-        summary = run_comparison(config, out, device, progress)
+        summary = suite.run(load(), out, device, progress_bar=progress, **options)
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
     typer.echo((out / "report.md").read_text(encoding="utf-8"))
-    typer.echo(f"report: {out / 'report.md'} (best baseline: {summary.best_baseline})", err=True)
+    best = f" (best baseline: {summary['best_baseline']})" if summary.get("best_baseline") else ""
+    typer.echo(f"report: {out / 'report.md'}{best}", err=True)
 
 
 @app.command()
@@ -307,7 +310,8 @@ def quickstart(
     agents = [a.model_copy(update={"n_timesteps": budgets.get(a.algo, a.n_timesteps)}) for a in QUICKSTART.agents]
     overrides = {"agents": agents, "seeds": seeds, "eval_freq": eval_freq, "n_eval": n_eval}
     config = _validate(CompareConfig, {**QUICKSTART.model_dump(), **overrides}, "quickstart flags")
-    _compare(config, out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S"), device, progress)
+    target = out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S")
+    _run_suite(SUITES["compare"], lambda: config, target, device, progress)
 
 
 def _suite_command(suite: Suite) -> Callable[..., None]:
@@ -328,15 +332,7 @@ def _suite_command(suite: Suite) -> Callable[..., None]:
         progress = _setup(verbose)
         target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
         options = {"hyperparams": hyperparams} if suite.hyperparams else {}
-        try:
-            summary = suite.run(
-                load_config(config, suite.config, overrides), target, device, progress_bar=progress, **options
-            )
-        except (ParameterError, RunError, ValueError) as error:
-            fail(str(error))
-        typer.echo((target / "report.md").read_text(encoding="utf-8"))
-        best = f" (best baseline: {summary['best_baseline']})" if summary.get("best_baseline") else ""
-        typer.echo(f"report: {target / 'report.md'}{best}", err=True)
+        _run_suite(suite, lambda: load_config(config, suite.config, overrides), target, device, progress, **options)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [
