@@ -107,13 +107,23 @@ class PricingModel:
         ν = 1: to every shopper)."""
         return reference_update(rho[:, None], self.levels[None, :], self.memory)
 
-    def expected_future(self, rho: np.ndarray, click: np.ndarray, grid: np.ndarray, value: np.ndarray) -> np.ndarray:
-        """[M, L] expected value on ``grid`` after each level at ``rho`` [M]: V(ρ') with ν = 1, else
-        q·V(ρ') + (1 − q)·V(ρ + ν(ρ' − ρ)) with ``click`` q [M, L]."""
+    def transitions(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """[M, L] ρ after each level at ``rho`` [M] when the shopper clicks (:meth:`next_rho`), and when not:
+        ρ + ν(ρ' − ρ), or None with ν = 1 (the same ρ')."""
         following = self.next_rho(rho)
         if self.unexamined == 1.0:
+            return following, None
+        return following, rho[:, None] + self.unexamined * (following - rho[:, None])
+
+    @staticmethod
+    def expected_future(
+        click: np.ndarray, transitions: tuple[np.ndarray, np.ndarray | None], grid: np.ndarray, value: np.ndarray
+    ) -> np.ndarray:
+        """[M, L] expected value on ``grid`` after each level: V(ρ') with ν = 1, else q·V(ρ') + (1 − q)·V(ρ_skip)
+        with ``click`` q [M, L] and ``transitions`` (ρ', ρ_skip) from :meth:`transitions`."""
+        following, skipped = transitions
+        if skipped is None:
             return np.interp(following, grid, value)
-        skipped = rho[:, None] + self.unexamined * (following - rho[:, None])
         return click * np.interp(following, grid, value) + (1.0 - click) * np.interp(skipped, grid, value)
 
 
@@ -139,7 +149,8 @@ class PricingSolution:
         future = np.empty_like(reward)
         for step in np.unique(t):
             rows = t == step
-            future[rows] = self.model.expected_future(rho[rows], click[rows], self.grid, self.value[step + 1])
+            moved = self.model.transitions(rho[rows])
+            future[rows] = self.model.expected_future(click[rows], moved, self.grid, self.value[step + 1])
         return reward + self.continuation * future
 
     @property
@@ -179,11 +190,12 @@ def solve_pricing(
     high = max(model.rho0, float(model.levels.max()))
     grid = np.linspace(low, high, grid_size)
     rewards, click = model.visit(grid)
+    moved = model.transitions(grid)
     if model.geometric:
         continuation = gamma * (1.0 - 1.0 / model.horizon)
         value = np.zeros(grid_size)
         while True:
-            updated = (rewards + continuation * model.expected_future(grid, click, grid, value)).max(axis=1)
+            updated = (rewards + continuation * model.expected_future(click, moved, grid, value)).max(axis=1)
             change = np.abs(updated - value).max()
             value = updated
             if change <= tolerance * max(np.abs(value).max(), 1.0):
@@ -191,5 +203,5 @@ def solve_pricing(
         return PricingSolution(model, gamma, grid, np.stack([value, value]), rewards)
     value = np.zeros((model.horizon + 1, grid_size))
     for t in range(model.horizon - 1, -1, -1):
-        value[t] = (rewards + gamma * model.expected_future(grid, click, grid, value[t + 1])).max(axis=1)
+        value[t] = (rewards + gamma * model.expected_future(click, moved, grid, value[t + 1])).max(axis=1)
     return PricingSolution(model=model, gamma=gamma, grid=grid, value=value, reward_table=rewards)
