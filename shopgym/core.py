@@ -23,6 +23,7 @@ from shopgym.drift import DriftComponent, build_drift
 from shopgym.market import Market, compile_market, population_appeal
 from shopgym.params import AbruptSwitch, GradualShift, ParameterError, Scenario, clip
 from shopgym.reward import KpiReward, RewardFunction, reward_components
+from shopgym.routine import RoutineLines, routine_lines
 from shopgym.shoppers import HISTORY_MEMORY, ShopperState, VisitRecord, sample_shoppers, transition
 
 __all__ = ["HISTORY_MEMORY", "MarketSimulator", "VisitOutcome"]
@@ -71,6 +72,8 @@ class VisitOutcome:
     paid_fraction: np.ndarray  # x of the clicked item (1 when nothing was clicked)
     reward: np.ndarray  # float64
     components: dict[str, np.ndarray]  # see shopgym.reward.COMPONENTS
+    routine: RoutineLines | None = None  # each category's routine line (None: the market has none)
+    gap: np.ndarray | None = None  # [N] days until the shopper's next visit (None: one day each)
 
 
 class MarketSimulator:
@@ -179,6 +182,7 @@ class MarketSimulator:
         slate: np.ndarray,
         paid_fraction: np.ndarray,
         active: np.ndarray | None = None,
+        shelf: np.ndarray | None = None,
     ) -> VisitOutcome:
         """Run one visit for every shopper, updating ``state`` in place.
 
@@ -187,6 +191,8 @@ class MarketSimulator:
             slate: [N, S] candidate positions (indices into ``state.candidates``), −1 for an empty slot.
             paid_fraction: [N, S] fraction of list price charged, in (0, 1]; discount = 1 − paid_fraction.
             active: optional bool [N]; only active visits advance the market clock (default: all).
+            shelf: optional [n_items] paid fraction of every item on the shelf today, which routine lines pay
+                (default: list price; :mod:`shopgym.routine`).
         """
         catalog, coef = self.catalog, self.market.coefficients
         n, slate_size = slate.shape
@@ -205,10 +211,28 @@ class MarketSimulator:
         price, cost = catalog.price.take(safe_item), catalog.cost.take(safe_item)
         units = np.where(purchased, units, 0)
         spent = units * price * x_clicked
-        hazard = transition(state, catalog, coef, VisitRecord(items, paid_fraction, item, units, spent))
+        record = VisitRecord(items, paid_fraction, item, units, spent)
+        # routine lines and days between visits draw random numbers only in markets that have them
+        routine = gap = None
+        if state.routine_purchase.any():
+            routine = routine_lines(self.visit_rng, state, catalog, coef, record, shelf)
+        if (state.visit_interval > 1.0).any():
+            gap = self.visit_rng.geometric(1.0 / state.visit_interval)
+        record = VisitRecord(
+            items, paid_fraction, item, units, spent,
+            None if routine is None else routine.units, None if routine is None else routine.paid_fraction, gap,
+        )  # fmt: skip
+        hazard = transition(state, catalog, coef, record)
         churned = self.visit_rng.random(n) < hazard
 
         components = reward_components(clicked, units, churned, price, cost, x_clicked)
+        if routine is not None:  # the store's total: routine lines count in revenue, profit, discounts and units
+            line = np.maximum(routine.item, 0)
+            line_price, line_cost, x = catalog.price.take(line), catalog.cost.take(line), routine.paid_fraction
+            components["revenue"] += (routine.units * line_price * x).sum(axis=1)
+            components["profit"] += (routine.units * (line_price * x - line_cost)).sum(axis=1)
+            components["discount_cost"] += (routine.units * line_price * np.maximum(1.0 - x, 0.0)).sum(axis=1)
+            components["units"] += routine.units.sum(axis=1)
         reward = self.reward_fn(components)
         if np.shape(reward) != (n,):
             raise ValueError(f"reward_fn returned {clip(repr(reward))}, not an array of {n} rewards")
@@ -221,6 +245,8 @@ class MarketSimulator:
             paid_fraction=x_clicked,
             reward=reward,
             components=components,
+            routine=routine,
+            gap=gap,
         )
 
         self.clock += n if active is None else int(active.sum())

@@ -40,6 +40,10 @@ class SegmentTable:
     engagement_sd: np.ndarray
     budget_income: np.ndarray
     budget_cap: np.ndarray
+    visit_interval: np.ndarray
+    visit_interval_sd: np.ndarray
+    routine_purchase: np.ndarray
+    routine_extra_units: np.ndarray
 
     def scaled(self, factor: float) -> SegmentTable:
         return dataclasses.replace(self, weight=self.weight * factor)

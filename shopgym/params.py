@@ -184,12 +184,31 @@ class SegmentParams(_Section):
         description="correlation of log β with log η⁺, log η⁻ and −ρ₀ (price-sensitive shoppers react more)",
     )
     consumption_rate: Probability = Field(
-        0.2, description="share of a category's stock used up per visit (more stock, faster use)"
+        0.2, description="share of a category's stock used up per day (more stock, faster use)"
     )
     engagement0: Probability = Field(0.6, description="mean initial engagement e₀ ∈ [0, 1]")
     engagement_sd: float = Field(0.1, ge=0.0, le=1.0, description="sd of initial engagement")
-    budget_income: NonNegative = Field(40.0, description="wallet top-up per visit (currency units)")
+    budget_income: NonNegative = Field(40.0, description="wallet top-up per day (currency units)")
     budget_cap: NonNegative = Field(300.0, description="wallet cap (currency units)")
+    visit_interval: float = Field(
+        1.0,
+        ge=1.0,
+        le=365.0,
+        description="mean days between a shopper's visits (1: a visit every day, so a visit is the unit of time)",
+    )
+    visit_interval_sd: float = Field(
+        0.0, ge=0.0, le=3.0, description="log-normal sd, across shoppers, of their mean interval above one day"
+    )
+    routine_purchase: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="chance per visit of a routine line (not shown, at list price) in a category with no stock; "
+        "0: no routine lines",
+    )
+    routine_extra_units: float = Field(
+        0.0, ge=0.0, le=20.0, description="mean extra units of a routine line (Poisson, capped by max_quantity)"
+    )
 
 
 class ChoiceParams(_Section):

@@ -105,14 +105,24 @@ _OFF = {
 }
 
 
+_UNLIMITED = {"budget_income": NO_BUDGET_LIMIT, "budget_cap": NO_BUDGET_LIMIT}
+
+
 def promote_reduction(scenario: str | Scenario = "default") -> Scenario:
     """The reduced Promote market of ``scenario`` (see the module docstring): one category, every segment a shopper
-    type without spread, no budget limit, no stock, fatigue, repurchase penalty, taste drift or market drift, and
-    every shown price forming the reference (ν = 1)."""
+    type without spread, no budget limit, no routine lines, no stock, fatigue, repurchase penalty, taste drift or
+    market drift, and every shown price forming the reference (ν = 1)."""
     base = resolve_scenario(scenario)
     no_spread = dict.fromkeys(_SPREADS, 0.0)
     segments = [
-        s.model_copy(update={**no_spread, "budget_income": NO_BUDGET_LIMIT, "budget_cap": NO_BUDGET_LIMIT}).model_dump()
+        s.model_copy(
+            update={
+                **no_spread,
+                "budget_income": NO_BUDGET_LIMIT,
+                "budget_cap": NO_BUDGET_LIMIT,
+                "routine_purchase": 0.0,
+            }
+        ).model_dump()
         for s in base.segments
     ]
     return base.replace(
@@ -142,7 +152,11 @@ def check_reduced(scenario: Scenario, catalog: Catalog) -> None:
         wrong.append(f"dynamics.unexamined_price_weight = {scenario.dynamics.unexamined_price_weight!r} (needs 1)")
     top = float(catalog.price.max())
     for index, s in enumerate(scenario.segments):
-        wrong += [f"segments.{index}.{name} = {getattr(s, name)!r} (needs 0)" for name in _SPREADS if getattr(s, name)]
+        wrong += [
+            f"segments.{index}.{name} = {getattr(s, name)!r} (needs 0)"
+            for name in (*_SPREADS, "routine_purchase")
+            if getattr(s, name)
+        ]
         if min(s.budget_income, s.budget_cap) < top:
             wrong.append(
                 f"segments.{index}.budget_income/cap = {min(s.budget_income, s.budget_cap)!r} (needs ≥ {top:.4g})"

@@ -51,9 +51,11 @@ class ShopperState:
     Hidden (the policy does not see these unless ``observability="full"``): ``segment``, ``taste``,
     ``price_sensitivity`` (β), ``promo_affinity``, ``gain_coef`` (η⁺), ``loss_coef`` (η⁻), ``reference_price``
     [N, C] (ρ_c, a fraction of list price, per category), ``deal_wear`` (w ∈ [0, 1], how often deals were shown
-    lately), ``inventory`` [N, C] (units in stock per category) and ``consumption_rate`` (share of it used per visit),
+    lately), ``inventory`` [N, C] (units in stock per category) and ``consumption_rate`` (share of it used per day),
     ``owned`` [N, OWNED_MEMORY] the last items bought (most recent first, −1 = none),
-    ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its ``budget_income`` / ``budget_cap``.
+    ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its ``budget_income`` (per day) /
+    ``budget_cap``, ``visit_interval`` (mean days between visits), ``routine_purchase`` and ``routine_extra_units``
+    (routine lines, docs/model.md §5), and ``day``: days from the shopper's first visit to the next one.
 
     Observable history (what a platform logs): ``visits``, ``history_taste`` [N, d] (EMA of embeddings of
     clicked and bought items), ``category_share`` [N, C] (EMA of purchases per category), ``exposure`` [N, C]
@@ -77,6 +79,10 @@ class ShopperState:
     wallet: np.ndarray
     budget_income: np.ndarray
     budget_cap: np.ndarray
+    visit_interval: np.ndarray
+    routine_purchase: np.ndarray
+    routine_extra_units: np.ndarray
+    day: np.ndarray
     visits: np.ndarray
     history_taste: np.ndarray
     category_share: np.ndarray
@@ -115,7 +121,9 @@ def sample_shoppers(
     Price sensitivity β is log-normal around the segment mean; the reference coefficients η⁺, η⁻ (log-normal) and
     the initial reference price ρ₀ (normal, clipped to [0.05, 2]) are correlated with it through
     ``trait_correlation`` r: a shopper with a high β reacts more to gains and losses and expects lower prices.
-    Each category starts with a stock drawn uniformly from [0, 1) units.
+    Each category starts with a stock drawn uniformly from [0, 1) units. The mean interval between visits is
+    1 + (m_g − 1)·LogNormal (mean 1, log sd ``visit_interval_sd``), drawn after everything else and only where some
+    segment has a spread, so markets without one draw exactly what they did before the interval existed.
     """
     seg = market.segments
     segment = rng.choice(seg.weight.shape[0], size=n, p=seg.weight)
@@ -141,6 +149,11 @@ def sample_shoppers(
     income, cap = seg.budget_income[segment], seg.budget_cap[segment]
     wallet = np.minimum(cap, income * (1.0 + 4.0 * rng.random(n)))
     inventory = rng.random((n, n_categories))
+    interval = seg.visit_interval[segment].copy()
+    interval_sd = seg.visit_interval_sd[segment]
+    if interval_sd.any():
+        scale = np.exp(interval_sd * rng.standard_normal(n) - 0.5 * interval_sd**2)
+        interval = 1.0 + (interval - 1.0) * scale
     zeros = np.zeros(n)
     return ShopperState(
         segment=segment,
@@ -159,6 +172,10 @@ def sample_shoppers(
         wallet=wallet,
         budget_income=income.copy(),
         budget_cap=cap.copy(),
+        visit_interval=interval,
+        routine_purchase=seg.routine_purchase[segment].copy(),
+        routine_extra_units=seg.routine_extra_units[segment].copy(),
+        day=np.zeros(n, dtype=np.int64),
         visits=np.zeros(n, dtype=np.int64),
         history_taste=np.zeros((n, d)),
         category_share=np.full((n, n_categories), 1.0 / n_categories),
@@ -180,7 +197,10 @@ class VisitRecord:
     """What the transition needs to know about a visit of N shoppers shown S slots.
 
     ``items`` [N, S] catalog ids shown (−1 = empty slot), ``paid_fraction`` [N, S], ``item`` [N] the clicked item
-    (−1 = none), ``units`` [N] units bought (0 = no purchase), ``spent`` [N] money paid (currency).
+    (−1 = none), ``units`` [N] units bought (0 = no purchase), ``spent`` [N] money paid (currency). Optional:
+    ``routine_units`` [N, C] units of the routine lines bought and ``routine_paid`` [N, C] their paid fractions
+    (:func:`shopgym.routine.routine_lines`; None: no routine lines), and ``gap`` [N] days until the shopper's next
+    visit (None: one day each).
     """
 
     items: np.ndarray
@@ -188,6 +208,9 @@ class VisitRecord:
     item: np.ndarray
     units: np.ndarray
     spent: np.ndarray
+    routine_units: np.ndarray | None = None
+    routine_paid: np.ndarray | None = None
+    gap: np.ndarray | None = None
 
 
 def reference_update(reference: np.ndarray, offered: np.ndarray, memory: float) -> np.ndarray:
@@ -258,13 +281,20 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     bought = (visit.units > 0).astype(np.float64)
     clicks = (visit.item >= 0).astype(np.float64)
 
-    # wallet: pay, then top up for the next visit
-    state.wallet = np.minimum(state.budget_cap, state.wallet - visit.spent + state.budget_income)
+    # wallet: pay, then top up for the days until the next visit (routine lines come from the household budget)
+    income = state.budget_income if visit.gap is None else state.budget_income * visit.gap
+    state.wallet = np.minimum(state.budget_cap, state.wallet - visit.spent + income)
 
     # reference prices per category, and how often deals were shown
     flat = _slot_categories(state, catalog, visit, shown)
     count = np.bincount(flat, minlength=state.reference_price.size).reshape(state.reference_price.shape)
     _update_prices_seen(state, coef, visit, shown, flat, count)
+    if visit.routine_units is not None:  # a routine line's price was examined: it moves its category's reference
+        lined = visit.routine_units > 0
+        state.reference_price = np.where(
+            lined, reference_update(state.reference_price, visit.routine_paid, coef.reference_memory),
+            state.reference_price,
+        )  # fmt: skip
     deal_shown = (shown & (visit.paid_fraction < 1.0)).any(axis=1)
     state.deal_wear = wear_update(state.deal_wear, deal_shown, coef.wearout_memory)
 
@@ -273,7 +303,12 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     buyers = np.flatnonzero(bought)
     bought_category = catalog.category.take(np.maximum(visit.item, 0))
     state.inventory[buyers, bought_category[buyers]] += visit.units[buyers]
-    state.inventory *= (1.0 - state.consumption_rate)[:, None]
+    if visit.routine_units is not None:
+        state.inventory += visit.routine_units
+    if visit.gap is None:
+        state.inventory *= (1.0 - state.consumption_rate)[:, None]
+    else:
+        state.inventory *= ((1.0 - state.consumption_rate) ** visit.gap)[:, None]
 
     # exposure of categories: fatigue (hidden, scenario decay) and the platform's exposure log
     state.fatigue *= coef.fatigue_decay
@@ -312,4 +347,5 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
     state.spend = m * state.spend + (1 - m) * visit.spent
     state.last_discount, state.last_click, state.last_purchase = discount, clicks, bought
     state.visits += 1
+    state.day += 1 if visit.gap is None else visit.gap
     return hazard

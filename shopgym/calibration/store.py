@@ -1,0 +1,121 @@
+"""A scenario's shoppers in a store over days, written as a transaction log in Ta Feng's layout.
+
+:func:`simulate_store` steps the one batched core (no env: no episode horizon) and records every line bought
+in a window of days: the featured item a shopper bought, if any, and the routine lines (docs/model.md §5). The
+store's logging policy (:class:`StorePolicy`) features ``slate_size`` of the shopper's candidates at each visit
+and discounts each with a chance, by a depth drawn around a mean: Ta Feng's log has no exposure data, so what it
+shows of promotions is how many lines sold below their regular price, and by how much.
+
+Stationarity: every slot of the batch holds a sequence of shoppers. A slot's first shopper arrives at a uniform
+random day in the ``burn_in`` days before the window; when a shopper churns, the next one arrives after the gap
+the leaver would have waited. After a burn-in longer than most lifetimes the window sees a steady store, with
+customers of every age, like a window cut from a real log.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopgym.calibration.transactions import TransactionLog
+from shopgym.core import MarketSimulator
+from shopgym.params import ParameterError, Scenario
+from shopgym.scenarios import resolve_scenario
+
+__all__ = ["StorePolicy", "simulate_store"]
+
+
+class StorePolicy(BaseModel):
+    """How the simulated store prices its shelf: each week every item is on promotion with a chance, at a depth
+    drawn around a mean (the store's logging policy; it shows no offers of its own)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    discount_chance: float = Field(0.1, ge=0.0, le=1.0, description="chance that an item is on promotion in a week")
+    discount_depth: float = Field(
+        0.1, ge=0.02, le=0.9, description="mean discount of a promotion: 2 % + an exponential, capped at 90 %"
+    )
+
+    def shelf(self, rng: np.random.Generator, weeks: int, n_items: int) -> np.ndarray:
+        """[weeks, n_items] paid fraction of every item in each week."""
+        promoted = rng.random((weeks, n_items)) < self.discount_chance
+        depth = np.minimum(0.02 + rng.exponential(self.discount_depth - 0.02, (weeks, n_items)), 0.9)
+        return np.where(promoted, 1.0 - depth, 1.0)
+
+
+class _Lines:
+    """Lines recorded so far, one list of arrays per column."""
+
+    def __init__(self) -> None:
+        self.columns: tuple[list[np.ndarray], ...] = ([], [], [], [], [], [])
+
+    def add(self, customer: np.ndarray, day: np.ndarray, item: np.ndarray, units: np.ndarray, paid: np.ndarray,
+            cost: np.ndarray) -> None:  # fmt: skip
+        for column, values in zip(self.columns, (customer, day, item, units, paid, cost), strict=True):
+            column.append(values)
+
+    def log(self, category: np.ndarray) -> TransactionLog:
+        customer, day, item, units, paid, cost = (
+            np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in self.columns
+        )
+        item = item.astype(np.int64)
+        return TransactionLog(
+            customer=customer.astype(np.int64),
+            day=day.astype(np.int64),
+            product=item,
+            category=category.take(item),
+            units=units.astype(np.int64),
+            paid=paid.astype(np.float64),
+            cost=cost.astype(np.float64),
+            origin=np.datetime64("2000-11-01"),
+        )
+
+
+def simulate_store(
+    scenario: Scenario | str,
+    days: int,
+    shoppers: int,
+    seed: int,
+    policy: StorePolicy | None = None,
+    burn_in: int = 365,
+) -> TransactionLog:
+    """The lines ``scenario``'s shoppers buy on days 0 … ``days`` − 1, from ``shoppers`` slots (see the module
+    docstring), on a shelf priced by ``policy``. Shoppers are stepped day by day, those whose visit falls on the
+    day together, so all of them see the day's shelf. Product ids are catalog item ids and categories the
+    catalog's; the log's origin is a nominal date (day 0). Same seed, same log."""
+    scenario = resolve_scenario(scenario)
+    policy = StorePolicy() if policy is None else policy
+    if days < 1 or shoppers < 1 or burn_in < 0:
+        raise ParameterError(f"days = {days}, shoppers = {shoppers}, burn_in = {burn_in}: allowed ≥ 1, ≥ 1, ≥ 0")
+    simulator_seed, store_seed = np.random.SeedSequence(seed).spawn(2)
+    simulator = MarketSimulator(scenario, 1, resolve_scenario)
+    simulator.seed(simulator_seed)
+    rng = np.random.default_rng(store_seed)
+    catalog = simulator.catalog
+    shelf = policy.shelf(rng, -(-(burn_in + days) // 7), catalog.price.size)
+    state = simulator.new_shoppers(shoppers)
+    visit_day = rng.integers(-burn_in, 1, shoppers)  # each slot's shopper's next visit
+    customer = np.arange(shoppers)
+    next_customer = shoppers
+    lines = _Lines()
+    for day in range(-burn_in, days):
+        rows = np.flatnonzero(visit_day == day)
+        if not rows.size:
+            continue
+        visitors = state.take(rows)
+        nothing = np.full((rows.size, 1), -1)  # the store shows no offers: what is bought is routine lines
+        today = shelf[(day + burn_in) // 7]
+        outcome = simulator.step(visitors, nothing, np.ones((rows.size, 1)), shelf=today)
+        if day >= 0 and outcome.routine is not None:
+            row, column = np.nonzero(outcome.routine.item >= 0)
+            item, units = outcome.routine.item[row, column], outcome.routine.units[row, column]
+            paid = units * catalog.price[item] * outcome.routine.paid_fraction[row, column]
+            lines.add(customer[rows[row]], np.full(row.size, day), item, units, paid, units * catalog.cost[item])
+        visit_day[rows] = day + (1 if outcome.gap is None else outcome.gap)
+        left = np.flatnonzero(outcome.churned)
+        if left.size:  # the slot's next shopper arrives when the leaver would have come back
+            customer[rows[left]] = np.arange(next_customer, next_customer + left.size)
+            next_customer += left.size
+            simulator.replace_shoppers(visitors, left)
+        state.assign(rows, visitors)
+    return lines.log(catalog.category)

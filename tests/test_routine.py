@@ -1,0 +1,183 @@
+"""Days between visits and routine lines (docs/model.md §5): their distributions, how they meet stock, prices and
+the reward, and that markets without them step exactly as before (the task fixtures pin that)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.params import ParameterError
+from shopgym.promote_bound import check_reduced, promote_reduction
+from shopgym.routine import routine_lines
+from shopgym.shoppers import VisitRecord
+from tests.conftest import NeverClick, make_simulator, small_scenario
+
+NO_CHURN = {"churn_min": 0.0, "churn_max": 0.0}
+
+
+def shoppers_with(**segment) -> object:
+    base = small_scenario(dynamics=NO_CHURN)
+    return base.replace(segments=[s.model_dump() | segment for s in base.segments])
+
+
+def nothing_shown(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n, 1), -1), np.ones((n, 1))
+
+
+def no_purchase(n: int) -> VisitRecord:
+    return VisitRecord(np.full((n, 1), -1), np.ones((n, 1)), np.full(n, -1), np.zeros(n, dtype=np.int64), np.zeros(n))
+
+
+def test_days_between_visits_are_geometric_with_the_segment_mean_and_stock_is_used_per_day():
+    sim = make_simulator(shoppers_with(visit_interval=5.0, consumption_rate=0.1), choice_model=NeverClick())
+    state = sim.new_shoppers(20_000)
+    np.testing.assert_array_equal(state.day, 0)
+    stock = state.inventory.copy()
+    outcome = sim.step(state, *nothing_shown(20_000))
+    assert outcome.gap.min() == 1 and abs(outcome.gap.mean() - 5.0) < 0.08
+    assert abs(outcome.gap.var() - 5.0 * 4.0) < 1.0  # geometric: variance (1 − p)/p² = 20
+    np.testing.assert_array_equal(state.day, outcome.gap)
+    np.testing.assert_allclose(state.inventory, stock * 0.9 ** outcome.gap[:, None])
+
+
+def test_the_interval_spread_makes_some_shoppers_regulars_and_keeps_the_mean():
+    sim = make_simulator(shoppers_with(visit_interval=10.0, visit_interval_sd=1.0))
+    interval = sim.new_shoppers(50_000).visit_interval
+    assert interval.min() > 1.0 and abs(interval.mean() - 10.0) < 0.15
+    assert np.median(interval) < 8.0  # log-normal: most shoppers come more often than the mean interval
+
+
+def test_markets_without_intervals_or_routine_lines_report_neither():
+    sim = make_simulator(small_scenario())
+    outcome = sim.step(sim.new_shoppers(10), *nothing_shown(10))
+    assert outcome.gap is None and outcome.routine is None
+
+
+def test_routine_lines_at_list_price_follow_the_chance_and_popularity():
+    sim = make_simulator(shoppers_with(routine_purchase=0.3, reference_price_sd=0.0), choice_model=NeverClick())
+    coef = dataclasses.replace(sim.market.coefficients, inventory_weight=0.0)  # list prices, ρ = 1: log-sum 0
+    state = sim.new_shoppers(40_000)
+    lines = routine_lines(np.random.default_rng(0), state, sim.catalog, coef, no_purchase(40_000))
+    bought = lines.item >= 0
+    assert abs(bought.mean() - 0.3) < 0.005
+    np.testing.assert_array_equal(sim.catalog.category[lines.item[bought]], np.nonzero(bought)[1])
+    first = sim.catalog.category == 0
+    expected = sim.catalog.popularity[first] / sim.catalog.popularity[first].sum()
+    counts = np.bincount(lines.item[:, 0][bought[:, 0]], minlength=first.size)[first]
+    np.testing.assert_allclose(counts / counts.sum(), expected, atol=0.01)
+    np.testing.assert_array_equal(lines.paid_fraction[bought], 1.0)
+    assert lines.units.min() == 0 and lines.units[bought].min() == 1
+
+
+def test_a_shelf_discount_draws_routine_lines_to_the_item_by_the_shoppers_price_terms():
+    sim = make_simulator(
+        shoppers_with(routine_purchase=0.5, price_sensitivity=2.0, price_sensitivity_sd=0.0, reference_coef_sd=0.0,
+                      reference_price_sd=0.0, gain_coef=1.0),
+        choice_model=NeverClick(),
+    )  # fmt: skip
+    coef = dataclasses.replace(sim.market.coefficients, inventory_weight=0.0)
+    state = sim.new_shoppers(40_000)
+    item = int(sim.catalog.category_start[1])  # the most popular item of category 1
+    shelf = np.ones(sim.catalog.price.size)
+    shelf[item] = 0.8
+    lines = routine_lines(np.random.default_rng(1), state, sim.catalog, coef, no_purchase(40_000), shelf)
+    in_one = sim.catalog.category == 1
+    w = sim.catalog.popularity[item] / sim.catalog.popularity[in_one].sum()
+    boost = np.exp(-2.0 * np.log(0.8) + 1.0 * 0.2)
+    total = 1 - w + w * boost
+    assert abs((lines.item[:, 1] >= 0).mean() - total / (1 + total)) < 0.006  # logit 0 + log of the category's sum
+    chose = lines.item[:, 1][lines.item[:, 1] >= 0]
+    assert abs((chose == item).mean() - w * boost / total) < 0.01
+    np.testing.assert_allclose(lines.paid_fraction[:, 1][lines.item[:, 1] == item], 0.8)
+    assert (lines.item[:, 0] >= 0).mean() == pytest.approx(0.5, abs=0.01)  # other categories: unchanged
+
+
+def test_stock_from_an_offer_bought_at_the_visit_replaces_routine_lines():
+    sim = make_simulator(shoppers_with(routine_purchase=0.5), choice_model=NeverClick())
+    state = sim.new_shoppers(20_000)
+    state.inventory[:] = 0.0
+    item = int(sim.catalog.category_start[2])
+    bought = VisitRecord(
+        np.full((20_000, 1), item), np.ones((20_000, 1)), np.full(20_000, item), np.full(20_000, 3), np.zeros(20_000)
+    )
+    coef = sim.market.coefficients
+    with_offer = routine_lines(np.random.default_rng(2), state, sim.catalog, coef, bought)
+    without = routine_lines(np.random.default_rng(2), state, sim.catalog, coef, no_purchase(20_000))
+    assert (with_offer.item[:, 2] >= 0).mean() < 0.2 < 0.4 < (without.item[:, 2] >= 0).mean()
+
+
+def test_routine_lines_count_in_the_reward_stock_and_reference_price():
+    sim = make_simulator(shoppers_with(routine_purchase=0.4, consumption_rate=0.0), choice_model=NeverClick())
+    state = sim.new_shoppers(500)
+    stock, rho = state.inventory.copy(), state.reference_price.copy()
+    shelf = np.full(sim.catalog.price.size, 0.9)
+    outcome = sim.step(state, *nothing_shown(500), shelf=shelf)
+    lines = outcome.routine
+    price = sim.catalog.price[np.maximum(lines.item, 0)]
+    cost = sim.catalog.cost[np.maximum(lines.item, 0)]
+    np.testing.assert_allclose(outcome.components["revenue"], (lines.units * price * 0.9).sum(axis=1))
+    np.testing.assert_allclose(outcome.components["profit"], (lines.units * (0.9 * price - cost)).sum(axis=1))
+    np.testing.assert_allclose(outcome.components["units"], lines.units.sum(axis=1))
+    np.testing.assert_allclose(state.inventory, stock + lines.units)
+    zeta = sim.market.coefficients.reference_memory
+    expected = np.where(lines.units > 0, zeta * rho + (1 - zeta) * 0.9, rho)
+    np.testing.assert_allclose(state.reference_price, expected)
+
+
+def test_the_promote_bound_refuses_routine_lines():
+    reduced = promote_reduction(shoppers_with(routine_purchase=0.2))
+    sim = make_simulator(reduced)
+    check_reduced(reduced, sim.catalog)  # the reduction switches them off: they would add to every reward
+    changed = reduced.replace(segments=[s.model_dump() | {"routine_purchase": 0.2} for s in reduced.segments])
+    with pytest.raises(ParameterError, match="segments.0.routine_purchase = 0.2"):
+        check_reduced(changed, sim.catalog)
+
+
+def grocer(**segment) -> object:
+    base = small_scenario(dynamics={"churn_min": 0.1, "churn_max": 0.1})
+    settings = {"visit_interval": 7.0, "visit_interval_sd": 0.5, "routine_purchase": 0.5, **segment}
+    return base.replace(segments=[s.model_dump() | settings for s in base.segments])
+
+
+def test_a_simulated_store_log_is_reproducible_and_inside_its_window():
+    scenario = grocer()
+    log = simulate_store(scenario, days=30, shoppers=300, seed=4, burn_in=60)
+    again = simulate_store(scenario, days=30, shoppers=300, seed=4, burn_in=60)
+    for name in ("customer", "day", "product", "units", "paid", "cost"):
+        np.testing.assert_array_equal(getattr(log, name), getattr(again, name))
+    assert len(log) > 1000 and log.day.min() == 0 and log.day.max() == 29
+    other = simulate_store(scenario, days=30, shoppers=300, seed=5, burn_in=60)
+    assert len(other) != len(log)
+    _, customer, day = log.visits
+    assert np.all(np.diff(day)[customer[1:] == customer[:-1]] >= 1)  # one visit per customer and day
+
+
+def test_store_discounts_show_as_lines_below_the_regular_price():
+    scenario = grocer()
+    none = simulate_store(scenario, 30, 300, 0, StorePolicy(discount_chance=0.0), burn_in=30)
+    some = simulate_store(scenario, 30, 300, 0, StorePolicy(discount_chance=0.2, discount_depth=0.15), burn_in=30)
+    np.testing.assert_allclose(none.unit_price, none.regular_price, rtol=1e-9, atol=0.006)
+    cut = some.unit_price < 0.98 * some.regular_price
+    assert 0.1 < cut.mean() < 0.6
+
+
+def test_a_store_with_churn_sees_new_customers_arrive():
+    log = simulate_store(grocer(), 60, 200, 0, burn_in=200)
+    assert np.unique(log.customer).size > 300  # more customers than slots: leavers were replaced
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"days": 0}, "days = 0"),
+        ({"shoppers": 0}, "shoppers = 0"),
+        ({"burn_in": -1}, "burn_in = -1"),
+    ],
+)
+def test_bad_store_arguments_name_the_field(kwargs, match):
+    arguments = {"scenario": grocer(), "days": 5, "shoppers": 5, "seed": 0} | kwargs
+    with pytest.raises(ParameterError, match=match):
+        simulate_store(**arguments)
