@@ -66,17 +66,20 @@ def routine_lines(
     rho = state.reference_price
     within = catalog.popularity / np.bincount(catalog.category, catalog.popularity, n_categories)[catalog.category]
     # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight
+    # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight
     special = np.zeros(0, dtype=np.int64) if shelf is None else np.flatnonzero(shelf != 1.0)
-    special_category = catalog.category[special]
+    special_category = catalog.category[special]  # non-decreasing: the catalog is sorted by category
     list_weight = (1.0 - np.bincount(special_category, within[special], n_categories)) * np.exp(
         _price_utility(state, coef, rho, np.ones(1))
     )
     total = list_weight.copy()
-    special_weight = np.zeros((n, 0))
-    if shelf is not None and special.size:
+    if special.size:  # per shopper, the running sum of the special items' weights, category after category
         x = shelf[special]
-        special_weight = within[special] * np.exp(_price_utility(state, coef, rho[:, special_category], x))
-        total += special_weight @ (special_category[:, None] == np.arange(n_categories))
+        running = np.cumsum(within[special] * np.exp(_price_utility(state, coef, rho[:, special_category], x)), axis=1)
+        first = np.searchsorted(special_category, np.arange(n_categories))  # each category's range in ``special``
+        last = np.searchsorted(special_category, np.arange(n_categories), side="right")
+        padded = np.concatenate([np.zeros((n, 1)), running], axis=1)  # padded[:, k] = sum of the first k
+        total += padded[:, last] - padded[:, first]
     chance = state.routine_purchase[:, None]
     with np.errstate(divide="ignore"):
         logit = np.log(chance) - np.log1p(-chance) - coef.inventory_weight * stock + np.log(total)
@@ -97,10 +100,14 @@ def routine_lines(
     at = np.arange(n_categories) + target / np.maximum(list_weight, 1e-300)
     item = np.minimum(np.searchsorted(edges, np.minimum(at, np.arange(1, n_categories + 1)), side="right"), end)
     row, column = np.nonzero(line & ~from_list)
-    if row.size:
-        weight = np.where(special_category[None, :] == column[:, None], special_weight[row], 0.0)  # [P, D]
-        index = (np.cumsum(weight, axis=1) < (target[row, column] - list_weight[row, column])[:, None]).sum(axis=1)
-        item[row, column] = special[np.minimum(index, special.size - 1)]
+    if row.size:  # a binary search in each pair's category range of the running sum
+        goal = padded[row, first[column]] + target[row, column] - list_weight[row, column]
+        low, high = first[column], last[column] - 1
+        while (low < high).any():
+            middle = (low + high) // 2
+            below = running[row, middle] < goal
+            low, high = np.where(below, middle + 1, low), np.where(below, high, middle)
+        item[row, column] = special[low]
     item = np.where(line, item, -1)
     safe = np.maximum(item, 0)
     paid = np.where(line, 1.0 if shelf is None else shelf.take(safe), 1.0)

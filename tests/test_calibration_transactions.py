@@ -57,6 +57,7 @@ TINY_EXPECTED = {
     "unit price p75 / p25": 20 / 9.75,
     "lines discounted > 2 % below regular (share)": 1 / 8,
     "discount depth (mean, discounted lines)": 0.1,
+    "discounted days of sale in a row (mean)": 1.0,  # product 10's days of sale 0, 3, 10 at 10 and 40 at 9
     "spend in the top 10 categories (share)": 1.0,
     "gross margin (products priced above ASSET)": 1 - 100 / 128,  # product 30 (ASSET 6 > price 5) left out
     "lines paid below ASSET (share)": 1 / 8,
@@ -67,6 +68,15 @@ def test_every_statistic_on_a_tiny_log_has_its_known_value() -> None:
     assert set(TINY_EXPECTED) == set(STATISTICS)
     for name, expected in TINY_EXPECTED.items():
         assert STATISTICS[name].compute(TINY) == pytest.approx(expected), name
+
+
+def test_discount_spells_count_consecutive_days_of_sale_below_the_regular_price() -> None:
+    # product 1 sells at 10 on days 0, 3 and 9, at 8 on days 1, 2 (one spell of 2) and 5 (a spell of 1);
+    # product 2 sells at 5 on days 0 and 1 and at 4 on day 2 (a spell of 1)
+    prices = {(1, 0): 10, (1, 1): 8, (1, 2): 8, (1, 3): 10, (1, 5): 8, (1, 9): 10, (2, 0): 5, (2, 1): 5, (2, 2): 4}
+    prices |= {(1, 10): 10, (1, 11): 10}  # 10 stays the regular price of product 1
+    log = make_log([(0, day, product, 1, 1, float(price), 1.0) for (product, day), price in prices.items()])
+    assert STATISTICS["discounted days of sale in a row (mean)"].compute(log) == pytest.approx(4 / 3)
 
 
 def test_shares_are_shown_as_percent() -> None:

@@ -35,6 +35,8 @@ __all__ = [
     "bootstrap_statistics",
     "compare",
     "fidelity_markdown",
+    "fidelity_records",
+    "fidelity_table",
     "show_value",
     "write_report",
 ]
@@ -57,6 +59,14 @@ class Statistic(Generic[LogT]):
     name: str
     compute: Callable[[LogT], float]
     percent: bool = False
+    #: the verdict also accepts a simulated value this close to the real one: a share of |real| (``relative``) or
+    #: an amount in the statistic's units
+    tolerance: float = 0.0
+    relative: bool = True
+
+    def allowed(self, real: float) -> float:
+        """The difference from ``real`` the verdict accepts besides overlapping intervals."""
+        return self.tolerance * abs(real) if self.relative else self.tolerance
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class FidelityRow:
     simulated_ci: tuple[float, float]
     within: bool
     percent: bool = False
+    tolerance: float = 0.0
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:
@@ -103,21 +114,26 @@ def compare(
     bootstrap: int = 1000,
     seed: int = 0,
 ) -> list[FidelityRow]:
-    """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size."""
+    """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size. A row is
+    within when the real interval and the simulated range overlap, or when the simulated median is within the
+    statistic's tolerance of the real value."""
     sims = _table(statistics, simulated)
     reals = bootstrap_statistics(statistics, real, bootstrap, seed)
     rows = []
     for k, (statistic, (value, real_ci)) in enumerate(zip(statistics, reals, strict=True)):
         sim_ci = _interval(sims[:, k])
+        median = float(np.nanmedian(sims[:, k])) if not np.isnan(sims[:, k]).all() else float("nan")
+        allowed = statistic.allowed(value)
         rows.append(
             FidelityRow(
                 statistic=statistic.name,
                 real=value,
                 real_ci=real_ci,
-                simulated=float(np.nanmedian(sims[:, k])) if not np.isnan(sims[:, k]).all() else float("nan"),
+                simulated=median,
                 simulated_ci=sim_ci,
-                within=bool(real_ci[0] <= sim_ci[1] and sim_ci[0] <= real_ci[1]),
+                within=bool((real_ci[0] <= sim_ci[1] and sim_ci[0] <= real_ci[1]) or abs(median - value) <= allowed),
                 percent=statistic.percent,
+                tolerance=allowed,
             )
         )
     return rows
@@ -186,18 +202,28 @@ def _show_ci(ci: tuple[float, float], percent: bool) -> str:
     return f"[{show_value(ci[0], percent)}, {show_value(ci[1], percent)}]"
 
 
+def fidelity_table(rows: Sequence[FidelityRow]) -> list[str]:
+    """The rows as a Markdown table, with a tolerance column where some statistic has one, and the count within."""
+    tolerant = any(row.tolerance for row in rows)
+    head = ["statistic", "real", "real 95 % CI", "simulated", "simulated 95 % range", *(["tolerance"] * tolerant)]
+    lines = ["| " + " | ".join(head) + " | within |", "|---|" + "---:|" * (len(head) - 1) + ":---:|"]
+    for row in rows:
+        cells = [
+            row.statistic,
+            show_value(row.real, row.percent),
+            _show_ci(row.real_ci, row.percent),
+            show_value(row.simulated, row.percent),
+            _show_ci(row.simulated_ci, row.percent),
+            *([f"± {show_value(row.tolerance, row.percent)}"] * tolerant),
+        ]
+        lines.append("| " + " | ".join(cells) + f" | {'yes' if row.within else '**no**'} |")
+    rule = "the intervals overlap" + (", or the values differ by at most the tolerance" if tolerant else "")
+    return [*lines, "", f"{sum(row.within for row in rows)} of {len(rows)} statistics within ({rule})."]
+
+
 def fidelity_markdown(title: str, rows: Sequence[FidelityRow], notes: Sequence[str], figures: Sequence[str]) -> str:
     """``fidelity.md``: the table of rows, the notes (one paragraph each) and the figures (file names)."""
-    lines = [f"# {title}", "", "| statistic | real | real 95 % CI | simulated | simulated 95 % range | within |"]
-    lines.append("|---|---:|---:|---:|---:|:---:|")
-    for row in rows:
-        lines.append(
-            f"| {row.statistic} | {show_value(row.real, row.percent)} | {_show_ci(row.real_ci, row.percent)} | "
-            f"{show_value(row.simulated, row.percent)} | {_show_ci(row.simulated_ci, row.percent)} | "
-            f"{'yes' if row.within else '**no**'} |"
-        )
-    within = sum(row.within for row in rows)
-    lines += ["", f"{within} of {len(rows)} statistics within (the intervals overlap).", ""]
+    lines = [f"# {title}", "", *fidelity_table(rows), ""]
     for note in notes:
         lines += [note, ""]
     for figure in figures:
@@ -210,20 +236,27 @@ def write_report(
 ) -> None:
     """Write ``fidelity.json`` and ``fidelity.md`` into ``folder`` (atomically; figures are written by the caller)."""
     folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "fidelity.json", json.dumps(fidelity_records(rows), indent=2) + "\n")
+    write_atomic(folder / "fidelity.md", fidelity_markdown(title, rows, notes, figures))
 
-    def number(value: float) -> float | None:  # JSON has no NaN
+
+def fidelity_records(rows: Sequence[FidelityRow], **extra: str) -> list[dict]:
+    """The rows as ``fidelity.json`` records (``{statistic, real, real_ci, simulated, simulated_ci, within}``, plus
+    ``tolerance`` where a statistic has one, and the ``extra`` keys); JSON has no NaN, so undefined values are None."""
+
+    def number(value: float) -> float | None:
         return float(value) if np.isfinite(value) else None
 
-    records = [
+    return [
         {
+            **extra,
             "statistic": row.statistic,
             "real": number(row.real),
             "real_ci": [number(v) for v in row.real_ci],
             "simulated": number(row.simulated),
             "simulated_ci": [number(v) for v in row.simulated_ci],
             "within": row.within,
+            **({"tolerance": number(row.tolerance)} if row.tolerance else {}),
         }
         for row in rows
     ]
-    write_atomic(folder / "fidelity.json", json.dumps(records, indent=2) + "\n")
-    write_atomic(folder / "fidelity.md", fidelity_markdown(title, rows, notes, figures))

@@ -14,6 +14,8 @@ customers of every age, like a window cut from a real log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,21 +28,33 @@ __all__ = ["StorePolicy", "simulate_store"]
 
 
 class StorePolicy(BaseModel):
-    """How the simulated store prices its shelf: each week every item is on promotion with a chance, at a depth
-    drawn around a mean (the store's logging policy; it shows no offers of its own)."""
+    """How the simulated store prices its shelf (its logging policy; it shows no offers of its own). Each item's
+    promotions come and go as a two-state Markov chain over days: on a share ``discount_chance`` of item-days, in
+    spells of ``discount_days`` days on average (geometric), each at one depth drawn around ``discount_depth``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    discount_chance: float = Field(0.1, ge=0.0, le=1.0, description="chance that an item is on promotion in a week")
+    discount_chance: float = Field(0.1, ge=0.0, le=0.95, description="share of item-days on promotion")
+    discount_days: float = Field(7.0, ge=1.0, le=365.0, description="mean length of a promotion (days)")
     discount_depth: float = Field(
         0.1, ge=0.02, le=0.9, description="mean discount of a promotion: 2 % + an exponential, capped at 90 %"
     )
 
-    def shelf(self, rng: np.random.Generator, weeks: int, n_items: int) -> np.ndarray:
-        """[weeks, n_items] paid fraction of every item in each week."""
-        promoted = rng.random((weeks, n_items)) < self.discount_chance
-        depth = np.minimum(0.02 + rng.exponential(self.discount_depth - 0.02, (weeks, n_items)), 0.9)
-        return np.where(promoted, 1.0 - depth, 1.0)
+    def shelf(self, rng: np.random.Generator, days: int, n_items: int) -> np.ndarray:
+        """[days, n_items] paid fraction of every item on each day, the chain started from its stationary share."""
+        end = 1.0 / self.discount_days
+        start = min(1.0, self.discount_chance * end / max(1.0 - self.discount_chance, 1e-12))
+        shelf = np.ones((days, n_items))
+        on = rng.random(n_items) < self.discount_chance
+        depth = np.minimum(0.02 + rng.exponential(self.discount_depth - 0.02, n_items), 0.9)
+        for day in range(days):
+            shelf[day] = np.where(on, 1.0 - depth, 1.0)
+            flip = rng.random(n_items)
+            begins = ~on & (flip < start)
+            on = np.where(on, flip >= end, begins)
+            fresh = np.minimum(0.02 + rng.exponential(self.discount_depth - 0.02, n_items), 0.9)
+            depth = np.where(begins, fresh, depth)
+        return shelf
 
 
 class _Lines:
@@ -76,23 +90,27 @@ def simulate_store(
     days: int,
     shoppers: int,
     seed: int,
-    policy: StorePolicy | None = None,
+    policy: StorePolicy | Sequence[tuple[int, StorePolicy]] | None = None,
     burn_in: int = 365,
 ) -> TransactionLog:
     """The lines ``scenario``'s shoppers buy on days 0 … ``days`` − 1, from ``shoppers`` slots (see the module
-    docstring), on a shelf priced by ``policy``. Shoppers are stepped day by day, those whose visit falls on the
-    day together, so all of them see the day's shelf. Product ids are catalog item ids and categories the
+    docstring), on a shelf priced by ``policy``: one policy, or (first day, policy) pairs in order of day, each in
+    force from its day on (the first also before it). Shoppers are stepped day by day, those whose visit falls on
+    the day together, so all of them see the day's shelf. Product ids are catalog item ids and categories the
     catalog's; the log's origin is a nominal date (day 0). Same seed, same log."""
     scenario = resolve_scenario(scenario)
-    policy = StorePolicy() if policy is None else policy
+    calendar = [(0, StorePolicy() if policy is None else policy)] if not isinstance(policy, Sequence) else policy
     if days < 1 or shoppers < 1 or burn_in < 0:
         raise ParameterError(f"days = {days}, shoppers = {shoppers}, burn_in = {burn_in}: allowed ≥ 1, ≥ 1, ≥ 0")
+    starts = [day for day, _ in calendar]
+    if not calendar or starts != sorted(starts):
+        raise ParameterError(f"policy starts on days {starts}: give at least one, in order of day")
     simulator_seed, store_seed = np.random.SeedSequence(seed).spawn(2)
     simulator = MarketSimulator(scenario, 1, resolve_scenario)
     simulator.seed(simulator_seed)
     rng = np.random.default_rng(store_seed)
     catalog = simulator.catalog
-    shelf = policy.shelf(rng, -(-(burn_in + days) // 7), catalog.price.size)
+    shelves = [store.shelf(rng, burn_in + days, catalog.price.size) for _, store in calendar]
     state = simulator.new_shoppers(shoppers)
     visit_day = rng.integers(-burn_in, 1, shoppers)  # each slot's shopper's next visit
     customer = np.arange(shoppers)
@@ -104,7 +122,7 @@ def simulate_store(
             continue
         visitors = state.take(rows)
         nothing = np.full((rows.size, 1), -1)  # the store shows no offers: what is bought is routine lines
-        today = shelf[(day + burn_in) // 7]
+        today = shelves[max(0, np.searchsorted(starts, day, side="right") - 1)][day + burn_in]
         outcome = simulator.step(visitors, nothing, np.ones((rows.size, 1)), shelf=today)
         if day >= 0 and outcome.routine is not None:
             row, column = np.nonzero(outcome.routine.item >= 0)

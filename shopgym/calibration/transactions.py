@@ -34,10 +34,13 @@ from shopgym.datasets import Transactions
 from shopgym.params import ParameterError
 
 __all__ = [
+    "REFERENCE_STATISTICS",
     "TRANSACTION_STATISTICS",
+    "ProductDays",
     "ReferenceFit",
     "TransactionLog",
     "fit_reference_price",
+    "product_days",
     "regular_prices",
     "visit_gaps",
 ]
@@ -220,6 +223,16 @@ def _discount_depth(log: TransactionLog) -> float:
     return _summary(1 - log.unit_price[rows] / log.regular_price[rows])
 
 
+def _discount_spell(log: TransactionLog) -> float:
+    """Mean length of a product's runs of consecutive days of sale below its regular price (in days of sale)."""
+    if not len(log):
+        return NAN
+    days = product_days(log)
+    cut = days.price < (1 - DISCOUNT_THRESHOLD) * days.regular
+    begins = cut & (days.first | ~np.append(False, cut[:-1]))
+    return float(cut.sum() / begins.sum()) if begins.any() else NAN
+
+
 def _top_category_share(log: TransactionLog, top: int = 10) -> float:
     spend = np.sort(np.bincount(np.unique(log.category, return_inverse=True)[1], weights=log.paid))[::-1]
     return float(spend[:top].sum() / spend.sum()) if spend.sum() > 0 else NAN
@@ -236,29 +249,39 @@ def _margin(log: TransactionLog) -> float:
     return float(1 - log.cost[rows].sum() / paid) if paid > 0 else NAN
 
 
+#: How far a simulated value may lie from the real one and still count as within, besides overlapping intervals:
+#: a share of the real value for the log's statistics, an amount for the regression's coefficients.
+RELATIVE_TOLERANCE, COEFFICIENT_TOLERANCE = 0.10, 0.5
+
+
+def _statistic(name: str, compute: Callable[[TransactionLog], float], percent: bool = False) -> Statistic:
+    return Statistic(name, compute, percent, tolerance=RELATIVE_TOLERANCE)
+
+
 TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
-    Statistic("visits per customer", _visits_per_customer),
-    Statistic(
+    _statistic("visits per customer", _visits_per_customer),
+    _statistic(
         "customers with one visit (share)",
         lambda log: _summary(np.unique(log.visits[1], return_counts=True)[1] == 1),
         percent=True,
     ),
-    Statistic("days between visits (median)", lambda log: _summary(visit_gaps(log), np.median)),
-    Statistic("days between visits (mean)", lambda log: _summary(visit_gaps(log))),
-    Statistic("gaps of at most 7 days (share)", lambda log: _summary(visit_gaps(log) <= 7), percent=True),
-    Statistic("customers of the first 30 days back later (share)", _retention, percent=True),
-    Statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
-    Statistic("units per line", lambda log: _summary(log.units)),
-    Statistic(
+    _statistic("days between visits (median)", lambda log: _summary(visit_gaps(log), np.median)),
+    _statistic("days between visits (mean)", lambda log: _summary(visit_gaps(log))),
+    _statistic("gaps of at most 7 days (share)", lambda log: _summary(visit_gaps(log) <= 7), percent=True),
+    _statistic("customers of the first 30 days back later (share)", _retention, percent=True),
+    _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
+    _statistic("units per line", lambda log: _summary(log.units)),
+    _statistic(
         "spend per visit (median)", lambda log: _summary(np.bincount(log.visits[0], weights=log.paid), np.median)
     ),
-    Statistic("unit price (median)", lambda log: _summary(log.unit_price, np.median)),
-    Statistic("unit price p75 / p25", _price_spread),
-    Statistic("lines discounted > 2 % below regular (share)", lambda log: _summary(_discounted(log)), percent=True),
-    Statistic("discount depth (mean, discounted lines)", _discount_depth, percent=True),
-    Statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
-    Statistic("gross margin (products priced above ASSET)", _margin, percent=True),
-    Statistic("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
+    _statistic("unit price (median)", lambda log: _summary(log.unit_price, np.median)),
+    _statistic("unit price p75 / p25", _price_spread),
+    _statistic("lines discounted > 2 % below regular (share)", lambda log: _summary(_discounted(log)), percent=True),
+    _statistic("discount depth (mean, discounted lines)", _discount_depth, percent=True),
+    _statistic("discounted days of sale in a row (mean)", _discount_spell),
+    _statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
+    _statistic("gross margin (products priced above ASSET)", _margin, percent=True),
+    _statistic("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
 )
 
 
@@ -284,6 +307,37 @@ class ReferenceFit:
     naive_se: tuple[float, float, float]
 
 
+@dataclass(frozen=True)
+class ProductDays:
+    """A log's product-days with sales, sorted by product then day, arrays [D]: ``product``, its ``regular`` price,
+    ``units`` sold, the mean ``price`` paid per unit, the ``reference`` price R (the smoothed prices of the
+    product's earlier days with sales; a product's first day has its own price) and whether the day is the
+    product's ``first``."""
+
+    product: np.ndarray
+    regular: np.ndarray
+    units: np.ndarray
+    price: np.ndarray
+    reference: np.ndarray
+    first: np.ndarray
+
+
+def product_days(log: TransactionLog, memory: float = 0.7) -> ProductDays:
+    """The product-days of ``log`` with their reference prices, R ← memory·R + (1 − memory)·P after each day."""
+    order, starts = _groups(log.day, log.product)  # product-days, sorted by product then day
+    first = order[starts[:-1]]
+    product, regular = log.product[first], log.regular_price[first]
+    units = np.add.reduceat(log.units[order], starts[:-1]).astype(np.float64)
+    price = np.add.reduceat(log.paid[order], starts[:-1]) / units
+    new = np.append(True, product[1:] != product[:-1])
+    rank = np.arange(product.size) - np.maximum.accumulate(np.where(new, np.arange(product.size), 0))
+    reference = price.copy()  # a product's first day: its own price, so the second day's R starts there
+    for k in range(1, int(rank.max(initial=0)) + 1):  # a loop over days of sale, vectorised across products
+        at = np.flatnonzero(rank == k)
+        reference[at] = memory * reference[at - 1] + (1 - memory) * price[at - 1]
+    return ProductDays(product, regular, units, price, reference, new)
+
+
 def fit_reference_price(log: TransactionLog, memory: float = 0.7, min_days: int = 10) -> ReferenceFit:
     """Fit log units sold per product-day to the price against the regular and the reference price.
 
@@ -306,17 +360,15 @@ def fit_reference_price(log: TransactionLog, memory: float = 0.7, min_days: int 
         raise ParameterError(f"min_days = {min_days}: allowed ≥ 1")
     if not len(log):
         raise ParameterError("the transaction log is empty: no reference-price regression to fit")
-    order, starts = _groups(log.day, log.product)  # product-days, sorted by product then day
-    first = order[starts[:-1]]
-    product, regular = log.product[first], log.regular_price[first]
-    units = np.add.reduceat(log.units[order], starts[:-1]).astype(np.float64)
-    price = np.add.reduceat(log.paid[order], starts[:-1]) / units
-    new = np.append(True, product[1:] != product[:-1])
-    rank = np.arange(product.size) - np.maximum.accumulate(np.where(new, np.arange(product.size), 0))
-    reference = price.copy()  # a product's first day: its own price, so the second day's R starts there
-    for k in range(1, int(rank.max(initial=0)) + 1):  # a loop over days of sale, vectorised across products
-        at = np.flatnonzero(rank == k)
-        reference[at] = memory * reference[at - 1] + (1 - memory) * price[at - 1]
+    days = product_days(log, memory)
+    product, regular, units, price, reference, new = (
+        days.product,
+        days.regular,
+        days.units,
+        days.price,
+        days.reference,
+        days.first,
+    )
     product_index = np.cumsum(new) - 1
     keep = ~new & (np.bincount(product_index, weights=~new)[product_index] >= min_days)
     groups, cluster = np.unique(product[keep], return_inverse=True)
@@ -357,3 +409,31 @@ def fit_reference_price(log: TransactionLog, memory: float = 0.7, min_days: int 
         clustered_se=(float(clustered[0]), float(clustered[1]), float(clustered[2])),
         naive_se=(float(naive[0]), float(naive[1]), float(naive[2])),
     )
+
+
+_last_fit: list = [None, None]  # (log, its fit): the regression statistics of one log share one fit
+
+
+def _coefficient(name: str) -> Callable[[TransactionLog], float]:
+    def value(log: TransactionLog) -> float:
+        if _last_fit[0] is not log:
+            try:
+                fit: ReferenceFit | None = fit_reference_price(log)
+            except ParameterError:  # too few products with enough days of sale to fit
+                fit = None
+            _last_fit[:] = [log, fit]
+        return NAN if _last_fit[1] is None else float(getattr(_last_fit[1], name).value)
+
+    return value
+
+
+#: The reference-price regression's coefficients (:func:`fit_reference_price`, memory 0.7), as statistics.
+REFERENCE_STATISTICS: tuple[Statistic[TransactionLog], ...] = tuple(
+    Statistic(name, _coefficient(field), tolerance=COEFFICIENT_TOLERANCE, relative=False)
+    for name, field in (
+        ("reference regression: log(price / regular)", "price_elasticity"),
+        ("reference regression: gain", "gain"),
+        ("reference regression: loss", "loss"),
+        ("reference regression: −loss − gain (loss aversion)", "loss_aversion"),
+    )
+)

@@ -1,0 +1,300 @@
+"""Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
+
+The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
+the shelf of the day. So the fit matches statistics. Thirteen parameters (:data:`KNOBS`) are moved until logs
+simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
+seed at every step) give the real log's values of thirteen statistics (:data:`TARGETS`):
+
+- the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
+  margin;
+- the mean days between visits, its log-normal spread across shoppers and the churn hazard against the mean gap,
+  the share of one-visit customers and the visits per customer;
+- the routine-line chance and extra units against lines per visit and units per line;
+- the shoppers' price sensitivity β and reference coefficients η⁺, η⁻ against the reference-price regression's
+  coefficients (:func:`shopgym.calibration.transactions.fit_reference_price`) on the simulated log;
+- the store's weekly discount chance and mean depth (its logging policy, :class:`StorePolicy`) against the share of
+  lines sold below the regular price and their mean depth.
+
+The gaps are measured on a scale where each is comparable (log for levels, relative for shares, raw for regression
+coefficients). The search takes bounded Gauss–Newton steps (``scipy.optimize.lsq_linear`` within the parameters'
+ranges) on a Jacobian measured by finite differences at the start and updated by Broyden's rule after every step;
+a step that does not lower the distance is halved (twice at most) before it is taken. The other statistics of the
+log are not fitted: they are what the fidelity report checks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import optimize
+
+from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.calibration.transactions import REFERENCE_STATISTICS, TRANSACTION_STATISTICS, TransactionLog
+from shopgym.params import ParameterError, Scenario
+from shopgym.scenarios import resolve_scenario
+
+__all__ = [
+    "KNOBS",
+    "TARGETS",
+    "Knob",
+    "StoreCalibration",
+    "calibrate_later_policy",
+    "calibrate_store",
+    "store_statistics",
+]
+
+#: The margin is fitted at the centre of a uniform range this wide on each side.
+MARGIN_HALF_WIDTH = 0.1
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One fitted parameter: its name, the map between its value and the search coordinate z (where a step of
+    0.1 is small), and the range of z."""
+
+    name: str
+    value: Callable[[float], float]
+    coordinate: Callable[[float], float]
+    low: float
+    high: float
+
+
+def _same(z: float) -> float:
+    return z
+
+
+KNOBS: tuple[Knob, ...] = (
+    Knob("catalog.price_log_mean", _same, _same, -5.0, 12.0),
+    Knob("catalog.price_log_sd", math.exp, math.log, math.log(0.05), math.log(5.0)),
+    Knob("catalog.margin", _same, _same, MARGIN_HALF_WIDTH + 0.01, 0.98 - MARGIN_HALF_WIDTH),
+    Knob("segments.visit_interval", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
+    Knob("segments.visit_interval_sd", _same, _same, 0.0, 3.0),
+    Knob("dynamics.churn", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
+    Knob("segments.routine_purchase", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
+    Knob("segments.routine_extra_units", _same, _same, 0.0, 20.0),
+    Knob("segments.price_sensitivity", _same, _same, 0.0, 20.0),
+    Knob("segments.gain_coef", _same, _same, 0.0, 50.0),
+    Knob("segments.loss_coef", _same, _same, 0.0, 50.0),
+    Knob("store.discount_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.95)),
+    Knob("store.discount_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
+    Knob("store.discount_depth", _same, _same, 0.02, 0.9),
+)
+
+_STATISTICS = {s.name: s for s in (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)}
+#: The fitted statistics and the scale their gaps are measured on.
+TARGETS: dict[str, str] = {
+    "unit price (median)": "log",
+    "unit price p75 / p25": "log",
+    "gross margin (products priced above ASSET)": "relative",
+    "days between visits (mean)": "log",
+    "customers with one visit (share)": "relative",
+    "visits per customer": "log",
+    "lines per visit": "log",
+    "units per line": "log",
+    "reference regression: log(price / regular)": "raw",
+    "reference regression: gain": "raw",
+    "reference regression: loss": "raw",
+    "lines discounted > 2 % below regular (share)": "relative",
+    "discount depth (mean, discounted lines)": "relative",
+    "discounted days of sale in a row (mean)": "log",
+}
+
+
+def store_statistics(log: TransactionLog) -> dict[str, float]:
+    """Every transaction and reference-regression statistic of ``log``, by name."""
+    return {name: statistic.compute(log) for name, statistic in _STATISTICS.items()}
+
+
+def _gap(simulated: float, real: float, scale: str) -> float:
+    if not np.isfinite(simulated):
+        return 10.0  # the simulated log does not define it (no discounted line, nothing to regress): far off
+    if scale == "log":
+        return math.log(max(simulated, 1e-9) / real)
+    return (simulated - real) / abs(real) if scale == "relative" else simulated - real
+
+
+def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tuple[Scenario, StorePolicy]:
+    """The base scenario and store policy with the knobs' ``values`` set (segment values on every segment)."""
+    segments = [
+        s.model_dump() | {k.split(".")[1]: v for k, v in values.items() if k.startswith("segments.")}
+        for s in base.segments
+    ]
+    sd, margin, churn = values["catalog.price_log_sd"], values["catalog.margin"], values["dynamics.churn"]
+    scenario = base.replace(
+        segments=segments,
+        catalog={
+            "price_log_mean": values["catalog.price_log_mean"],
+            "price_log_sd_between": sd,
+            "price_log_sd_within": sd,
+            "margin_low": margin - MARGIN_HALF_WIDTH,
+            "margin_high": margin + MARGIN_HALF_WIDTH,
+        },
+        dynamics={"churn_min": churn, "churn_max": churn},
+    )
+    store = {k.split(".")[1]: v for k, v in values.items() if k.startswith("store.")}
+    return scenario, StorePolicy(**(policy.model_dump() | store))
+
+
+def _start(base: Scenario, policy: StorePolicy) -> dict[str, float]:
+    segment = base.segments[0]
+    return {
+        "catalog.price_log_mean": base.catalog.price_log_mean,
+        "catalog.price_log_sd": max(0.5 * (base.catalog.price_log_sd_between + base.catalog.price_log_sd_within), 0.05),
+        "catalog.margin": min(max(0.5 * (base.catalog.margin_low + base.catalog.margin_high), 0.12), 0.85),
+        "segments.visit_interval": max(segment.visit_interval, 7.0),
+        "segments.visit_interval_sd": max(segment.visit_interval_sd, 0.5),
+        "dynamics.churn": min(max(base.dynamics.churn_max, 0.01), 0.5),
+        "segments.routine_purchase": max(segment.routine_purchase, 0.05),
+        "segments.routine_extra_units": segment.routine_extra_units,
+        "segments.price_sensitivity": segment.price_sensitivity,
+        "segments.gain_coef": segment.gain_coef,
+        "segments.loss_coef": segment.loss_coef,
+        "store.discount_chance": policy.discount_chance,
+        "store.discount_days": policy.discount_days,
+        "store.discount_depth": policy.discount_depth,
+    }
+
+
+@dataclass(frozen=True)
+class StoreCalibration:
+    """A calibrated scenario and store policy, the real and the closest simulated statistics (by name), and the
+    path of the search: per simulation, the knobs' values and the distance (root mean square of the gaps)."""
+
+    scenario: Scenario
+    policy: StorePolicy
+    real: dict[str, float]
+    simulated: dict[str, float]
+    path: list[dict[str, float]]
+
+    @property
+    def distance(self) -> float:
+        """The distance of the returned scenario's simulated statistics from the real ones."""
+        return min(step["distance"] for step in self.path)
+
+
+class _Search:
+    """Bounded Gauss–Newton on the gaps of ``targets`` over ``knobs`` (module docstring), keeping the path and the
+    closest point. ``simulate`` maps the knobs' values to the simulated statistics."""
+
+    def __init__(
+        self,
+        knobs: tuple[Knob, ...],
+        targets: dict[str, str],
+        real: dict[str, float],
+        simulate: Callable[[dict[str, float]], dict[str, float]],
+    ) -> None:
+        missing = [name for name in targets if not np.isfinite(real[name])]
+        if missing:
+            raise ParameterError(f"the real log does not define {missing[0]!r}: too small to calibrate to")
+        self.knobs, self.targets, self.real, self.simulate = knobs, targets, real, simulate
+        self.path: list[dict[str, float]] = []
+        self.best: tuple[float, dict[str, float], dict[str, float]] = (math.inf, {}, {})
+
+    def gaps(self, z: np.ndarray) -> np.ndarray:
+        values = {knob.name: knob.value(float(v)) for knob, v in zip(self.knobs, z, strict=True)}
+        simulated = self.simulate(values)
+        gap = np.array([_gap(simulated[name], self.real[name], scale) for name, scale in self.targets.items()])
+        distance = float(np.sqrt(np.mean(gap**2)))
+        self.path.append({**{k: round(v, 6) for k, v in values.items()}, "distance": round(distance, 6)})
+        if distance < self.best[0]:
+            self.best = (distance, values, simulated)
+        return gap
+
+    def run(self, start: dict[str, float], steps: int, say: Callable[[str], None]) -> None:
+        z = np.array([knob.coordinate(start[knob.name]) for knob in self.knobs])
+        low, high = np.array([k.low for k in self.knobs]), np.array([k.high for k in self.knobs])
+        gap = self.gaps(z)
+        say(f"start: distance {self.path[-1]['distance']:.4f}")
+        jacobian = np.empty((gap.size, z.size))
+        for k in range(z.size):
+            h = 0.1 if z[k] + 0.1 <= high[k] else -0.1
+            moved = z.copy()
+            moved[k] += h
+            jacobian[:, k] = (self.gaps(moved) - gap) / h
+        say(f"Jacobian measured ({z.size} simulations)")
+        for index in range(steps):
+            step = optimize.lsq_linear(jacobian, -gap, bounds=(low - z, high - z)).x
+            step *= min(1.0, 1.0 / max(np.abs(step).max(), 1e-12))  # no coordinate moves more than 1 at once
+            for _ in range(3):
+                new_gap = self.gaps(z + step)
+                if np.sum(new_gap**2) < np.sum(gap**2):
+                    break
+                step = step / 2
+            jacobian += np.outer(new_gap - gap - jacobian @ step, step) / max(float(step @ step), 1e-12)
+            if np.sum(new_gap**2) < np.sum(gap**2):
+                z, gap = z + step, new_gap
+            say(f"step {index + 1}: distance {math.sqrt(np.mean(gap**2)):.4f}")
+
+
+def calibrate_store(
+    real: TransactionLog,
+    base: Scenario | str = "grocery",
+    seed: int = 0,
+    shoppers: int = 5000,
+    steps: int = 12,
+    burn_in: int = 365,
+    progress: Callable[[str], None] | None = None,
+) -> StoreCalibration:
+    """Fit the :data:`KNOBS` of ``base`` (and of a store policy) so that a log of the real log's length in days,
+    simulated from ``shoppers`` slots, gives the real log's :data:`TARGETS` (module docstring); ``steps``
+    Gauss–Newton steps after the Jacobian. Same seed, same result."""
+    if steps < 0 or shoppers < 1:
+        raise ParameterError(f"steps = {steps}, shoppers = {shoppers}: allowed ≥ 0, ≥ 1")
+    base = resolve_scenario(base)
+    days = int(real.day.max()) + 1 if len(real) else 0
+    policy = StorePolicy()
+
+    def simulate(values: dict[str, float]) -> dict[str, float]:
+        scenario, store = _apply(base, policy, values)
+        return store_statistics(simulate_store(scenario, days, shoppers, seed, store, burn_in))
+
+    search = _Search(KNOBS, TARGETS, store_statistics(real), simulate)
+    search.run(_start(base, policy), steps, progress or (lambda _: None))
+    scenario, store = _apply(base, policy, {name: round(value, 4) for name, value in search.best[1].items()})
+    return StoreCalibration(scenario, store, search.real, search.best[2], search.path)
+
+
+#: The store-side knobs and statistics: what a later window's shelf policy is fitted on.
+STORE_KNOBS = tuple(knob for knob in KNOBS if knob.name.startswith("store."))
+STORE_TARGETS = {
+    "lines discounted > 2 % below regular (share)": "relative",
+    "discount depth (mean, discounted lines)": "relative",
+    "discounted days of sale in a row (mean)": "log",
+}
+
+
+def calibrate_later_policy(
+    real: TransactionLog,
+    scenario: Scenario,
+    policy: StorePolicy,
+    first_day: int,
+    seed: int = 0,
+    shoppers: int = 5000,
+    steps: int = 6,
+    burn_in: int = 365,
+    progress: Callable[[str], None] | None = None,
+) -> StorePolicy:
+    """The store policy from ``first_day`` on that gives the discounted lines of ``real`` (that window's log),
+    with the shoppers of ``scenario`` and ``policy`` before it: the store changed its shelf, the shoppers stayed."""
+    days = int(real.day.max()) + 1 if len(real) else 0
+
+    def simulate(values: dict[str, float]) -> dict[str, float]:
+        later = StorePolicy(**(policy.model_dump() | {k.split(".")[1]: v for k, v in values.items()}))
+        log = simulate_store(scenario, first_day + days, shoppers, seed, [(0, policy), (first_day, later)], burn_in)
+        window = log.take(np.flatnonzero(log.day >= first_day))
+        return store_statistics(replace(window, day=window.day - first_day))
+
+    search = _Search(STORE_KNOBS, STORE_TARGETS, store_statistics(real), simulate)
+    search.run({f"store.{k}": v for k, v in policy.model_dump().items()}, steps, progress or (lambda _: None))
+    return StorePolicy(**{name.split(".")[1]: round(value, 4) for name, value in search.best[1].items()})

@@ -1,0 +1,187 @@
+"""A scenario's shoppers next to Ta Feng's: the fidelity report on the fitted window and the held-out month.
+
+:func:`tafeng_fidelity` simulates the store over both windows at once (November to February, after a burn-in),
+with the shelf policy of each window taken from the scenario's provenance block (the store's discounting, which
+the log records; :func:`shopgym.calibration.tafeng.calibrate_tafeng` fits it), or the default policy for a
+scenario without one. Each replicate has as many slots as make its first window hold about as many customers as
+the real one. Every statistic of :mod:`shopgym.calibration.transactions`, and the reference-price regression's
+coefficients, are then compared per window (:func:`shopgym.calibration.fidelity.compare`), with figures: gaps
+between visits, discount depth, the response of units sold to the price against the reference price, and
+retention.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from shopgym.calibration.fidelity import FidelityRow, compare, fidelity_records, fidelity_table
+from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
+from shopgym.calibration.transactions import (
+    DISCOUNT_THRESHOLD,
+    REFERENCE_STATISTICS,
+    TRANSACTION_STATISTICS,
+    TransactionLog,
+    product_days,
+    visit_gaps,
+)
+from shopgym.files import write_atomic
+from shopgym.params import ParameterError, Scenario
+from shopgym.scenarios import list_scenarios, preset_provenance, read_provenance, resolve_scenario
+
+__all__ = ["store_calendar", "tafeng_fidelity"]
+
+STATISTICS = (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)
+#: Slots of the pilot run that sizes the replicates.
+PILOT_SHOPPERS = 2000
+
+
+def store_calendar(scenario: str) -> tuple[list[tuple[int, StorePolicy]], str]:
+    """The shelf policies of a scenario's provenance block as (first day from 2000-11-01, policy) pairs, and where
+    they came from; the default policy for a scenario without them."""
+    provenance = preset_provenance(scenario) if scenario in list_scenarios() else read_provenance(scenario)
+    policies = (provenance or {}).get("store_policy")
+    if not policies:
+        return [(0, StorePolicy())], "the default shelf policy (the scenario has no store_policy in its provenance)"
+    origin = np.datetime64(WINDOWS[next(iter(WINDOWS))][0], "D")
+    try:
+        calendar = [
+            (int((np.datetime64(day, "D") - origin).astype(int)), StorePolicy(**policy))
+            for day, policy in policies.items()
+        ]
+    except (ValueError, TypeError) as error:
+        raise ParameterError(
+            f"scenario {scenario!r}: provenance.store_policy is not a date → policy map: {error}"
+        ) from None
+    return sorted(calendar, key=lambda pair: pair[0]), "the shelf policies in the scenario's provenance"
+
+
+def _simulated_windows(
+    scenario: Scenario, calendar: list, shoppers: int, seed: int, burn_in: int
+) -> dict[str, TransactionLog]:
+    first, last = np.datetime64(min(w[0] for w in WINDOWS.values())), np.datetime64(max(w[1] for w in WINDOWS.values()))
+    log = simulate_store(scenario, int((last - first).astype(int)) + 1, shoppers, seed, calendar, burn_in)
+    return {name: log.between(*window) for name, window in WINDOWS.items()}
+
+
+def tafeng_fidelity(
+    scenario: str,
+    out: Path,
+    path: str | os.PathLike[str] | None = None,
+    replicates: int = 20,
+    bootstrap: int = 200,
+    seed: int = 0,
+    burn_in: int = 365,
+) -> dict[str, list[FidelityRow]]:
+    """Write ``fidelity.json``, ``fidelity.md`` and figures for ``scenario`` (a preset name or a YAML path)
+    against Ta Feng into ``out`` and return the rows per window (module docstring)."""
+    market = resolve_scenario(scenario)
+    calendar, source = store_calendar(scenario)
+    real = tafeng_windows(path)
+    first = next(iter(WINDOWS))
+    pilot = _simulated_windows(market, calendar, PILOT_SHOPPERS, seed, burn_in)[first]
+    per_slot = max(np.unique(pilot.customer).size, 1) / PILOT_SHOPPERS
+    shoppers = max(1, round(np.unique(real[first].customer).size / per_slot))
+    sims = [_simulated_windows(market, calendar, shoppers, seed + 1 + r, burn_in) for r in range(replicates)]
+    rows = {name: compare(STATISTICS, real[name], [sim[name] for sim in sims], bootstrap, seed) for name in WINDOWS}
+    out.mkdir(parents=True, exist_ok=True)
+    figures = _figures(real, sims[0], out)
+    records = [record for name in WINDOWS for record in fidelity_records(rows[name], window=name)]
+    write_atomic(out / "fidelity.json", json.dumps(records, indent=2) + "\n")
+    about = {"scenario": market.name, "replicates": replicates, "shoppers": shoppers, "source": source}
+    write_atomic(out / "fidelity.md", _markdown(rows, real, about, bootstrap, figures))
+    return rows
+
+
+def _markdown(
+    rows: dict[str, list[FidelityRow]], real: dict[str, TransactionLog], about: dict[str, Any], bootstrap: int,
+    figures: list[str],
+) -> str:  # fmt: skip
+    lines = [f"# `{about['scenario']}` against the Ta Feng grocery log", ""]
+    for name, window in rows.items():
+        customers = np.unique(real[name].customer).size
+        lines += [f"## {name}: {len(real[name]):,} lines of {customers:,} customers", "", *fidelity_table(window), ""]
+    lines += [
+        f"Real 95 % CI: percentile bootstrap over customers ({bootstrap} resamples). Simulated: the median and the "
+        f"2.5–97.5 percentiles of {about['replicates']} store logs simulated from the scenario with "
+        f"{about['shoppers']:,} shopper slots each (about the real log's customers in the first window), under "
+        f"{about['source']}. Tolerance: 10 % of the real value for the log's statistics, 0.5 for the regression's "
+        "coefficients (log units per unit of relative price).",
+        "",
+        *(f"![{Path(f).stem}]({f})" for f in figures),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _response(ax: plt.Axes, log: TransactionLog, label: str, color: str) -> None:
+    """Mean log units per product-day (demeaned per product) in bins of (P − R)/R, after each product's first day."""
+    days = product_days(log)
+    index = np.cumsum(days.first) - 1
+    y = np.log(days.units)
+    y = (y - (np.bincount(index, weights=y) / np.bincount(index))[index])[~days.first]
+    relative = ((days.price - days.reference) / days.reference)[~days.first]
+    edges = np.linspace(-0.3, 0.3, 13)
+    bin_of = np.digitize(relative, edges) - 1
+    inside = (bin_of >= 0) & (bin_of < edges.size - 1)
+    mean = np.bincount(bin_of[inside], weights=y[inside], minlength=edges.size - 1)
+    count = np.bincount(bin_of[inside], minlength=edges.size - 1)
+    shown = count >= 30
+    centre = 0.5 * (edges[1:] + edges[:-1])
+    ax.plot(100 * centre[shown], (mean / np.maximum(count, 1))[shown], "o-", color=color, label=label)
+
+
+def _retention(log: TransactionLog, days: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the customers of the first ``days`` days seen again on or after each later day."""
+    early = np.unique(log.customer[log.day < days])
+    last = np.full(early.size, -1)
+    rows = np.isin(log.customer, early)
+    np.maximum.at(last, np.searchsorted(early, log.customer[rows]), log.day[rows])
+    after = np.arange(days, int(log.day.max()) + 1)
+    return after, (last[None, :] >= after[:, None]).mean(axis=1)
+
+
+def _figures(real: dict[str, TransactionLog], simulated: dict[str, TransactionLog], out: Path) -> list[str]:
+    first = next(iter(WINDOWS))
+    colors = {"real": "black", "simulated": "tab:blue"}
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    (gaps, depth), (response, retention) = axes
+    for source, logs in (("real", real), ("simulated", simulated)):
+        for name, style in zip(WINDOWS, ("-", ":"), strict=True):
+            gaps.hist(visit_gaps(logs[name]), bins=np.arange(1, 62), density=True, histtype="step", lw=2,
+                      ls=style, color=colors[source], label=f"{source}, {name}")  # fmt: skip
+        log = logs[first]
+        cut = log.unit_price < (1 - DISCOUNT_THRESHOLD) * log.regular_price
+        depth.hist(
+            100 * (1 - log.unit_price[cut] / log.regular_price[cut]), bins=np.linspace(0, 60, 31), density=True,
+            histtype="step", lw=2, color=colors[source], label=f"{source}: {100 * cut.mean():.1f} % of lines",
+        )  # fmt: skip
+        _response(response, log, source, colors[source])
+        after, share = _retention(log)
+        retention.plot(after, 100 * share, color=colors[source], lw=2, label=source)
+    gaps.set(xlabel="days between a customer's visits", ylabel="density", title="Gaps between visits")
+    depth.set(xlabel="discount below the regular price (%)", ylabel="density", title=f"Discount depth, {first}")
+    response.set(
+        xlabel="price against the product's reference price, (P − R)/R (%)",
+        ylabel="log units per product-day (product-demeaned)",
+        title=f"Units sold against the reference price, {first}",
+    )
+    response.axvline(0, color="grey", lw=0.8)
+    retention.set(
+        xlabel="day of the window", ylabel="% of the first 30 days' customers seen again on or after it",
+        title=f"Retention, {first}", ylim=(0, 100),
+    )  # fmt: skip
+    for ax in axes.ravel():
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "tafeng_fidelity.png", dpi=110)
+    plt.close(fig)
+    return ["tafeng_fidelity.png"]
