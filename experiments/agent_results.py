@@ -44,6 +44,8 @@ PENDING = {
     "speed": "Training speed (PPO on Marketing-v1)",
     "transfer": "Transfer (`experiments/configs/transfer.yml`, about an hour)",
     "continual": "Continual learning (`experiments/configs/continual.yml`, about 20 minutes)",
+    "zozotown": "Marketing-v1 on the calibrated `zozotown` market (`experiments/configs/marketing_zozotown.yml`)",
+    "tafeng": "Promote-v1 on the calibrated `tafeng` market (`experiments/configs/promote_tafeng.yml`)",
 }
 
 
@@ -110,6 +112,10 @@ def main() -> None:
         "speed": lambda: speed_section(cells, budget["speed"]),
         "transfer": lambda: suite_section("transfer", store / "transfer", out_dir, args.quick),
         "continual": lambda: suite_section("continual", store / "continual", out_dir, args.quick),
+        "zozotown": lambda: suite_section(
+            "compare", store / "marketing_zozotown", out_dir, args.quick, "marketing_zozotown"
+        ),
+        "tafeng": lambda: suite_section("compare", store / "promote_tafeng", out_dir, args.quick, "promote_tafeng"),
     }
     chosen = args.sections or list(sections)
     unknown = sorted(set(chosen) - set(sections))

@@ -84,66 +84,90 @@ def data_describe(
 
 
 def calibrate(
-    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's click logs")],
+    data: Annotated[str, typer.Argument(help="obd (Open Bandit click logs) or tafeng (Ta Feng transactions)")],
     out: Annotated[Path, typer.Option(help="the scenario YAML to write (with its provenance block)")],
-    base: Annotated[str, typer.Option(help="the preset whose shoppers are fitted")] = "fashion",
-    name: Annotated[str, typer.Option(help="the calibrated scenario's name")] = "zozotown",
-    policy: Annotated[str, typer.Option(help="the logs' policy: random or bts")] = "random",
-    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
-    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
+    base: Annotated[str, typer.Option(help="obd: the preset whose shoppers are fitted")] = "fashion",
+    name: Annotated[str | None, typer.Option(help="the calibrated scenario's name [default: zozotown, tafeng]")] = None,
+    policy: Annotated[str, typer.Option(help="obd: the logs' policy, random or bts")] = "random",
+    campaign: Annotated[str, typer.Option(help="obd: the logs' campaign, all, men or women")] = "all",
+    path: Annotated[Path | None, typer.Option(help="the data folder or file (default: the fetched copy)")] = None,
     seed: Annotated[int, typer.Option(help="seed of the simulated logs")] = 0,
-    simulated_rows: Annotated[int, typer.Option(help="impressions simulated per search step")] = 5_000_000,
+    simulated_rows: Annotated[int, typer.Option(help="obd: impressions simulated per search step")] = 5_000_000,
+    shoppers: Annotated[int, typer.Option(help="tafeng: shopper slots of each simulated store")] = 5000,
+    steps: Annotated[int, typer.Option(help="tafeng: search steps after the Jacobian")] = 24,
+    burn_in: Annotated[int, typer.Option(help="tafeng: days simulated before the window")] = 365,
 ) -> None:
     """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
-    values with 95 % intervals). The click side: a logged click model fitted by maximum likelihood, then the
-    base preset's outside utility, position decay and item spread moved until logs simulated from it give the
-    same fit (docs/calibration.md)."""
-    from shopgym.calibration.obd import calibrate_obd
+    values). obd, the click side: a logged click model fitted by maximum likelihood, then the base preset's outside
+    utility, position decay and item spread moved until simulated logs give the same fit. tafeng, visits, baskets
+    and prices: thirteen parameters moved until a simulated store log gives the real log's statistics
+    (docs/calibration.md)."""
     from shopgym.scenarios import save_scenario
 
-    if data != "obd":
-        fail(unknown_choice("data set", data, ["obd"]))
-    positive(simulated_rows=simulated_rows)
-    at_least(0, seed=seed)
+    if data not in ("obd", "tafeng"):
+        fail(unknown_choice("data set", data, ["obd", "tafeng"]))
+    positive(simulated_rows=simulated_rows, shoppers=shoppers)
+    at_least(0, seed=seed, steps=steps, burn_in=burn_in)
     if out.is_dir():
         fail(f"--out {str(out)!r} is a folder: name the scenario file to write")
     try:
-        scenario, provenance = calibrate_obd(
-            known_scenario(base), name, policy, campaign, path, seed, simulated_rows, progress=typer.echo
-        )
+        if data == "obd":
+            from shopgym.calibration.obd import calibrate_obd
+
+            scenario, provenance = calibrate_obd(
+                known_scenario(base), name or "zozotown", policy, campaign, path, seed, simulated_rows, typer.echo
+            )
+        else:
+            from shopgym.calibration.tafeng import calibrate_tafeng
+
+            scenario, provenance = calibrate_tafeng(name or "tafeng", path, seed, shoppers, steps, burn_in, typer.echo)
     except (ParameterError, OSError) as error:
         fail(str(error))
     save_scenario(scenario, out, provenance)
     fitted = provenance["fitted"]
-    typer.echo(
-        f"wrote {out}: outside_utility {scenario.choice.outside_utility:.3f}, position_decay "
-        f"{scenario.choice.position_decay:.3f}, quality_sd {scenario.catalog.quality_sd:.3f} (fitted α "
-        f"{fitted['intercept']['value']:.3f} [{fitted['intercept']['low']:.3f}, {fitted['intercept']['high']:.3f}])"
-    )
+    if data == "obd":
+        typer.echo(
+            f"wrote {out}: outside_utility {scenario.choice.outside_utility:.3f}, position_decay "
+            f"{scenario.choice.position_decay:.3f}, quality_sd {scenario.catalog.quality_sd:.3f} (fitted α "
+            f"{fitted['intercept']['value']:.3f} [{fitted['intercept']['low']:.3f}, {fitted['intercept']['high']:.3f}])"
+        )
+    else:
+        typer.echo(f"wrote {out}: distance {provenance['distance']:.4f} after {provenance['simulations']} simulations")
 
 
 def fidelity(
     scenario: Annotated[str, typer.Argument(help="a preset name or a scenario YAML")],
-    data: Annotated[str, typer.Argument(help="obd: the Open Bandit Dataset's uniform random logs")],
+    data: Annotated[str, typer.Argument(help="obd (Open Bandit uniform random logs) or tafeng (Ta Feng)")],
     out: Annotated[Path, typer.Option(help="folder for fidelity.json, fidelity.md and the figures")],
-    campaign: Annotated[str, typer.Option(help="the logs' campaign: all, men or women")] = "all",
-    path: Annotated[Path | None, typer.Option(help="the data folder (default: the fetched copy)")] = None,
-    replicates: Annotated[int, typer.Option(help="simulated logs of the real log's size")] = 100,
-    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the real log")] = 1000,
+    campaign: Annotated[str, typer.Option(help="obd: the logs' campaign, all, men or women")] = "all",
+    path: Annotated[Path | None, typer.Option(help="the data folder or file (default: the fetched copy)")] = None,
+    replicates: Annotated[int | None, typer.Option(help="simulated logs of the real size [default: 100, 20]")] = None,
+    bootstrap: Annotated[
+        int | None, typer.Option(help="bootstrap resamples of the real log [default: 1000, 200]")
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the simulated logs and the bootstrap")] = 0,
+    burn_in: Annotated[int, typer.Option(help="tafeng: days simulated before the windows")] = 365,
 ) -> None:
     """Compare a scenario's shoppers with real ones: every statistic of the real log and of logs simulated under
     its policy, each with a 95 % interval and a verdict, in fidelity.json, fidelity.md and figures."""
-    from shopgym.calibration.obd import obd_fidelity
-
-    if data != "obd":
-        fail(unknown_choice("data set", data, ["obd"]))
+    if data not in ("obd", "tafeng"):
+        fail(unknown_choice("data set", data, ["obd", "tafeng"]))
+    replicates = replicates or (100 if data == "obd" else 20)
+    bootstrap = bootstrap or (1000 if data == "obd" else 200)
     at_least(2, replicates=replicates, bootstrap=bootstrap)
-    at_least(0, seed=seed)
+    at_least(0, seed=seed, burn_in=burn_in)
     if out.exists() and not out.is_dir():
         fail(f"--out {str(out)!r} is a file: name a folder")
     try:
-        rows = obd_fidelity(known_scenario(scenario), out, campaign, path, replicates, bootstrap, seed)
+        if data == "obd":
+            from shopgym.calibration.obd import obd_fidelity
+
+            rows = obd_fidelity(known_scenario(scenario), out, campaign, path, replicates, bootstrap, seed)
+        else:
+            from shopgym.calibration.tafeng_fidelity import tafeng_fidelity
+
+            windows = tafeng_fidelity(known_scenario(scenario), out, path, replicates, bootstrap, seed, burn_in)
+            rows = [row for window in windows.values() for row in window]
     except (ParameterError, OSError) as error:
         fail(str(error))
     typer.echo(f"{sum(row.within for row in rows)} of {len(rows)} statistics within; report in {out / 'fidelity.md'}")

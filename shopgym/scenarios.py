@@ -257,7 +257,7 @@ SCENARIOS: dict[str, Scenario] = {
 #: Presets calibrated to data (:mod:`shopgym.calibration`), shipped as YAML with their provenance block and
 #: rebuilt by ``shopgym calibrate``.
 PRESET_DIR = Path(__file__).parent / "presets"
-CALIBRATED = ("zozotown",)
+CALIBRATED = ("zozotown", "tafeng")
 
 
 def list_scenarios() -> list[str]:

@@ -191,6 +191,26 @@ def test_zozotown_is_a_calibrated_preset_with_its_provenance() -> None:
     assert math.isclose(scenario.choice.outside_utility, round(scenario.choice.outside_utility, 4))
 
 
+def test_tafeng_is_a_calibrated_preset_with_its_provenance() -> None:
+    from shopgym.calibration.store import StorePolicy, simulate_store
+    from shopgym.calibration.store_fit import TARGETS, store_statistics
+    from shopgym.calibration.tafeng_fidelity import store_calendar
+
+    scenario = get_scenario("tafeng")
+    provenance = preset_provenance("tafeng")
+    assert provenance["data"] == "Ta Feng grocery transactions" and provenance["lines"] == 618_702
+    segment = scenario.segments[0]
+    assert segment.routine_purchase == provenance["fitted"]["segments.routine_purchase"] > 0
+    assert segment.visit_interval == provenance["fitted"]["segments.visit_interval"] > 1
+    assert set(provenance["statistics"]) == set(TARGETS)
+    calendar, _ = store_calendar("tafeng")
+    assert [day for day, _ in calendar] == [0, 92] and all(isinstance(p, StorePolicy) for _, p in calendar)
+    # a small store of the preset's shoppers fills baskets as big as the provenance says the fit's store did
+    simulated = store_statistics(simulate_store(scenario, 92, 1500, 0, calendar[0][1], burn_in=200))
+    fitted = provenance["statistics"]["lines per visit"]["simulated"]
+    assert abs(simulated["lines per visit"] / fitted - 1) < 0.05
+
+
 def _obd_log_folder(root: Path, seed: int) -> Path:
     """An Open-Bandit-format folder whose logs are simulated from a small scenario (3,000 rows per file)."""
     rng = np.random.default_rng(seed)
@@ -233,10 +253,36 @@ def test_calibrate_and_fidelity_commands(tmp_path: Path) -> None:
     assert len(json.loads((out / "fidelity.json").read_text())) == 9
 
 
+def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None:
+    data = _tafeng_file(tmp_path / "ta_feng.csv", seed=1)
+    scenario = tmp_path / "store.yml"
+    run = [sys.executable, "-m", "shopgym.experiments.cli"]
+    calibrate = [*run, "calibrate", "tafeng", "--name", "tiny", "--path", str(data), "--out", str(scenario)]
+    done = subprocess.run(
+        [*calibrate, "--shoppers", "60", "--steps", "1", "--burn-in", "20"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and load_scenario(scenario).name == "tiny"
+    provenance = read_provenance(scenario)
+    assert provenance["lines"] == 92 * 20 * 3 and set(provenance["store_policy"]) == {"2000-11-01", "2001-02-01"}
+    assert provenance["simulations"] >= 1 + 13 + 1  # start, the Jacobian of 13 parameters and a step
+    out = tmp_path / "report"
+    fidelity = [*run, "fidelity", str(scenario), "tafeng", "--path", str(data), "--out", str(out), "--burn-in", "20"]
+    done = subprocess.run([*fidelity, "--replicates", "2", "--bootstrap", "5"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in out.iterdir()} >= {"fidelity.json", "fidelity.md", "tafeng_fidelity.png"}
+    records = json.loads((out / "fidelity.json").read_text())
+    assert {r["window"] for r in records} == {"Nov 2000 – Jan 2001", "Feb 2001 (held out)"}
+    assert all(r["tolerance"] > 0 for r in records if r["real"])  # a real 0 has a tolerance of 0, left out
+    assert "under the shelf policies in the scenario's provenance" in (out / "fidelity.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["calibrate", "tafeng", "--out", "x.yml"], "unknown data set 'tafeng'; known: obd"),
+        (["calibrate", "kaggle", "--out", "x.yml"], "unknown data set 'kaggle'; known: obd, tafeng"),
+        (["calibrate", "tafeng", "--out", "x.yml", "--shoppers", "0"], "--shoppers must be ≥ 1"),
+        (["fidelity", "default", "tafeng", "--out", "r", "--burn-in", "-1"], "--burn-in must be ≥ 0"),
         (["calibrate", "obd", "--out", "x.yml", "--simulated-rows", "0"], "--simulated-rows must be ≥ 1"),
         (["calibrate", "obd", "--out", "x.yml", "--base", "fashon"], "did you mean 'fashion'"),
         (["fidelity", "zozotown", "obd", "--out", "r", "--replicates", "1"], "--replicates must be ≥ 2"),

@@ -52,6 +52,7 @@ TINY_EXPECTED = {
     "customers of the first 30 days back later (share)": 1 / 3,
     "lines per visit": 8 / 6,
     "units per line": 10 / 8,
+    "units per discounted line": 2.0,  # product 10 on day 40
     "spend per visit (median)": 19.0,  # visits spend 50, 10, 18, 25, 10, 20
     "unit price (median)": 10.0,  # unit prices 5, 9, 10, 10, 10, 20, 20, 20
     "unit price p75 / p25": 20 / 9.75,

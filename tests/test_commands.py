@@ -29,9 +29,18 @@ def test_agent_results_quick(tmp_path):
         "Training speed",
         "## Transfer",
         "continual learning",
+        "Marketing-v1, `zozotown` market",
+        "Promote-v1, `tafeng` market",
     ):
         assert heading in text
-    for picture in ("marketing_comparison.png", "transfer_new-catalog.png", "continual_matrices.png"):
+    assert "Best non-oracle baseline: **" in text.split("`zozotown` market")[1]
+    for picture in (
+        "marketing_comparison.png",
+        "transfer_new-catalog.png",
+        "continual_matrices.png",
+        "marketing_zozotown_comparison.png",
+        "promote_tafeng_comparison.png",
+    ):
         assert (tmp_path / picture).stat().st_size > 10_000
 
 

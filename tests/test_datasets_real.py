@@ -92,3 +92,17 @@ def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> N
     assert 6.9 < lines_per_visit.compute(fitted) < 7.1
     fit = fit_reference_price(fitted)
     assert fit.loss_aversion.low > 0 and fit.price_elasticity.high < 0
+
+
+def test_shipped_tafeng_preset_is_a_fresh_fit(cache: Path) -> None:
+    """`shopgym calibrate tafeng` rebuilds the shipped preset and its provenance block exactly (several minutes:
+    about fifty simulated stores)."""
+    from shopgym.calibration.tafeng import calibrate_tafeng
+    from shopgym.scenarios import get_scenario, preset_provenance
+
+    shipped = preset_provenance("tafeng")
+    scenario, provenance = calibrate_tafeng(
+        "tafeng", None, shipped["seed"], shipped["shoppers"], shipped["steps"], shipped["burn_in_days"]
+    )
+    assert scenario == get_scenario("tafeng")
+    assert provenance == shipped

@@ -1,6 +1,6 @@
-"""The transfer and continual-learning sections: each suite of ``experiments/configs/`` run (or read back) in
-its own folder, its report as a section of the page, and the project's target for it judged here (the suites'
-own reports state results, not our targets)."""
+"""The suite sections: each suite config of ``experiments/configs/`` (transfer, continual learning, and the
+comparisons on the calibrated markets) run (or read back) in its own folder, its report as a section of the
+page, and the project's target for it judged here (the suites' own reports state results, not our targets)."""
 
 from __future__ import annotations
 
@@ -55,57 +55,89 @@ def continual_target(summary: dict[str, Any]) -> str:
     )
 
 
+def agents_against_baselines(summary: dict[str, Any]) -> str:
+    """A comparison's agents against its best non-oracle baseline (no project target: a finding to record)."""
+    policies, best = summary["policies"], summary["best_baseline"]
+    if best is None:
+        return "No baseline to compare the agents with."
+    reference = policies[best]["profit_per_shopper"]
+    parts = []
+    for name, policy in policies.items():
+        if policy["kind"] == "agent":
+            score = policy["profit_per_shopper"]
+            change = 100 * (score["iqm"] / reference["iqm"] - 1) if reference["iqm"] else float("nan")
+            apart = (
+                has_interval(score)
+                and has_interval(reference)
+                and (score["low"] > reference["high"] or score["high"] < reference["low"])
+            )
+            parts.append(
+                f"{name}: {format_interval(score)}, {change:+.1f} % "
+                f"({'non-overlapping' if apart else 'overlapping or no'} intervals)"
+            )
+    return f"Best non-oracle baseline: **{best}** ({format_interval(reference)}). " + "; ".join(parts) + "."
+
+
 @dataclass(frozen=True)
 class PageSuite:
-    """How the page shows a suite of the registry: its report, the project's target, and the tiny budgets of
-    ``--quick``."""
+    """How the page shows a suite of the registry: its report (from the config, the summary and the run folder),
+    the project's target or finding, and the tiny budgets of ``--quick``."""
 
-    report: Callable[[Any, dict[str, Any]], str]
+    report: Callable[[Any, dict[str, Any], Path], str]
     target: Callable[[dict[str, Any]], str]
-    quick: dict[str, int]
+    quick: dict[str, Any]
 
 
 PAGE_SUITES = {
     "transfer": PageSuite(
-        transfer_report, transfer_target, {"source_steps": 512, "target_steps": 1024, "eval_freq": 512}
+        lambda config, summary, _: transfer_report(config, summary),
+        transfer_target,
+        {"source_steps": 512, "target_steps": 1024, "eval_freq": 512},
     ),
     "continual": PageSuite(
-        continual_report,
+        lambda config, summary, _: continual_report(config, summary),
         continual_target,
         {"steps_per_stage": 512, "drift_pretrain_steps": 512, "drift_steps": 1024},
+    ),
+    "compare": PageSuite(  # its report draws figures as it is written, so the page reads it back
+        lambda config, summary, folder: (folder / "report.md").read_text(encoding="utf-8"),
+        agents_against_baselines,
+        {"eval_freq": 512, "agents": [{"algo": "ppo", "n_timesteps": 1024}]},
     ),
 }
 QUICK_HYPERPARAMS = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
-def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool) -> list[str]:
-    """Run (or read back) the ``kind`` suite (a key of :data:`PAGE_SUITES`) of ``experiments/configs/`` in
-    ``folder``, and return its report as a section of the page, its figures copied beside the page."""
+def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool, name: str | None = None) -> list[str]:
+    """Run (or read back) the ``kind`` suite (a key of :data:`PAGE_SUITES`) of ``experiments/configs/{name}.yml``
+    (``name`` defaults to ``kind``) in ``folder``, and return its report as a section of the page, its figures
+    copied beside the page with the config's name in front."""
     suite, page = SUITES[kind], PAGE_SUITES[kind]
+    name = name or kind
     overrides: dict[str, Any] = {}
     hyperparams = None
     if quick:
-        hyperparams = folder.parent / f"{kind}_tiny_ppo.yml"
+        hyperparams = folder.parent / f"{name}_tiny_ppo.yml"
         folder.parent.mkdir(parents=True, exist_ok=True)
         hyperparams.write_text(QUICK_HYPERPARAMS)
         overrides = {"seeds": 2, "n_eval": 32, **page.quick}
-    config = load_config(CONFIG_DIR / f"{kind}.yml", suite.config, overrides)
+    config = load_config(CONFIG_DIR / f"{name}.yml", suite.config, overrides)
     if not (folder / "summary.json").is_file():
         suite.run(config, folder, "cpu", progress_bar=False, hyperparams=hyperparams)
     # Drawn again from the suite's summary and recorded config, so a suite finished earlier reads as today's
     # reports do; the project's targets are judged here, not in the report.
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     config = suite.config.model_validate(RunDirectory(folder).recorded()["config"])
-    report, target = page.report(config, summary), page.target(summary)
+    report, target = page.report(config, summary, folder), page.target(summary)
 
-    def copied(name: str) -> str:
-        return name if name.startswith(f"{kind}_") else f"{kind}_{name}"
+    def copied(picture: str) -> str:
+        return picture if picture.startswith(f"{name}_") else f"{name}_{picture}"
 
     for picture in sorted(folder.glob("*.png")):
         shutil.copyfile(picture, out_dir / copied(picture.name))
     report = re.sub(r"\]\(([^)/]+\.png)\)", lambda m: f"]({copied(m.group(1))})", report)
     report = re.sub(r"^#", "##", report, flags=re.M)  # one level down: a section of the page
-    command = f"shopgym {kind} experiments/configs/{kind}.yml"
+    command = f"shopgym {kind} experiments/configs/{name}.yml"
     return [
         report.rstrip(),
         "",

@@ -8,7 +8,13 @@
 - :mod:`shopgym.calibration.obd`: the Open Bandit Dataset's click logs: calibrating to them, the fidelity report.
 - :mod:`shopgym.calibration.transactions`: transaction logs (Ta Feng): their statistics, bootstrapped by
   customer, and the reference-price regression with separate gain and loss coefficients.
-- :mod:`shopgym.calibration.tafeng`: the report of what the Ta Feng log says, per window.
+- :mod:`shopgym.calibration.store`: a scenario's shoppers in a store over days (routine lines at the shelf
+  prices of a store policy), written as a transaction log.
+- :mod:`shopgym.calibration.store_fit`: a scenario fitted to a transaction log by indirect inference on simulated
+  store logs.
+- :mod:`shopgym.calibration.tafeng`: what the Ta Feng log says, per window, and the scenario calibrated to it.
+- :mod:`shopgym.calibration.tafeng_fidelity`: a scenario's shoppers next to Ta Feng's, on the fitted window and
+  the held-out month.
 
 Nothing here downloads: the data come from :mod:`shopgym.datasets`.
 """

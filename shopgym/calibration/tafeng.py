@@ -36,8 +36,8 @@ __all__ = ["WINDOWS", "calibrate_tafeng", "describe_tafeng", "tafeng_base", "taf
 #: The calibration's windows: the fitted months and the held-out month.
 WINDOWS = {"Nov 2000 – Jan 2001": ("2000-11-01", "2001-01-31"), "Feb 2001 (held out)": ("2001-02-01", "2001-02-28")}
 #: Categories of the calibrated catalog: Ta Feng's spend is spread over about 2,000 product subclasses, the top 10
-#: taking a fifth of it; 150 equally likely categories give a similar top-10 share (a design choice, not a fit).
-TAFENG_CATEGORIES = 150
+#: taking a fifth of it; 125 equally likely categories give a similar top-10 share (a design choice, not a fit).
+TAFENG_CATEGORIES = 125
 
 
 def tafeng_windows(path: str | os.PathLike[str] | None = None) -> dict[str, TransactionLog]:
@@ -56,7 +56,7 @@ def calibrate_tafeng(
     path: str | os.PathLike[str] | None = None,
     seed: int = 0,
     shoppers: int = 5000,
-    steps: int = 12,
+    steps: int = 24,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Scenario, dict[str, Any]]:
@@ -86,6 +86,7 @@ def calibrate_tafeng(
         "simulated from the scenario gives the real log's 13 statistics (shopgym.calibration.store_fit)",
         "seed": seed,
         "shoppers": shoppers,
+        "steps": steps,
         "burn_in_days": burn_in,
         "fitted": {knob.name: _knob_value(fit.scenario, fit.policy.model_dump(), knob.name) for knob in KNOBS},
         "store_policy": {first: fit.policy.model_dump(), WINDOWS[held_name][0]: later.model_dump()},

@@ -271,6 +271,7 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic("customers of the first 30 days back later (share)", _retention, percent=True),
     _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
     _statistic("units per line", lambda log: _summary(log.units)),
+    _statistic("units per discounted line", lambda log: _summary(log.units[_discounted(log)])),
     _statistic(
         "spend per visit (median)", lambda log: _summary(np.bincount(log.visits[0], weights=log.paid), np.median)
     ),
