@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from shopgym.calibration.fidelity import compare
+from shopgym.calibration.reference_prices import fit_reference_price
 from shopgym.calibration.transactions import (
     TRANSACTION_STATISTICS,
     TransactionLog,
-    fit_reference_price,
     regular_prices,
 )
 from shopgym.datasets import Transactions

@@ -82,8 +82,9 @@ def test_zozotown_clicks_as_often_as_the_logs(cache: Path, tmp_path: Path) -> No
 def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> None:
     """docs/calibration.md's Ta Feng numbers: the windows' sizes, a basket of about 7 lines, and demand that
     falls more steeply above the reference price than below it (−loss − gain > 0) on the fitted months."""
+    from shopgym.calibration.reference_prices import fit_reference_price
     from shopgym.calibration.tafeng import WINDOWS
-    from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, fit_reference_price
+    from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog
 
     log = TransactionLog.of(datasets.load_tafeng())
     fitted, held_out = (log.between(*window) for window in WINDOWS.values())

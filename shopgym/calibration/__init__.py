@@ -7,7 +7,9 @@
   interval and a verdict, written as ``fidelity.json`` and ``fidelity.md``.
 - :mod:`shopgym.calibration.obd`: the Open Bandit Dataset's click logs: calibrating to them, the fidelity report.
 - :mod:`shopgym.calibration.transactions`: transaction logs (Ta Feng): their statistics, bootstrapped by
-  customer, and the reference-price regression with separate gain and loss coefficients.
+  customer, and their product-days.
+- :mod:`shopgym.calibration.reference_prices`: the reference-price regression with separate gain and loss
+  coefficients.
 - :mod:`shopgym.calibration.store`: a scenario's shoppers in a store over days (routine lines at the shelf
   prices of a store policy), written as a transaction log.
 - :mod:`shopgym.calibration.store_fit`: a scenario fitted to a transaction log by indirect inference on simulated

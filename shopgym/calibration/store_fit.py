@@ -12,7 +12,7 @@ seed at every step) give the real log's values of thirteen statistics (:data:`TA
 - the routine-line chance, extra units and stockpiling rate against lines per visit, units per line and units
   per discounted line;
 - the shoppers' price sensitivity β against the reference-price regression's price coefficient
-  (:func:`shopgym.calibration.transactions.fit_reference_price`) on the simulated log;
+  (:func:`shopgym.calibration.reference_prices.fit_reference_price`) on the simulated log;
 - the store's share of item-days on promotion, their length and depth (its logging policy, :class:`StorePolicy`)
   against the share of lines sold below the regular price, their mean depth and the length of discount spells.
 
@@ -34,8 +34,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import optimize
 
+from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
-from shopgym.calibration.transactions import REFERENCE_STATISTICS, TRANSACTION_STATISTICS, TransactionLog
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import resolve_scenario
 

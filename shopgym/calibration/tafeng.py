@@ -24,8 +24,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
+from shopgym.calibration.reference_prices import fit_reference_price
 from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_later_policy, calibrate_store
-from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, fit_reference_price, visit_gaps
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, visit_gaps
 from shopgym.datasets import load_tafeng
 from shopgym.files import write_atomic
 from shopgym.params import Scenario

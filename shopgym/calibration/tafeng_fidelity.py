@@ -24,11 +24,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shopgym.calibration.fidelity import FidelityRow, compare, fidelity_records, fidelity_table
+from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
 from shopgym.calibration.transactions import (
     DISCOUNT_THRESHOLD,
-    REFERENCE_STATISTICS,
     TRANSACTION_STATISTICS,
     TransactionLog,
     product_days,
