@@ -66,7 +66,6 @@ def routine_lines(
     rho = state.reference_price
     within = catalog.popularity / np.bincount(catalog.category, catalog.popularity, n_categories)[catalog.category]
     # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight
-    # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight
     special = np.zeros(0, dtype=np.int64) if shelf is None else np.flatnonzero(shelf != 1.0)
     special_category = catalog.category[special]  # non-decreasing: the catalog is sorted by category
     list_weight = (1.0 - np.bincount(special_category, within[special], n_categories)) * np.exp(

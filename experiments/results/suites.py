@@ -117,13 +117,15 @@ def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool, name: str
     overrides: dict[str, Any] = {}
     hyperparams = None
     if quick:
+        overrides = {"seeds": 2, "n_eval": 32, **page.quick}
+    if quick and suite.hyperparams:
         hyperparams = folder.parent / f"{name}_tiny_ppo.yml"
         folder.parent.mkdir(parents=True, exist_ok=True)
         hyperparams.write_text(QUICK_HYPERPARAMS)
-        overrides = {"seeds": 2, "n_eval": 32, **page.quick}
     config = load_config(CONFIG_DIR / f"{name}.yml", suite.config, overrides)
     if not (folder / "summary.json").is_file():
-        suite.run(config, folder, "cpu", progress_bar=False, hyperparams=hyperparams)
+        options = {"hyperparams": hyperparams} if suite.hyperparams else {}
+        suite.run(config, folder, "cpu", progress_bar=False, **options)
     # Drawn again from the suite's summary and recorded config, so a suite finished earlier reads as today's
     # reports do; the project's targets are judged here, not in the report.
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
