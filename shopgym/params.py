@@ -203,8 +203,8 @@ class SegmentParams(_Section):
         0.0,
         ge=0.0,
         lt=1.0,
-        description="chance per visit of a routine line (not shown, at list price) in a category with no stock; "
-        "0: no routine lines",
+        description="chance per visit of a routine line (an item not shown, bought at the shelf price) in a "
+        "category with no stock, at list prices; 0: no routine lines",
     )
     routine_extra_units: float = Field(
         0.0, ge=0.0, le=20.0, description="mean extra units of a routine line (Poisson, capped by max_quantity)"

@@ -105,9 +105,6 @@ _OFF = {
 }
 
 
-_UNLIMITED = {"budget_income": NO_BUDGET_LIMIT, "budget_cap": NO_BUDGET_LIMIT}
-
-
 def promote_reduction(scenario: str | Scenario = "default") -> Scenario:
     """The reduced Promote market of ``scenario`` (see the module docstring): one category, every segment a shopper
     type without spread, no budget limit, no routine lines, no stock, fatigue, repurchase penalty, taste drift or

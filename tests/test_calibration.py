@@ -283,6 +283,7 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
         (["calibrate", "kaggle", "--out", "x.yml"], "unknown data set 'kaggle'; known: obd, tafeng"),
         (["calibrate", "tafeng", "--out", "x.yml", "--shoppers", "0"], "--shoppers must be ≥ 1"),
         (["fidelity", "default", "tafeng", "--out", "r", "--burn-in", "-1"], "--burn-in must be ≥ 0"),
+        (["fidelity", "grocery", "tafeng", "--out", "r"], "has no routine lines"),
         (["calibrate", "obd", "--out", "x.yml", "--simulated-rows", "0"], "--simulated-rows must be ≥ 1"),
         (["calibrate", "obd", "--out", "x.yml", "--base", "fashon"], "did you mean 'fashion'"),
         (["fidelity", "zozotown", "obd", "--out", "r", "--replicates", "1"], "--replicates must be ≥ 2"),

@@ -1,10 +1,10 @@
 """A scenario's shoppers in a store over days, written as a transaction log in Ta Feng's layout.
 
-:func:`simulate_store` steps the one batched core (no env: no episode horizon) and records every line bought
-in a window of days: the featured item a shopper bought, if any, and the routine lines (docs/model.md §5). The
-store's logging policy (:class:`StorePolicy`) features ``slate_size`` of the shopper's candidates at each visit
-and discounts each with a chance, by a depth drawn around a mean: Ta Feng's log has no exposure data, so what it
-shows of promotions is how many lines sold below their regular price, and by how much.
+:func:`simulate_store` steps the one batched core (no env: no episode horizon) day by day and records every
+routine line bought in a window of days (docs/model.md §5.1). The store shows no offers of its own: its logging
+policy is its shelf prices (:class:`StorePolicy`), which every visitor of the day pays. Ta Feng's log has no
+exposure data, so what it shows of promotions is how many lines sold below their regular price, how deep and for
+how many days in a row.
 
 Stationarity: every slot of the batch holds a sequence of shoppers. A slot's first shopper arrives at a uniform
 random day in the ``burn_in`` days before the window; when a shopper churns, the next one arrives after the gap

@@ -97,7 +97,8 @@ KNOBS: tuple[Knob, ...] = (
 )
 
 _STATISTICS = {s.name: s for s in (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)}
-#: The fitted statistics and the scale their gaps are measured on.
+#: The fitted statistics and the scale their gaps are measured on: ``log`` (log of the ratio) or ``relative`` (the
+#: difference as a share of the real value).
 TARGETS: dict[str, str] = {
     "unit price (median)": "log",
     "unit price p75 / p25": "log",
@@ -125,7 +126,7 @@ def _gap(simulated: float, real: float, scale: str) -> float:
         return 10.0  # the simulated log does not define it (no discounted line, nothing to regress): far off
     if scale == "log":
         return math.log(max(simulated, 1e-9) / real)
-    return (simulated - real) / (abs(real) or 1.0) if scale == "relative" else simulated - real
+    return (simulated - real) / (abs(real) or 1.0)  # relative
 
 
 def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tuple[Scenario, StorePolicy]:

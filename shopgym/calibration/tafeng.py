@@ -1,12 +1,13 @@
 """The Ta Feng grocery log: what it says, and a scenario calibrated to it.
 
 :func:`describe_tafeng` (``shopgym data describe tafeng``) writes its statistics per window, with
-customer-bootstrap intervals, and the reference-price regression (:mod:`shopgym.calibration.transactions`) as
+customer-bootstrap intervals, and the reference-price regression (:mod:`shopgym.calibration.reference_prices`) as
 ``tafeng.json``, ``tafeng.md`` and figures. :func:`calibrate_tafeng` (``shopgym calibrate tafeng``) fits a
 scenario to the first window (:mod:`shopgym.calibration.store_fit`) and the store's shelf policy to each window.
 
 The windows: November 2000 to January 2001 (the months a scenario is fitted on) and February 2001 (held out:
-only the store's discount chance and depth are fitted there; every shopper parameter comes from the first window).
+only the store's shelf policy, its share of item-days on promotion, their spells and depth, is fitted there; every
+shopper parameter comes from the first window).
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def calibrate_tafeng(
     first, last = WINDOWS[fit_name]
     description = (
         f"Calibrated to the Ta Feng grocery log ({first} to {last}): visits, days between them, churn, baskets, "
-        "prices, margins and the shoppers' response to shelf prices against their reference prices, fitted by "
-        "indirect inference on simulated store logs; the click side is grocery's, which these logs cannot identify."
+        "prices, margins and the shoppers' response to shelf prices, fitted by indirect inference on simulated store "
+        "logs; the click side and the reference-price coefficients are grocery's, which these logs cannot identify."
     )
     provenance = {
         "data": "Ta Feng grocery transactions",

@@ -58,7 +58,7 @@ def store_calendar(scenario: str) -> tuple[list[tuple[int, StorePolicy]], str]:
             (int((np.datetime64(day, "D") - origin).astype(int)), StorePolicy(**policy))
             for day, policy in policies.items()
         ]
-    except (ValueError, TypeError) as error:
+    except (AttributeError, ValueError, TypeError) as error:
         raise ParameterError(
             f"scenario {scenario!r}: provenance.store_policy is not a date → policy map: {error}"
         ) from None
@@ -85,6 +85,11 @@ def tafeng_fidelity(
     """Write ``fidelity.json``, ``fidelity.md`` and figures for ``scenario`` (a preset name or a YAML path)
     against Ta Feng into ``out`` and return the rows per window (module docstring)."""
     market = resolve_scenario(scenario)
+    if not any(segment.routine_purchase > 0 for segment in market.segments):
+        raise ParameterError(
+            f"scenario {market.name!r} has no routine lines (every segment's routine_purchase is 0), so its store "
+            "sells nothing to compare; calibrate one with `shopgym calibrate tafeng`"
+        )
     calendar, source = store_calendar(scenario)
     real = tafeng_windows(path)
     first = next(iter(WINDOWS))
