@@ -211,11 +211,10 @@ class MarketSimulator:
         price, cost = catalog.price.take(safe_item), catalog.cost.take(safe_item)
         units = np.where(purchased, units, 0)
         spent = units * price * x_clicked
-        record = VisitRecord(items, paid_fraction, item, units, spent)
         # routine lines and days between visits draw random numbers only in markets that have them
         routine = gap = None
         if state.routine_purchase.any():
-            routine = routine_lines(self.visit_rng, state, catalog, coef, record, shelf)
+            routine = routine_lines(self.visit_rng, state, catalog, coef, item, units, shelf)
         if (state.visit_interval > 1.0).any():
             gap = self.visit_rng.geometric(1.0 / state.visit_interval)
         record = VisitRecord(

@@ -22,7 +22,7 @@ import numpy as np
 
 from shopgym.catalog import Catalog
 from shopgym.market import Coefficients
-from shopgym.shoppers import ShopperState, VisitRecord
+from shopgym.shoppers import ShopperState
 
 __all__ = ["RoutineLines", "routine_lines"]
 
@@ -54,15 +54,17 @@ def routine_lines(
     state: ShopperState,
     catalog: Catalog,
     coef: Coefficients,
-    visit: VisitRecord,
+    offer_item: np.ndarray,
+    offer_units: np.ndarray,
     shelf: np.ndarray | None = None,
 ) -> RoutineLines:
-    """Draw the routine lines of a visit (module docstring). ``shelf`` [n_items] is the paid fraction of every
-    item today (None: list price); ``visit`` gives the purchase of a shown item, whose units count as stock."""
+    """Draw the routine lines of a visit (module docstring). ``offer_item`` [N] and ``offer_units`` [N] are the
+    shown item bought at the visit (−1 and 0: none), whose units count as stock; ``shelf`` [n_items] is the paid
+    fraction of every item today (None: list price)."""
     n, n_categories = state.inventory.shape
     stock = state.inventory.copy()
-    buyers = np.flatnonzero(visit.units > 0)
-    stock[buyers, catalog.category.take(visit.item[buyers])] += visit.units[buyers]
+    buyers = np.flatnonzero(offer_units > 0)
+    stock[buyers, catalog.category.take(offer_item[buyers])] += offer_units[buyers]
     rho = state.reference_price
     within = catalog.popularity / np.bincount(catalog.category, catalog.popularity, n_categories)[catalog.category]
     # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight

@@ -12,7 +12,6 @@ from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.params import ParameterError
 from shopgym.promote_bound import check_reduced, promote_reduction
 from shopgym.routine import routine_lines
-from shopgym.shoppers import VisitRecord
 from tests.conftest import NeverClick, make_simulator, small_scenario
 
 NO_CHURN = {"churn_min": 0.0, "churn_max": 0.0}
@@ -27,8 +26,9 @@ def nothing_shown(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((n, 1), -1), np.ones((n, 1))
 
 
-def no_purchase(n: int) -> VisitRecord:
-    return VisitRecord(np.full((n, 1), -1), np.ones((n, 1)), np.full(n, -1), np.zeros(n, dtype=np.int64), np.zeros(n))
+def no_purchase(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The offer's item and units of a visit without a purchase."""
+    return np.full(n, -1), np.zeros(n, dtype=np.int64)
 
 
 def test_days_between_visits_are_geometric_with_the_segment_mean_and_stock_is_used_per_day():
@@ -60,7 +60,7 @@ def test_routine_lines_at_list_price_follow_the_chance_and_popularity():
     sim = make_simulator(shoppers_with(routine_purchase=0.3, reference_price_sd=0.0), choice_model=NeverClick())
     coef = dataclasses.replace(sim.market.coefficients, inventory_weight=0.0)  # list prices, ρ = 1: log-sum 0
     state = sim.new_shoppers(40_000)
-    lines = routine_lines(np.random.default_rng(0), state, sim.catalog, coef, no_purchase(40_000))
+    lines = routine_lines(np.random.default_rng(0), state, sim.catalog, coef, *no_purchase(40_000))
     bought = lines.item >= 0
     assert abs(bought.mean() - 0.3) < 0.005
     np.testing.assert_array_equal(sim.catalog.category[lines.item[bought]], np.nonzero(bought)[1])
@@ -83,7 +83,7 @@ def test_a_shelf_discount_draws_routine_lines_to_the_item_by_the_shoppers_price_
     item = int(sim.catalog.category_start[1])  # the most popular item of category 1
     shelf = np.ones(sim.catalog.price.size)
     shelf[item] = 0.8
-    lines = routine_lines(np.random.default_rng(1), state, sim.catalog, coef, no_purchase(40_000), shelf)
+    lines = routine_lines(np.random.default_rng(1), state, sim.catalog, coef, *no_purchase(40_000), shelf)
     in_one = sim.catalog.category == 1
     w = sim.catalog.popularity[item] / sim.catalog.popularity[in_one].sum()
     boost = np.exp(-2.0 * np.log(0.8) + 1.0 * 0.2)
@@ -100,12 +100,10 @@ def test_stock_from_an_offer_bought_at_the_visit_replaces_routine_lines():
     state = sim.new_shoppers(20_000)
     state.inventory[:] = 0.0
     item = int(sim.catalog.category_start[2])
-    bought = VisitRecord(
-        np.full((20_000, 1), item), np.ones((20_000, 1)), np.full(20_000, item), np.full(20_000, 3), np.zeros(20_000)
-    )
+    bought = (np.full(20_000, item), np.full(20_000, 3))
     coef = sim.market.coefficients
-    with_offer = routine_lines(np.random.default_rng(2), state, sim.catalog, coef, bought)
-    without = routine_lines(np.random.default_rng(2), state, sim.catalog, coef, no_purchase(20_000))
+    with_offer = routine_lines(np.random.default_rng(2), state, sim.catalog, coef, *bought)
+    without = routine_lines(np.random.default_rng(2), state, sim.catalog, coef, *no_purchase(20_000))
     assert (with_offer.item[:, 2] >= 0).mean() < 0.2 < 0.4 < (without.item[:, 2] >= 0).mean()
 
 
