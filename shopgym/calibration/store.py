@@ -57,32 +57,14 @@ class StorePolicy(BaseModel):
         return shelf
 
 
-class _Lines:
-    """Lines recorded so far, one list of arrays per column."""
-
-    def __init__(self) -> None:
-        self.columns: tuple[list[np.ndarray], ...] = ([], [], [], [], [], [])
-
-    def add(self, customer: np.ndarray, day: np.ndarray, item: np.ndarray, units: np.ndarray, paid: np.ndarray,
-            cost: np.ndarray) -> None:  # fmt: skip
-        for column, values in zip(self.columns, (customer, day, item, units, paid, cost), strict=True):
-            column.append(values)
-
-    def log(self, category: np.ndarray) -> TransactionLog:
-        customer, day, item, units, paid, cost = (
-            np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in self.columns
-        )
-        item = item.astype(np.int64)
-        return TransactionLog(
-            customer=customer.astype(np.int64),
-            day=day.astype(np.int64),
-            product=item,
-            category=category.take(item),
-            units=units.astype(np.int64),
-            paid=paid.astype(np.float64),
-            cost=cost.astype(np.float64),
-            origin=np.datetime64("2000-11-01"),
-        )
+def _log(lines: list[tuple[np.ndarray, ...]], catalog_category: np.ndarray) -> TransactionLog:
+    """The transaction log of the recorded (customer, day, item, units, paid, cost) chunks."""
+    empty = (np.zeros(0, dtype=np.int64),) * 4 + (np.zeros(0),) * 2
+    customer, day, item, units, paid, cost = (np.concatenate(c) for c in zip(*lines, strict=True)) if lines else empty
+    return TransactionLog(
+        customer=customer, day=day, product=item, category=catalog_category.take(item), units=units.astype(np.int64),
+        paid=paid, cost=cost, origin=np.datetime64("2000-11-01"),
+    )  # fmt: skip
 
 
 def simulate_store(
@@ -115,7 +97,7 @@ def simulate_store(
     visit_day = rng.integers(-burn_in, 1, shoppers)  # each slot's shopper's next visit
     customer = np.arange(shoppers)
     next_customer = shoppers
-    lines = _Lines()
+    lines: list[tuple[np.ndarray, ...]] = []
     for day in range(-burn_in, days):
         rows = np.flatnonzero(visit_day == day)
         if not rows.size:
@@ -128,7 +110,7 @@ def simulate_store(
             row, column = np.nonzero(outcome.routine.item >= 0)
             item, units = outcome.routine.item[row, column], outcome.routine.units[row, column]
             paid = units * catalog.price[item] * outcome.routine.paid_fraction[row, column]
-            lines.add(customer[rows[row]], np.full(row.size, day), item, units, paid, units * catalog.cost[item])
+            lines.append((customer[rows[row]], np.full(row.size, day), item, units, paid, units * catalog.cost[item]))
         visit_day[rows] = day + (1 if outcome.gap is None else outcome.gap)
         left = np.flatnonzero(outcome.churned)
         if left.size:  # the slot's next shopper arrives when the leaver would have come back
@@ -136,4 +118,4 @@ def simulate_store(
             next_customer += left.size
             simulator.replace_shoppers(visitors, left)
         state.assign(rows, visitors)
-    return lines.log(catalog.category)
+    return _log(lines, catalog.category)
