@@ -173,11 +173,13 @@ def _start(base: Scenario, policy: StorePolicy) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class StoreCalibration:
-    """A calibrated scenario and store policy, the real and the closest simulated statistics (by name), and the
-    path of the search: per simulation, the knobs' values and the distance (root mean square of the gaps)."""
+    """A calibrated scenario and store policy, the knobs' fitted ``values`` (rounded to 4 decimals, as set in
+    both), the real and the closest simulated statistics (by name), and the path of the search: per simulation,
+    the knobs' values and the distance (root mean square of the gaps)."""
 
     scenario: Scenario
     policy: StorePolicy
+    values: dict[str, float]
     real: dict[str, float]
     simulated: dict[str, float]
     path: list[dict[str, float]]
@@ -278,8 +280,9 @@ def calibrate_store(
 
     search = _Search(KNOBS, TARGETS, store_statistics(real), simulate)
     search.run(_start(base, policy), steps, progress or (lambda _: None))
-    scenario, store = _apply(base, policy, {name: round(value, 4) for name, value in search.best[1].items()})
-    return StoreCalibration(scenario, store, search.real, search.best[2], search.path)
+    values = {name: round(value, 4) for name, value in search.best[1].items()}
+    scenario, store = _apply(base, policy, values)
+    return StoreCalibration(scenario, store, values, search.real, search.best[2], search.path)
 
 
 #: The store-side knobs and statistics: what a later window's shelf policy is fitted on.

@@ -26,8 +26,8 @@ import numpy as np
 
 from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
 from shopgym.calibration.reference_prices import fit_reference_price
-from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_later_policy, calibrate_store
-from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, visit_gaps
+from shopgym.calibration.store_fit import TARGETS, calibrate_later_policy, calibrate_store
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, discounted_lines, visit_gaps
 from shopgym.datasets import load_tafeng
 from shopgym.files import write_atomic
 from shopgym.params import Scenario
@@ -90,7 +90,7 @@ def calibrate_tafeng(
         "shoppers": shoppers,
         "steps": steps,
         "burn_in_days": burn_in,
-        "fitted": {knob.name: _knob_value(fit.scenario, fit.policy.model_dump(), knob.name) for knob in KNOBS},
+        "fitted": fit.values,
         "store_policy": {first: fit.policy.model_dump(), WINDOWS[held_name][0]: later.model_dump()},
         "statistics": {
             name: {"real": round(fit.real[name], 4), "simulated": round(fit.simulated[name], 4)} for name in TARGETS
@@ -101,25 +101,11 @@ def calibrate_tafeng(
     return fit.scenario.replace(name=name, description=description), provenance
 
 
-def _knob_value(scenario: Scenario, policy: dict[str, float], name: str) -> float:
-    section, field = name.split(".")
-    if section == "store":
-        return policy[field]
-    if name == "catalog.price_log_sd":
-        return scenario.catalog.price_log_sd_within
-    if name == "catalog.margin":
-        return round(0.5 * (scenario.catalog.margin_low + scenario.catalog.margin_high), 4)
-    if name == "dynamics.churn":
-        return scenario.dynamics.churn_max
-    holder = scenario.segments[0] if section == "segments" else getattr(scenario, section)
-    return getattr(holder, field)
-
-
 def _figures(logs: dict[str, TransactionLog], out: Path) -> list[str]:
     fig, (gaps, depth) = plt.subplots(1, 2, figsize=(11, 4))
     for (name, log), color in zip(logs.items(), ("tab:blue", "tab:orange"), strict=False):
         gaps.hist(visit_gaps(log), bins=np.arange(1, 62), density=True, histtype="step", lw=2, color=color, label=name)
-        cut = log.unit_price < (1 - 0.02) * log.regular_price
+        cut = discounted_lines(log)
         depth.hist(
             1 - log.unit_price[cut] / log.regular_price[cut], bins=np.linspace(0, 0.6, 31), density=True,
             histtype="step", lw=2, color=color, label=f"{name}: {100 * cut.mean():.1f} % of lines",

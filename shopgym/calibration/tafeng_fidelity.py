@@ -28,10 +28,11 @@ from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
 from shopgym.calibration.transactions import (
-    DISCOUNT_THRESHOLD,
     TRANSACTION_STATISTICS,
     TransactionLog,
+    discounted_lines,
     product_days,
+    retention_curve,
     visit_gaps,
 )
 from shopgym.files import write_atomic
@@ -144,16 +145,6 @@ def _response(ax: plt.Axes, log: TransactionLog, label: str, color: str) -> None
     ax.plot(100 * centre[shown], (mean / np.maximum(count, 1))[shown], "o-", color=color, label=label)
 
 
-def _retention(log: TransactionLog, days: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """Share of the customers of the first ``days`` days seen again on or after each later day."""
-    early = np.unique(log.customer[log.day < days])
-    last = np.full(early.size, -1)
-    rows = np.isin(log.customer, early)
-    np.maximum.at(last, np.searchsorted(early, log.customer[rows]), log.day[rows])
-    after = np.arange(days, int(log.day.max()) + 1)
-    return after, (last[None, :] >= after[:, None]).mean(axis=1)
-
-
 def _figures(real: dict[str, TransactionLog], simulated: dict[str, TransactionLog], out: Path) -> list[str]:
     first = next(iter(WINDOWS))
     colors = {"real": "black", "simulated": "tab:blue"}
@@ -164,13 +155,13 @@ def _figures(real: dict[str, TransactionLog], simulated: dict[str, TransactionLo
             gaps.hist(visit_gaps(logs[name]), bins=np.arange(1, 62), density=True, histtype="step", lw=2,
                       ls=style, color=colors[source], label=f"{source}, {name}")  # fmt: skip
         log = logs[first]
-        cut = log.unit_price < (1 - DISCOUNT_THRESHOLD) * log.regular_price
+        cut = discounted_lines(log)
         depth.hist(
             100 * (1 - log.unit_price[cut] / log.regular_price[cut]), bins=np.linspace(0, 60, 31), density=True,
             histtype="step", lw=2, color=colors[source], label=f"{source}: {100 * cut.mean():.1f} % of lines",
         )  # fmt: skip
         _response(response, log, source, colors[source])
-        after, share = _retention(log)
+        after, share = retention_curve(log)
         retention.plot(after, 100 * share, color=colors[source], lw=2, label=source)
     gaps.set(xlabel="days between a customer's visits", ylabel="density", title="Gaps between visits")
     depth.set(xlabel="discount below the regular price (%)", ylabel="density", title=f"Discount depth, {first}")

@@ -33,8 +33,10 @@ __all__ = [
     "TRANSACTION_STATISTICS",
     "ProductDays",
     "TransactionLog",
+    "discounted_lines",
     "product_days",
     "regular_prices",
+    "retention_curve",
     "visit_gaps",
 ]
 
@@ -191,13 +193,24 @@ def visit_gaps(log: TransactionLog) -> np.ndarray:
     return np.diff(day)[customer[1:] == customer[:-1]]
 
 
+def retention_curve(log: TransactionLog, days: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Of the customers active in the log's first ``days`` days, the share seen again on or after each later day:
+    the days (counted from the log's first) and the shares (both empty when the log is no longer than ``days``)."""
+    if not len(log):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    day = log.day - log.day.min()
+    early = np.unique(log.customer[day < days])
+    last = np.full(early.size, -1)
+    rows = np.isin(log.customer, early)
+    np.maximum.at(last, np.searchsorted(early, log.customer[rows]), day[rows])
+    after = np.arange(days, int(day.max()) + 1)
+    return after, (last[None, :] >= after[:, None]).mean(axis=1)
+
+
 def _retention(log: TransactionLog, days: int = 30) -> float:
     """Share of the customers active in the log's first ``days`` days who visit again later (nan when the log is
     no longer than ``days`` days)."""
-    if not len(log) or log.day.max() - log.day.min() < days:
-        return NAN
-    late = log.day - log.day.min() >= days
-    return float(np.isin(np.unique(log.customer[~late]), log.customer[late]).mean())
+    return float(retention_curve(log, days)[1][0]) if len(log) and log.day.max() - log.day.min() >= days else NAN
 
 
 def _price_spread(log: TransactionLog) -> float:
@@ -206,13 +219,14 @@ def _price_spread(log: TransactionLog) -> float:
     return float(high / low) if low > 0 else NAN
 
 
-def _discounted(log: TransactionLog) -> np.ndarray:
+def discounted_lines(log: TransactionLog) -> np.ndarray:
+    """[R] whether each line sold more than :data:`DISCOUNT_THRESHOLD` below its product's regular price."""
     return log.unit_price < (1 - DISCOUNT_THRESHOLD) * log.regular_price
 
 
 def _discount_depth(log: TransactionLog) -> float:
     """Mean of 1 − unit price / regular price over the discounted lines."""
-    rows = _discounted(log)
+    rows = discounted_lines(log)
     return _summary(1 - log.unit_price[rows] / log.regular_price[rows])
 
 
@@ -265,13 +279,15 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic("customers of the first 30 days back later (share)", _retention, percent=True),
     _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
     _statistic("units per line", lambda log: _summary(log.units)),
-    _statistic("units per discounted line", lambda log: _summary(log.units[_discounted(log)])),
+    _statistic("units per discounted line", lambda log: _summary(log.units[discounted_lines(log)])),
     _statistic(
         "spend per visit (median)", lambda log: _summary(np.bincount(log.visits[0], weights=log.paid), np.median)
     ),
     _statistic("unit price (median)", lambda log: _summary(log.unit_price, np.median)),
     _statistic("unit price p75 / p25", _price_spread),
-    _statistic("lines discounted > 2 % below regular (share)", lambda log: _summary(_discounted(log)), percent=True),
+    _statistic(
+        "lines discounted > 2 % below regular (share)", lambda log: _summary(discounted_lines(log)), percent=True
+    ),
     _statistic("discount depth (mean, discounted lines)", _discount_depth, percent=True),
     _statistic("discounted days of sale in a row (mean)", _discount_spell),
     _statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
