@@ -160,9 +160,11 @@ _KEY = re.compile(r"[A-Za-z0-9_=][A-Za-z0-9_.=-]*(/[A-Za-z0-9_=][A-Za-z0-9_.=-]*
 
 
 class CellStore:
-    """The finished cells of a suite (a training seed's scores, an evaluation, a section of a page): the cell
-    ``key`` is the file ``folder/<key>.json``, written atomically once its result is computed and read back by
-    every later run. Keys are ``/``-separated names (see :meth:`path`), so the layout on disk is the keys'."""
+    """The cells of a suite: the cell ``key`` is the file ``folder/<key>.json``, always written atomically. A
+    finished result (a training seed's scores, an evaluation, a section of a page) is computed once and read back
+    by every later run (:meth:`get`); a table the suite keeps up to date as it goes (a sweep's jobs and their
+    status) is rewritten whole (:meth:`put`). Keys are ``/``-separated names (see :meth:`path`), so the layout on
+    disk is the keys'."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
@@ -193,7 +195,12 @@ class CellStore:
             return self.read(key)
         log.info("%s: running", key)
         start = time.perf_counter()
-        text = json.dumps(compute(), indent=1, default=float) + "\n"
-        write_atomic(self.path(key), text)
+        value = self.put(key, compute())
         log.info("%s: %.0f s", key, time.perf_counter() - start)
+        return value
+
+    def put(self, key: str, value: Any) -> Any:
+        """Write ``value`` (JSON-serialisable) as the cell ``key``, replacing it; returns it as it reads back."""
+        text = json.dumps(value, indent=1, default=float) + "\n"
+        write_atomic(self.path(key), text)
         return json.loads(text)

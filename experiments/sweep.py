@@ -1,9 +1,10 @@
 """Sweeps: a grid of training runs (algorithms × scenarios × seeds × budgets) and whole suites, expanded into
 independent jobs that run on local processes or on a Ray cluster.
 
-Each job writes only its own folder under ``out/jobs/<job id>/``. ``out/manifest.json`` (rewritten atomically by
-the driver, never by jobs) lists every planned job with its status: ``pending``, ``running``, ``done`` or
-``failed`` with the error. Rerunning the sweep into the same folder skips ``done`` jobs and runs the rest; a job
+Each job writes only its own folder under ``out/jobs/<job id>/``. The job table ``out/manifest.json``, a cell of
+the sweep's :class:`~shopgym.experiments.runs.CellStore` that the driver (never a job) rewrites as jobs end, lists
+every planned job with its status: ``pending``, ``running``, ``done`` (with its summary) or ``failed`` with the
+error. Rerunning the sweep into the same folder skips ``done`` jobs and runs the rest; a job
 whose folder holds a killed training run resumes it from its checkpoint. A job holds an exclusive lock on its
 folder while it runs, so two drivers never run the same job at once. Local worker processes die with their
 driver, even one killed by SIGKILL (so do Ray's on a node that the driver started), so a rerun after a kill
@@ -36,7 +37,7 @@ import numpy as np
 
 from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_label
 from shopgym.experiments.report import figure, table
-from shopgym.experiments.runs import SWEEP, RunDirectory, RunError, slug
+from shopgym.experiments.runs import SWEEP, SWEEP_MARKER, CellStore, RunDirectory, RunError, slug
 from shopgym.files import write_atomic
 
 __all__ = ["expand_jobs", "run_job", "run_sweep"]
@@ -44,6 +45,7 @@ __all__ = ["expand_jobs", "run_job", "run_sweep"]
 log = logging.getLogger("shopgym")
 BACKENDS = ("local", "ray")
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+JOBS = SWEEP_MARKER.removesuffix(".json")  # the job table's cell in the sweep's store: out/manifest.json
 
 
 def _name(value: Any) -> str:
@@ -138,24 +140,18 @@ def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int 
     return {"summary": summary, "seconds": time.perf_counter() - started}
 
 
-class _Manifest:
-    def __init__(self, path: Path, jobs: dict[str, dict[str, Any]]) -> None:
-        self.path = path
-        recorded = json.loads(path.read_text()) if path.is_file() else {"jobs": {}}
-        self.jobs: dict[str, dict[str, Any]] = {}
-        for job_id, job in jobs.items():
-            entry = recorded["jobs"].get(job_id, {})
-            if entry and entry.get("config") != job["config"]:
-                raise RunError(f"job {job_id} in {str(path)!r} was planned with another config; choose another --out")
-            self.jobs[job_id] = {"status": "pending", "attempts": 0, **entry, **job}
-        self.save()
-
-    def save(self) -> None:
-        write_atomic(self.path, json.dumps({"jobs": self.jobs}, indent=1, default=float) + "\n")
-
-    def update(self, job_id: str, **fields: Any) -> None:
-        self.jobs[job_id].update(fields)
-        self.save()
+def _plan(store: CellStore, jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The job table: every job of ``jobs`` with its status and attempts as the sweep's earlier runs recorded them
+    (``pending`` and 0 for a new job). A job recorded with another config is refused."""
+    recorded = store.read(JOBS)["jobs"] if JOBS in store else {}
+    planned: dict[str, dict[str, Any]] = {}
+    for job_id, job in jobs.items():
+        entry = recorded.get(job_id, {})
+        if entry and entry.get("config") != job["config"]:
+            where = str(store.path(JOBS))
+            raise RunError(f"job {job_id} in {where!r} was planned with another config; choose another --out")
+        planned[job_id] = {"status": "pending", "attempts": 0, **entry, **job}
+    return planned
 
 
 def _local(jobs: list[tuple[str, dict]], out: Path, device: str, threads: int, workers: int, done: Callable) -> None:
@@ -213,7 +209,7 @@ def _ray(
             ray.shutdown()
 
 
-def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
+def _gather(jobs: dict[str, dict[str, Any]], out: Path) -> dict[str, Any]:
     """One comparison of the finished training jobs: final evaluation return per (algo, scenario, budget) over
     seeds (IQM, 95 % CI), learning curves, and the status of every job."""
     from shopgym.experiments.compare import read_curve
@@ -222,7 +218,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
 
     groups: dict[str, list[float]] = {}
     curves: dict[str, list] = {}
-    for job_id, job in manifest.jobs.items():
+    for job_id, job in jobs.items():
         if job["kind"] != "train" or job["status"] != "done":
             continue
         config = job["config"]
@@ -231,7 +227,7 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
         steps, returns = read_curve(out / "jobs" / job_id / "run")
         curves.setdefault(label, []).append((np.asarray(steps), np.asarray(returns)))
     summary = {
-        "jobs": {s: sum(j["status"] == s for j in manifest.jobs.values()) for s in ("done", "failed", "pending")},
+        "jobs": {s: sum(j["status"] == s for j in jobs.values()) for s in ("done", "failed", "pending")},
         "groups": {label: iqm_summary(v) for label, v in groups.items()},
         "runs": {label: len(v) for label, v in groups.items()},
     }
@@ -252,10 +248,10 @@ def _gather(manifest: _Manifest, out: Path) -> dict[str, Any]:
         ranked = sorted(groups, key=lambda n: -summary["groups"][n]["iqm"])
         rows = [[label, len(groups[label]), format_interval(summary["groups"][label])] for label in ranked]
         lines += table(["group", "runs", "final return [95 % CI]"], rows)
-    failed = [(job_id, job["error"]) for job_id, job in manifest.jobs.items() if job["status"] == "failed"]
+    failed = [(job_id, job["error"]) for job_id, job in jobs.items() if job["status"] == "failed"]
     if failed:
         lines += ["", "## Failed jobs", ""] + [f"- `{job_id}`: {error}" for job_id, error in failed]
-    suites = [job_id for job_id, job in manifest.jobs.items() if job["kind"] != "train" and job["status"] == "done"]
+    suites = [job_id for job_id, job in jobs.items() if job["kind"] != "train" and job["status"] == "done"]
     if suites:
         lines += ["", "## Suites", ""] + [f"- [{job_id}](jobs/{job_id}/suite/report.md)" for job_id in suites]
     write_atomic(out / "report.md", "\n".join(lines) + "\n")
@@ -275,26 +271,28 @@ def run_sweep(
     if backend not in BACKENDS:
         raise RunError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     out = Path(out)
-    RunDirectory(out).claim(SWEEP)  # a new or empty folder, or a sweep's: never files shopgym did not write
-    out.mkdir(parents=True, exist_ok=True)
+    run = RunDirectory(out)
+    run.claim(SWEEP)  # a new or empty folder, or a sweep's: never files shopgym did not write
     workers = workers or max(1, (os.cpu_count() or 1) // config.cpus_per_job)
-    manifest = _Manifest(out / "manifest.json", expand_jobs(config))
-    todo = [(job_id, job) for job_id, job in manifest.jobs.items() if job["status"] != "done"]
-    log.info("%d jobs, %d to run, %d at a time (%s)", len(manifest.jobs), len(todo), workers, backend)
+    store = CellStore(out)
+    planned = _plan(store, expand_jobs(config))
+    todo = [(job_id, job) for job_id, job in planned.items() if job["status"] != "done"]
+    log.info("%d jobs, %d to run, %d at a time (%s)", len(planned), len(todo), workers, backend)
     for job_id, _ in todo:
-        manifest.update(job_id, status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        planned[job_id].update(status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    store.put(JOBS, {"jobs": planned})
 
     def done(job_id: str, result: dict[str, Any]) -> None:
-        attempts = manifest.jobs[job_id].get("attempts", 0) + 1
+        attempts = planned[job_id].get("attempts", 0) + 1
         seconds = round(result.get("seconds", 0.0), 2)
         if "error" in result:
             log.warning("job %s failed: %s", job_id, result["error"])
-            manifest.update(job_id, status="failed", error=result["error"], attempts=attempts, seconds=seconds)
+            planned[job_id].update(status="failed", error=result["error"], attempts=attempts, seconds=seconds)
         else:
             log.info("job %s done in %.1f s", job_id, seconds)
-            manifest.update(
-                job_id, status="done", error=None, attempts=attempts, seconds=seconds, summary=result["summary"]
-            )
+            fields = {"error": None, "attempts": attempts, "seconds": seconds, "summary": result["summary"]}
+            planned[job_id].update(status="done", **fields)
+        store.put(JOBS, {"jobs": planned})
 
     jobs = [(job_id, {"kind": job["kind"], "config": job["config"]}) for job_id, job in todo]
     started = time.perf_counter()
@@ -302,8 +300,8 @@ def run_sweep(
         _local(jobs, out, device, config.cpus_per_job, workers, done)
     else:
         _ray(jobs, out, device, config, workers, address, done)
-    summary = _gather(manifest, out)
+    summary = _gather(planned, out)
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["workers"], summary["backend"] = workers, backend
-    write_atomic(out / "summary.json", json.dumps(summary, indent=1, default=float) + "\n")
+    run.write_json("summary.json", summary)
     return summary

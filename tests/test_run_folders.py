@@ -196,6 +196,16 @@ def test_cell_store_computes_a_cell_once_and_reads_it_back(tmp_path):
     assert "marketing/ppo-1000/run0" in store and "marketing/ppo-1000/run1" not in store
 
 
+def test_a_cell_put_again_replaces_it(tmp_path):
+    from shopgym.experiments.runs import CellStore
+
+    store = CellStore(tmp_path)
+    assert store.put("manifest", {"jobs": {"a": (1, "pending")}}) == {"jobs": {"a": [1, "pending"]}}
+    store.put("manifest", {"jobs": {"a": [2, "done"]}})
+    assert CellStore(tmp_path).read("manifest") == {"jobs": {"a": [2, "done"]}}
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]  # no temporary file left
+
+
 @pytest.mark.parametrize("key", ["../outside", "a//b", "/abs", "a/.hidden", "with space", "", "a/"])
 def test_cell_keys_that_could_escape_or_clash_are_refused(tmp_path, key):
     from shopgym.experiments.runs import CellStore
