@@ -16,6 +16,7 @@ import shopgym.experiments.continual.protocol as protocol
 from shopgym.agents.sb3_agents import HyperParams
 from shopgym.experiments.configs import ContinualConfig
 from shopgym.experiments.continual import (
+    ContinualSummary,
     average_performance,
     backward_transfer,
     continual_metrics,
@@ -122,12 +123,12 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ContinualSummary]:
     out = tmp_path_factory.mktemp("continual") / "run"
     return out, run_continual(CONFIG, out, device="cpu", hyperparams=TINY)
 
 
-def test_outputs(finished: tuple[Path, dict]) -> None:
+def test_outputs(finished: tuple[Path, ContinualSummary]) -> None:
     out, summary = finished
     for name in ("run.json", "report.md", "summary.json"):
         assert (out / name).is_file()
@@ -135,35 +136,35 @@ def test_outputs(finished: tuple[Path, dict]) -> None:
         assert (out / figure).stat().st_size > 10_000
     cells = sorted(p.name for p in (out / "cells").iterdir())
     assert cells == sorted([f"{s}-seed0.json" for s in STRATEGIES] + ["drift-seed0.json"])
-    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary, default=float))
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary.model_dump(), default=float))
     assert json.loads((out / "run.json").read_text())["hyperparams"] == TINY.model_dump(mode="json")
 
-    assert summary["scenarios"] == ["default", "recession"]
-    assert set(summary["strategies"]) == set(STRATEGIES)
-    for name, entry in summary["strategies"].items():
-        assert np.shape(entry["R"]) == (1, 2, 2) and np.shape(entry["R_iqm"]) == (2, 2)
-        assert np.shape(entry["b"]) == (1, 2)
-        assert np.isfinite(entry["R"]).all()
+    assert summary.scenarios == ["default", "recession"]
+    assert set(summary.strategies) == set(STRATEGIES)
+    for name, entry in summary.strategies.items():
+        assert np.shape(entry.R) == (1, 2, 2) and np.shape(entry.R_iqm) == (2, 2)
+        assert np.shape(entry.b) == (1, 2)
+        assert np.isfinite(entry.R).all()
         for key in ("average_performance", "mean_forgetting", "backward_transfer", "forward_transfer"):
-            assert set(entry[key]) == {"iqm", "low", "high", "n"}
-        assert len(entry["forgetting_per_market"]) == 1
-        assert entry["sequential"] == (name != "multitask")
-        assert entry["compute_vs_naive"]["env_steps"] == pytest.approx(1.0)  # the same env steps for all
-        R = np.array(entry["R"][0])
-        assert entry["average_performance"]["iqm"] == pytest.approx(R[-1].mean())
+            assert set(getattr(entry, key)) == {"iqm", "low", "high", "n"}
+        assert len(entry.forgetting_per_market) == 1
+        assert entry.sequential == (name != "multitask")
+        assert entry.compute_vs_naive["env_steps"] == pytest.approx(1.0)  # the same env steps for all
+        R = np.array(entry.R[0])
+        assert entry.average_performance["iqm"] == pytest.approx(R[-1].mean())
     # Stage 1 is the same agent in the same market for naive, reset and rehearsal; b is the same untrained agent.
-    first = [summary["strategies"][s]["R"][0][0] for s in ("naive", "reset", "rehearsal")]
+    first = [summary.strategies[s].R[0][0] for s in ("naive", "reset", "rehearsal")]
     assert first[0] == first[1] == first[2]
-    assert len({tuple(summary["strategies"][s]["b"][0]) for s in STRATEGIES}) == 1
-    assert summary["findings"]
+    assert len({tuple(summary.strategies[s].b[0]) for s in STRATEGIES}) == 1
+    assert summary.findings
 
-    drift = summary["drift"]
-    assert drift["events"] == [{"clock": 1024, "label": "switch to recession"}]
-    assert drift["pretrain_clock"] == 1024 and drift["end_clock"] == 1024 + 2048
+    drift = summary.drift
+    assert drift.events == [{"clock": 1024, "label": "switch to recession"}]
+    assert drift.pretrain_clock == 1024 and drift.end_clock == 1024 + 2048
     for name, edges in (("pretrain", "pretrain_edges"), ("adapting", "edges"), ("frozen", "edges")):
-        assert len(drift["curves"][name]["mean"]) == len(drift[edges]) - 1
-        assert np.isfinite(drift["per_seed"][name]).all()
-    assert drift["after_drift"]["windows"] == len(drift["edges"]) - 1
+        assert len(drift.curves[name]["mean"]) == len(getattr(drift, edges)) - 1
+        assert np.isfinite(drift.per_seed[name]).all()
+    assert drift.after_drift.windows == len(drift.edges) - 1
 
     report = (out / "report.md").read_text()
     assert "![R matrices](matrices.png)" in report and "![drift](drift.png)" in report
@@ -172,24 +173,24 @@ def test_outputs(finished: tuple[Path, dict]) -> None:
         run_continual(CONFIG, out, device="cpu", hyperparams=TINY)
 
 
-def test_results_match_the_recorded_fixture(finished: tuple[Path, dict]) -> None:
+def test_results_match_the_recorded_fixture(finished: tuple[Path, ContinualSummary]) -> None:
     out = finished[0]
     check_against_fixture(
         "continual_tiny", json.loads((out / "summary.json").read_text()), (out / "report.md").read_text()
     )
 
 
-def test_same_config_same_results(finished: tuple[Path, dict], tmp_path: Path) -> None:
+def test_same_config_same_results(finished: tuple[Path, ContinualSummary], tmp_path: Path) -> None:
     _, first = finished
     again = run_continual(CONFIG, tmp_path / "again", device="cpu", hyperparams=TINY)
     for name in STRATEGIES:
-        assert again["strategies"][name]["R"] == first["strategies"][name]["R"]
-        assert again["strategies"][name]["b"] == first["strategies"][name]["b"]
-    assert again["drift"]["per_seed"] == first["drift"]["per_seed"]
+        assert again.strategies[name].R == first.strategies[name].R
+        assert again.strategies[name].b == first.strategies[name].b
+    assert again.drift.per_seed == first.drift.per_seed
 
 
 def test_resume_skips_finished_cells(
-    finished: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    finished: tuple[Path, ContinualSummary], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, first = finished
     resumed = tmp_path / "resumed"
@@ -209,17 +210,19 @@ def test_resume_skips_finished_cells(
         run_continual(CONFIG.model_copy(update={"n_eval": 33}), resumed, device="cpu", hyperparams=TINY)
     summary = run_continual(CONFIG, resumed, device="cpu", hyperparams=TINY)
     assert calls == ["reset"]
-    assert summary["strategies"]["reset"]["R"] == first["strategies"]["reset"]["R"]
+    assert summary.strategies["reset"].R == first.strategies["reset"].R
     assert len(json.loads((resumed / "run.json").read_text())["resumes"]) == 1
 
 
-def test_continual_report_with_one_seed_prints_na_and_intervals_over_shoppers(finished: tuple[Path, dict]) -> None:
+def test_continual_report_with_one_seed_prints_na_and_intervals_over_shoppers(
+    finished: tuple[Path, ContinualSummary],
+) -> None:
     out, summary = finished
     report = (out / "report.md").read_text()
     assert "no intervals over training seeds" in report and f"{CONFIG.n_eval:,} evaluation shoppers" in report
     row = next(line for line in report.splitlines() if line.startswith("| naive |")).split(" | ")
     average, forgetting = row[1], row[2]
-    stat = summary["strategies"]["naive"]["over_shoppers"]["average_performance"]
+    stat = summary.strategies["naive"].over_shoppers["average_performance"]
     assert stat["low"] < stat["mean"] < stat["high"] and average == format_interval(stat, 2)
     assert forgetting.endswith("[n/a]")  # a maximum over stages: no interval over shoppers, one seed: none over seeds
     assert "Target" not in report and "met**" not in report

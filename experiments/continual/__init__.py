@@ -23,7 +23,7 @@ market clock.
 
 Every finished (strategy, seed) cell is cached as ``cells/<strategy>-seed<k>.json``, every drift seed as
 ``cells/drift-seed<k>.json``, so rerunning a killed run into the same folder skips what is done. ``summary.json``
-is written last.
+(a :class:`ContinualSummary`, which ``run_continual`` returns) is written last.
 """
 
 from shopgym.experiments.continual.metrics import (
@@ -37,8 +37,11 @@ from shopgym.experiments.continual.metrics import (
 from shopgym.experiments.continual.protocol import run_continual
 from shopgym.experiments.continual.report import render_report
 from shopgym.experiments.continual.strategies import rehearsal_sizes
+from shopgym.experiments.continual.summary import ContinualSummary, StrategySummary
 
 __all__ = [
+    "ContinualSummary",
+    "StrategySummary",
     "average_performance",
     "backward_transfer",
     "continual_metrics",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 from stable_baselines3.common.callbacks import BaseCallback
 
 from shopgym.agents.sb3_agents import HyperParams, SB3Agent
@@ -25,6 +26,41 @@ from shopgym.scenarios import resolve_scenario
 
 DRIFT_STAGE = 999  # the drift experiment's env seeds use this stage number (continual stages stay below it)
 DRIFT_WINDOWS = 40  # windows of the market clock over the drift phase
+
+
+# ---------------------------------------------------------------------------------------------------- results
+class DriftComparison(BaseModel):
+    """Profit per visit of the adapting and the frozen agent, and of their difference per seed, in the clock windows
+    from ``from_clock`` to ``to_clock`` (each :func:`~shopgym.experiments.stats.iqm_summary` over seeds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_clock: float
+    to_clock: float
+    windows: int
+    adapting: dict[str, Any]
+    frozen: dict[str, Any]
+    difference: dict[str, Any]
+
+
+class DriftSummary(BaseModel):
+    """The drifting-market experiment: its scenario and dated events (``clock``, ``label``), the market clock at the
+    end of pretraining and of the run, the clock windows' edges, profit per visit per window (``curves``: mean, low,
+    high over seeds for ``pretrain``, ``adapting`` and ``frozen``; ``per_seed``: every seed's), and the comparison
+    before and after the first event (None where no window lies there)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    events: list[dict[str, Any]]
+    pretrain_clock: int
+    end_clock: int
+    pretrain_edges: list[float]
+    edges: list[float]
+    curves: dict[str, dict[str, list[float]]]
+    per_seed: dict[str, list[list[float]]]
+    before_drift: DriftComparison | None
+    after_drift: DriftComparison | None
 
 
 # ---------------------------------------------------------------------------------------------------- drift
@@ -133,7 +169,7 @@ def run_drift(
     }
 
 
-def summarise_drift(config: ContinualConfig, cells: list[dict]) -> dict[str, Any]:
+def summarise_drift(config: ContinualConfig, cells: list[dict]) -> DriftSummary:
     """Mean curves over seeds with 95 % bands, and the per-visit profit after the first dated drift event."""
     first = cells[0]
     edges = np.array(first["edges"])
@@ -145,31 +181,31 @@ def summarise_drift(config: ContinualConfig, cells: list[dict]) -> dict[str, Any
         mean, low, high = mean_ci(np.array([c[name] for c in cells]))
         curves[name] = {"mean": mean.tolist(), "low": low.tolist(), "high": high.tolist()}
 
-    def compare(windows: np.ndarray) -> dict[str, Any] | None:
+    def compare(windows: np.ndarray) -> DriftComparison | None:
         if not windows.any():
             return None
         adapting = [float(np.mean(np.array(c["adapting"])[windows])) for c in cells]
         frozen = [float(np.mean(np.array(c["frozen"])[windows])) for c in cells]
-        return {
-            "from_clock": float(edges[:-1][windows][0]),
-            "to_clock": float(edges[1:][windows][-1]),
-            "windows": int(windows.sum()),
-            "adapting": iqm_summary(adapting),
-            "frozen": iqm_summary(frozen),
-            "difference": iqm_summary(np.subtract(adapting, frozen).tolist()),  # of the per-seed differences
-        }
+        return DriftComparison(
+            from_clock=float(edges[:-1][windows][0]),
+            to_clock=float(edges[1:][windows][-1]),
+            windows=int(windows.sum()),
+            adapting=iqm_summary(adapting),
+            frozen=iqm_summary(frozen),
+            difference=iqm_summary(np.subtract(adapting, frozen).tolist()),  # of the per-seed differences
+        )
 
-    return {
-        "scenario": scenario_label(config.drift_scenario),
-        "events": [{"clock": clock, "label": label} for clock, label in events],
-        "pretrain_clock": first["pretrain_clock"],
-        "end_clock": first["end_clock"],
-        "pretrain_edges": first["pretrain_edges"],
-        "edges": first["edges"],
-        "curves": curves,
-        "per_seed": {name: [c[name] for c in cells] for name in ("pretrain", "adapting", "frozen")},
+    return DriftSummary(
+        scenario=scenario_label(config.drift_scenario),
+        events=[{"clock": clock, "label": label} for clock, label in events],
+        pretrain_clock=first["pretrain_clock"],
+        end_clock=first["end_clock"],
+        pretrain_edges=first["pretrain_edges"],
+        edges=first["edges"],
+        curves=curves,
+        per_seed={name: [c[name] for c in cells] for name in ("pretrain", "adapting", "frozen")},
         # Before the first event the adapting agent already pulls ahead by learning on: the gap after it is
         # learning plus adaptation, and the gap before it tells them apart.
-        "before_drift": compare(~after) if onset is not None else None,
-        "after_drift": compare(after),
-    }
+        before_drift=compare(~after) if onset is not None else None,
+        after_drift=compare(after),
+    )

@@ -6,21 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from shopgym.agents.sb3_agents import HyperParams, load_hyperparams
 from shopgym.experiments.configs import ContinualConfig, scenario_label
 from shopgym.experiments.continual.cells import run_cell
 from shopgym.experiments.continual.drift import DRIFT_STAGE, run_drift, summarise_drift
-from shopgym.experiments.continual.report import (
-    add_compute,
-    findings_in_words,
-    plot_drift,
-    plot_matrices,
-    render_report,
-    summarise_strategy,
-)
+from shopgym.experiments.continual.report import findings_in_words, plot_drift, plot_matrices, render_report
 from shopgym.experiments.continual.strategies import STRATEGIES
+from shopgym.experiments.continual.summary import ContinualSummary, add_compute, summarise_strategy
 from shopgym.experiments.progress import progress_bar as make_progress_bar
 from shopgym.experiments.runs import CellStore, RunDirectory
 from shopgym.files import write_atomic
@@ -51,7 +44,7 @@ def run_continual(
     device: str = "auto",
     progress_bar: bool = False,
     hyperparams: HyperParams | str | Path | None = None,
-) -> dict[str, Any]:
+) -> ContinualSummary:
     """Run (or continue) the continual-learning experiment ``config`` in the folder ``out``; returns the summary
     that is also written to ``summary.json`` (last), after ``matrices.png``, ``drift.png`` (with a drift
     scenario) and ``report.md``.
@@ -98,21 +91,19 @@ def run_continual(
         drift = summarise_drift(config, [results[f"drift-seed{k}"] for k in range(config.seeds)])
         plot_drift(run.path / "drift.png", drift, config.seeds)
     plot_matrices(run.path / "matrices.png", strategies, labels, config.seeds)
-    summary = {
-        "algo": config.algo,
-        "env_id": config.env,
-        "scenarios": labels,
-        "seeds": config.seeds,
-        "steps_per_stage": config.steps_per_stage,
-        "n_eval": config.n_eval,
-        "eval_seed": config.eval_seed,
-        "rehearsal_fraction": config.rehearsal_fraction,
-        "hyperparams": params_json,
-        "strategies": strategies,
-        "findings": findings_in_words(config, strategies, drift),
-        "drift": drift,
-        "minutes": (time.perf_counter() - started) / 60,
-    }
+    protocol = config.model_dump(
+        include={"algo", "seeds", "steps_per_stage", "n_eval", "eval_seed", "rehearsal_fraction"}
+    )
+    summary = ContinualSummary(
+        **protocol,
+        env_id=config.env,
+        scenarios=labels,
+        hyperparams=params_json,
+        strategies=strategies,
+        findings=findings_in_words(config, strategies, drift),
+        drift=drift,
+        minutes=(time.perf_counter() - started) / 60,
+    )
     write_atomic(run.path / "report.md", render_report(config, summary))
-    run.write_json("summary.json", summary)
+    run.write_json("summary.json", summary.model_dump())
     return summary

@@ -1,5 +1,5 @@
-"""The continual-learning summary of the cells (IQMs and intervals over seeds or shoppers), its findings in
-words, the figures (R matrices, drift) and ``report.md``."""
+"""The continual-learning findings in words, the figures (R matrices, drift) and ``report.md``, all drawn from a
+run's :class:`~shopgym.experiments.continual.summary.ContinualSummary`."""
 
 from __future__ import annotations
 
@@ -11,108 +11,44 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import stats
 
 from shopgym.experiments.configs import ContinualConfig
-from shopgym.experiments.continual.metrics import continual_metrics, metric_half_widths
-from shopgym.experiments.continual.strategies import STRATEGIES
+from shopgym.experiments.continual.drift import DriftSummary
+from shopgym.experiments.continual.summary import ContinualSummary, StrategySummary
 from shopgym.experiments.report import figure, table
-from shopgym.experiments.stats import (
-    MIN_SEEDS,
-    format_interval,
-    has_interval,
-    iqm_summary,
-    shopper_summary,
-)
+from shopgym.experiments.stats import MIN_SEEDS, format_interval, has_interval
 
 PROFIT_UNITS = "profit per shopper over one episode (currency units)"
 
 
-# ---------------------------------------------------------------------------------------------------- summary
-def _over_shoppers(cells: list[dict], metrics: list[dict], n_eval: int) -> dict[str, dict[str, Any]]:
-    """A, BWT and FWT as means over seeds with conservative 95 % intervals over the evaluation shoppers (no bounds
-    for cells cached before their half-widths were recorded)."""
-    widths = [
-        metric_half_widths(np.array(c["R_half_width"]), np.array(c["b_half_width"])) if "R_half_width" in c else {}
-        for c in cells
-    ]
-    return {
-        key: shopper_summary([m[key] for m in metrics], [w.get(key) for w in widths], n_eval)
-        for key in ("average_performance", "backward_transfer", "forward_transfer")
-    }
-
-
-def summarise_strategy(cells: list[dict], labels: list[str], n_eval: int) -> dict[str, Any]:
-    """One strategy's entry of ``summary.json``: R and b per seed, their IQMs, and every metric with its interval
-    over seeds (and over the evaluation shoppers)."""
-    R = np.array([c["R"] for c in cells])
-    b = np.array([c["b"] for c in cells])
-    metrics = [continual_metrics(r, v) for r, v in zip(R, b, strict=True)]
-    return {
-        "sequential": STRATEGIES[cells[0]["strategy"]].sequential,
-        **{
-            key: iqm_summary([m[key] for m in metrics])
-            for key in ("average_performance", "mean_forgetting", "backward_transfer", "forward_transfer")
-        },
-        "forgetting_per_market": [
-            {"market": labels[i], **iqm_summary([m["forgetting"][i] for m in metrics])} for i in range(len(labels) - 1)
-        ],
-        "over_shoppers": _over_shoppers(cells, metrics, n_eval),
-        "R_iqm": stats.trim_mean(R, 0.25, axis=0).tolist(),
-        "b_iqm": stats.trim_mean(b, 0.25, axis=0).tolist(),
-        "R": R.tolist(),
-        "b": b.tolist(),
-        "per_seed": metrics,
-        "env_steps": [c["env_steps"] for c in cells],
-        "train_seconds": [c["train_seconds"] for c in cells],
-        "seconds": [c["seconds"] for c in cells],
-    }
-
-
-def add_compute(strategies: dict[str, dict]) -> None:
-    """Mean env steps and training seconds of each strategy relative to naive's (None without naive)."""
-    naive = strategies.get("naive")
-    for entry in strategies.values():
-        entry["compute_vs_naive"] = (
-            {key: float(np.mean(entry[key]) / np.mean(naive[key])) for key in ("env_steps", "train_seconds")}
-            if naive is not None
-            else None
-        )
-
-
+# ---------------------------------------------------------------------------------------------------- findings
 def _fmt(stat: dict[str, Any]) -> str:
     return format_interval(stat, 2)
 
 
-def _shown(config: ContinualConfig, entry: dict[str, Any], key: str) -> dict[str, Any]:
-    """The summary the report prints for a strategy's ``key``: over seeds, or with fewer than MIN_SEEDS seeds
-    over the evaluation shoppers where there is one (A, BWT and FWT)."""
-    if config.seeds >= MIN_SEEDS or key not in entry.get("over_shoppers", {}):
-        return entry[key]
-    return entry["over_shoppers"][key]
-
-
-def findings_in_words(config: ContinualConfig, strategies: dict[str, dict], drift: dict | None) -> list[str]:
+def findings_in_words(
+    config: ContinualConfig, strategies: dict[str, StrategySummary], drift: DriftSummary | None
+) -> list[str]:
     """One sentence per finding, computed from the numbers."""
     lines = []
-    best = max(strategies, key=lambda s: strategies[s]["average_performance"]["iqm"])
+    best = max(strategies, key=lambda s: strategies[s].average_performance["iqm"])
     lines.append(
         f"Final average performance A (mean over the {len(config.scenarios)} markets after the last stage) is"
-        f" highest for {best}: {_fmt(_shown(config, strategies[best], 'average_performance'))}."
+        f" highest for {best}: {_fmt(strategies[best].shown('average_performance', config.seeds))}."
     )
-    sequential = [s for s in strategies if strategies[s]["sequential"]]
+    sequential = [s for s in strategies if strategies[s].sequential]
     if sequential:
-        least = min(sequential, key=lambda s: strategies[s]["mean_forgetting"]["iqm"])
-        others = ", ".join(f"{s} {_fmt(strategies[s]['mean_forgetting'])}" for s in sequential if s != least)
-        negative = strategies[least]["mean_forgetting"]["iqm"] < 0
+        least = min(sequential, key=lambda s: strategies[s].mean_forgetting["iqm"])
+        others = ", ".join(f"{s} {_fmt(strategies[s].mean_forgetting)}" for s in sequential if s != least)
+        negative = strategies[least].mean_forgetting["iqm"] < 0
         lines.append(
             f"Among the sequential strategies, {least} forgets least: mean forgetting"
-            f" {_fmt(strategies[least]['mean_forgetting'])}"
+            f" {_fmt(strategies[least].mean_forgetting)}"
             + (f" (against {others})" if others else "")
             + ("; negative: its earlier markets ended above their earlier best." if negative else ".")
         )
     if "rehearsal" in strategies and "naive" in strategies:
-        r, n = strategies["rehearsal"]["mean_forgetting"], strategies["naive"]["mean_forgetting"]
+        r, n = strategies["rehearsal"].mean_forgetting, strategies["naive"].mean_forgetting
         if not (has_interval(r) and has_interval(n)):
             lines.append(
                 f"With {config.seeds} seed(s) there are no intervals over seeds: mean forgetting of rehearsal"
@@ -128,19 +64,19 @@ def findings_in_words(config: ContinualConfig, strategies: dict[str, dict], drif
             lines.append(f"The 95 % CIs of mean forgetting of rehearsal {_fmt(r)} and naive {_fmt(n)} {verdict}.")
     if "naive" in strategies:
         ratios = ", ".join(
-            f"{s} {e['compute_vs_naive']['env_steps']:.2f}× env steps"
-            f" ({e['compute_vs_naive']['train_seconds']:.2f}× training time)"
+            f"{s} {e.compute_vs_naive['env_steps']:.2f}× env steps"
+            f" ({e.compute_vs_naive['train_seconds']:.2f}× training time)"
             for s, e in strategies.items()
             if s != "naive"
         )
         if ratios:
             lines.append(f"Training compute relative to naive: {ratios}.")
     if drift is not None:
-        comparison = drift["after_drift"]
+        comparison = drift.after_drift
         if comparison is None:
             lines.append("The drift events lie after the end of the drift phase: no post-drift comparison.")
         else:
-            diff = comparison["difference"]
+            diff = comparison.difference
             sign = "more" if diff["iqm"] > 0 else "less"
             if has_interval(diff):
                 excludes = diff["low"] > 0 or diff["high"] < 0
@@ -148,32 +84,32 @@ def findings_in_words(config: ContinualConfig, strategies: dict[str, dict], drif
             else:
                 verdict = f"no interval over seeds with fewer than {MIN_SEEDS} seeds"
             lines.append(
-                f"On the drifting market from clock {comparison['from_clock']:,.0f} on, the adapting agent earned"
-                f" {_fmt(comparison['adapting'])} per visit and the frozen one {_fmt(comparison['frozen'])}:"
+                f"On the drifting market from clock {comparison.from_clock:,.0f} on, the adapting agent earned"
+                f" {_fmt(comparison.adapting)} per visit and the frozen one {_fmt(comparison.frozen)}:"
                 f" adapting − frozen = {_fmt(diff)} ({sign} for the adapting agent; {verdict})."
             )
-            before = drift["before_drift"]
+            before = drift.before_drift
             if before is not None:
-                drop = comparison["frozen"]["iqm"] / before["frozen"]["iqm"] - 1
+                drop = comparison.frozen["iqm"] / before.frozen["iqm"] - 1
                 lines.append(
-                    f"Before the drift (clock {before['from_clock']:,.0f} to {before['to_clock']:,.0f}) the gap was"
-                    f" already {_fmt(before['difference'])} per visit, as the adapting agent went on learning: the"
+                    f"Before the drift (clock {before.from_clock:,.0f} to {before.to_clock:,.0f}) the gap was"
+                    f" already {_fmt(before.difference)} per visit, as the adapting agent went on learning: the"
                     " gap after the drift mixes that continued learning with adaptation to the new market. The"
                     f" frozen policy's profit per visit changed by {100 * drop:+.0f} % across the drift."
                 )
-        if drift["events"] and drift["pretrain_clock"] > drift["events"][0]["clock"]:
+        if drift.events and drift.pretrain_clock > drift.events[0]["clock"]:
             lines.append(
-                f"Pretraining ran to clock {drift['pretrain_clock']:,}, past the first drift event at"
-                f" {drift['events'][0]['clock']:,}: the pretrained policy already saw the changed market."
+                f"Pretraining ran to clock {drift.pretrain_clock:,}, past the first drift event at"
+                f" {drift.events[0]['clock']:,}: the pretrained policy already saw the changed market."
             )
     return lines
 
 
 # ---------------------------------------------------------------------------------------------------- figures
-def plot_matrices(path: Path, strategies: dict[str, dict], labels: list[str], seeds: int) -> None:
+def plot_matrices(path: Path, strategies: dict[str, StrategySummary], labels: list[str], seeds: int) -> None:
     """A row of R heatmaps (IQM over seeds), one per strategy, on one colour scale."""
     K, names = len(labels), list(strategies)
-    matrices = [np.array(strategies[s]["R_iqm"]) for s in names]
+    matrices = [np.array(strategies[s].R_iqm) for s in names]
     low, high = min(m.min() for m in matrices), max(m.max() for m in matrices)
     side = 1.0 + 0.75 * K
     fig, axes = plt.subplots(
@@ -199,7 +135,7 @@ def plot_matrices(path: Path, strategies: dict[str, dict], labels: list[str], se
     plt.close(fig)
 
 
-def plot_drift(path: Path, drift: dict, seeds: int) -> None:
+def plot_drift(path: Path, drift: DriftSummary, seeds: int) -> None:
     """Profit per visit against the market clock: shared pretraining, then adapting and frozen, 95 % bands."""
     fig, ax = plt.subplots(figsize=(8.5, 4.8), dpi=130)
     if seeds >= MIN_SEEDS:
@@ -207,17 +143,17 @@ def plot_drift(path: Path, drift: dict, seeds: int) -> None:
     else:
         band = f"mean of {seeds} seed(s), no band with fewer than {MIN_SEEDS} seeds"
     for name, edges, color, label in (
-        ("pretrain", drift["pretrain_edges"], "grey", "pretraining (shared)"),
-        ("adapting", drift["edges"], "tab:blue", "adapting (keeps learning)"),
-        ("frozen", drift["edges"], "tab:orange", "frozen copy (no learning)"),
+        ("pretrain", drift.pretrain_edges, "grey", "pretraining (shared)"),
+        ("adapting", drift.edges, "tab:blue", "adapting (keeps learning)"),
+        ("frozen", drift.edges, "tab:orange", "frozen copy (no learning)"),
     ):
         edges = np.array(edges)
         centres = (edges[:-1] + edges[1:]) / 2
-        curve = drift["curves"][name]
+        curve = drift.curves[name]
         ax.plot(centres, curve["mean"], color=color, linewidth=2, label=label)
         if seeds >= MIN_SEEDS:
             ax.fill_between(centres, curve["low"], curve["high"], color=color, alpha=0.2)
-    for event in (e for e in drift["events"] if e["clock"] <= drift["end_clock"]):  # the ones the run reached
+    for event in (e for e in drift.events if e["clock"] <= drift.end_clock):  # the ones the run reached
         ax.axvline(event["clock"], color="black", linestyle="--", linewidth=1.2)
         ax.annotate(
             f"{event['label']} (clock {event['clock']:,})",
@@ -229,7 +165,7 @@ def plot_drift(path: Path, drift: dict, seeds: int) -> None:
         )
     ax.set_xlabel("market clock (shopper visits since the market started)")
     ax.set_ylabel("profit per visit (currency units)")
-    ax.set_title(f"Drifting market '{drift['scenario']}': adapting vs frozen policy\n({band})", fontsize=11)
+    ax.set_title(f"Drifting market '{drift.scenario}': adapting vs frozen policy\n({band})", fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
@@ -254,9 +190,9 @@ def _intervals_note(config: ContinualConfig) -> str:
     )
 
 
-def render_report(config: ContinualConfig, summary: dict[str, Any]) -> str:
-    """``report.md`` of the run ``config`` from its ``summary`` (as in ``summary.json``)."""
-    labels, strategies, drift = summary["scenarios"], summary["strategies"], summary["drift"]
+def render_report(config: ContinualConfig, summary: ContinualSummary) -> str:
+    """``report.md`` of the run ``config`` from its ``summary``."""
+    labels, strategies, drift = summary.scenarios, summary.strategies, summary.drift
     lines = [
         f"# shopgym continual learning: {config.algo.upper()} on {config.env}",
         "",
@@ -273,29 +209,29 @@ def render_report(config: ContinualConfig, summary: dict[str, Any]) -> str:
         " `BWT = mean_{i<K-1} (R[K-1, i] − R[i, i])` and `FWT = mean_{i≥1} (R[i-1, i] − b[i])`"
         " (Lopez-Paz & Ranzato 2017).",
         _intervals_note(config),
-        f"Wall time of this invocation (cells finished earlier are read back): {summary['minutes']:.1f} minutes.",
+        f"Wall time of this invocation (cells finished earlier are read back): {summary.minutes:.1f} minutes.",
         "",
         *figure("R matrices", "matrices.png"),
     ]
     rows = []
     for name, entry in strategies.items():
-        cells = [name, _fmt(_shown(config, entry, "average_performance"))]
+        cells = [name, _fmt(entry.shown("average_performance", config.seeds))]
         for key in ("mean_forgetting", "backward_transfer", "forward_transfer"):
-            cells.append(_fmt(_shown(config, entry, key)) if entry["sequential"] else "–")
-        relative = entry["compute_vs_naive"] or {}
+            cells.append(_fmt(entry.shown(key, config.seeds)) if entry.sequential else "–")
+        relative = entry.compute_vs_naive or {}
         cells += [f"{relative[k]:.2f}×" if relative else "n/a" for k in ("env_steps", "train_seconds")]
         rows.append(cells)
     header = ["strategy", "A", "mean forgetting", "BWT", "FWT", "env steps vs naive", "training time vs naive"]
     lines += table(header, rows)
-    lines += ["", "## Findings", "", *[f"- {line}" for line in summary["findings"]], ""]
+    lines += ["", "## Findings", "", *[f"- {line}" for line in summary.findings], ""]
     if drift is not None:
         lines += [
             "## Drifting market",
             "",
-            f"One agent per seed trains in `{drift['scenario']}` from market clock 0 to {drift['pretrain_clock']:,}"
+            f"One agent per seed trains in `{drift.scenario}` from market clock 0 to {drift.pretrain_clock:,}"
             f" (the configured {config.drift_pretrain_steps:,} env steps rounded down to whole rollouts, at least"
             " one); then the adapting agent keeps training"
-            f" to clock {drift['end_clock']:,} while a frozen copy of the same weights acts, without learning, in"
+            f" to clock {drift.end_clock:,} while a frozen copy of the same weights acts, without learning, in"
             " a copy of the same env (same shoppers, random streams and clock at the split). Both sample their"
             " actions from the policy, as PPO's rollouts do; the curves are the profit each earned per visit in"
             f" windows of the market clock (mean over seeds; from {MIN_SEEDS} seeds on with a band, the 95 %"

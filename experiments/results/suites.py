@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
+from shopgym.experiments.continual import ContinualSummary
 from shopgym.experiments.continual import render_report as continual_report
 from shopgym.experiments.results.common import TARGETS
 from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.stats import format_interval, has_interval
 from shopgym.experiments.suites import SUITES
+from shopgym.experiments.transfer import TransferSummary
 from shopgym.experiments.transfer import render_report as transfer_report
 
 
@@ -90,12 +92,12 @@ class PageSuite:
 
 PAGE_SUITES = {
     "transfer": PageSuite(
-        lambda config, summary, _: transfer_report(config, summary),
+        lambda config, summary, _: transfer_report(config, TransferSummary.model_validate(summary)),
         transfer_target,
         {"source_steps": 512, "target_steps": 1024, "eval_freq": 512},
     ),
     "continual": PageSuite(
-        lambda config, summary, _: continual_report(config, summary),
+        lambda config, summary, _: continual_report(config, ContinualSummary.model_validate(summary)),
         continual_target,
         {"steps_per_stage": 512, "drift_pretrain_steps": 512, "drift_steps": 1024},
     ),
