@@ -14,11 +14,8 @@ Seed k of the fine-tuned run is paired with seed k of the run from scratch (the 
 evaluation shoppers); metrics are computed per pair of runs and summarised over seeds with the interquartile
 mean and a 95 % bootstrap interval. With fewer than three seeds the report prints the returns and their
 differences with 95 % intervals over the evaluation shoppers instead (from each evaluation's half-width in
-``evaluations.csv``), and says so. The report states results only: whether they meet the project's own targets
-is judged in ``experiments/results/suites.py``.
-
-(Longer than the house's 350 lines because the metrics, the protocol, its typed results and the report that reads
-them are one suite's, about 90 lines each; a split would make four modules import each other's privates.)
+``evaluations.csv``), and says so. The figures and ``report.md`` are drawn from the typed summary by
+:mod:`shopgym.experiments.transfer_report`.
 """
 
 from __future__ import annotations
@@ -33,11 +30,10 @@ from pydantic import BaseModel, ConfigDict
 
 from shopgym.experiments.compare import read_curve
 from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
-from shopgym.experiments.plots import plot_learning_curves
-from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError, slug
-from shopgym.experiments.stats import MIN_SEEDS, format_interval, has_interval, iqm_summary, shopper_summary
+from shopgym.experiments.stats import MIN_SEEDS, iqm_summary, shopper_summary
 from shopgym.experiments.training import train_or_resume
+from shopgym.experiments.transfer_report import plot_pair, render_report
 from shopgym.files import write_atomic
 
 __all__ = [
@@ -45,14 +41,12 @@ __all__ = [
     "PairSummary",
     "TransferSummary",
     "auc_ratio",
-    "render_report",
     "run_transfer",
     "time_to_threshold",
     "transfer_metrics",
 ]
 
 log = logging.getLogger("shopgym")
-TABLE = ("zero_shot", "finetuned_final", "scratch_final", "jumpstart", "asymptotic_gain")  # besides the AUC ratio
 
 
 # ---------------------------------------------------------------------- metrics (Taylor & Stone 2009)
@@ -223,109 +217,6 @@ def _summarise_pair(
     return PairSummary(**summary)
 
 
-def _plot_pair(path: Path, pair: PairSummary) -> None:
-    steps, ft, sc = (
-        np.asarray(c, dtype=np.float64) for c in (pair.curves.steps, pair.curves.finetuned, pair.curves.scratch)
-    )
-    zero_shot = [(steps, np.full(steps.size, run[0])) for run in ft]
-    plot_learning_curves(
-        {
-            "fine-tuned": [(steps, run) for run in ft],
-            "from scratch": [(steps, run) for run in sc],
-            "zero-shot (pretrained, not trained on the target)": zero_shot,
-        },
-        path,
-        f"{' + '.join(pair.source)} → {pair.target} ({pair.name})",
-        {"threshold: from-scratch final": pair.threshold},
-        ylabel="profit per shopper on the target (evaluation)",
-    )
-
-
-def _time_to_threshold(config: TransferConfig, pair: PairSummary) -> str:
-    reached, median = pair.threshold_reached, pair.threshold_fraction_median
-    if pair.threshold_fraction is not None:
-        return format_interval(pair.threshold_fraction, 2)
-    if reached == 0:
-        return f"not reached (0 of {config.seeds} seeds)"
-    if not np.isfinite(median):
-        return f"median not reached ({reached} of {config.seeds} seeds reached it)"
-    return f"median {median:.2f} ({reached} of {config.seeds} seeds reached it)"
-
-
-def _reading(config: TransferConfig, p: PairSummary) -> str:
-    """One sentence on a pair: the jumpstart against its interval, the time to threshold and the gain."""
-    jumpstart = p.shown("jumpstart", config.seeds)
-    if not has_interval(jumpstart):
-        sign = "no interval"
-    elif jumpstart["low"] > 0:
-        sign = "its 95 % CI lies above 0"
-    elif jumpstart["high"] < 0:
-        sign = "its 95 % CI lies below 0"
-    else:
-        sign = "its 95 % CI includes 0"
-    median, reached = p.threshold_fraction_median, p.threshold_reached
-    if np.isfinite(median):
-        reaches = f"reaches the threshold after a median {median:.2f} of the target budget"
-    elif reached == 0:
-        reaches = "never reaches the threshold within the target budget"
-    else:
-        reaches = "does not reach the threshold within the target budget in most seeds"
-    return (
-        f"- {p.name}: jumpstart {format_interval(jumpstart)} ({sign}); fine-tuning {reaches}"
-        f" ({reached} of {config.seeds} seeds reached it); asymptotic gain"
-        f" {format_interval(p.shown('asymptotic_gain', config.seeds))}."
-    )
-
-
-def render_report(config: TransferConfig, summary: TransferSummary) -> str:
-    """``report.md`` of the suite ``config`` from its ``summary``: results only."""
-    pairs, minutes = summary.pairs, summary.minutes
-    if config.seeds >= MIN_SEEDS:
-        cells = (
-            f"Cells: interquartile mean over the {config.seeds} seeds [95 % CI over training seeds, percentile"
-            " bootstrap of the IQM]."
-        )
-    else:
-        cells = (
-            f"Cells: mean over the {config.seeds} seed(s) [95 % CI over the {config.n_eval:,} evaluation shoppers:"
-            " the normal interval of the mean; for jumpstart and asymptotic gain, each a difference of two"
-            " evaluations, ± the sum of their half-widths; with several seeds, ± the mean of the seeds'"
-            f" half-widths; conservative where not exact]. Intervals over training seeds need at least {MIN_SEEDS}"
-            " seeds; the AUC ratio has no other interval (n/a)."
-        )
-    lines = [
-        f"# Transfer: {config.algo.upper()} on {config.env}",
-        "",
-        f"Pretraining: {config.source_steps:,} env steps on the source. On the target: zero-shot (the pretrained"
-        f" policy as it is), fine-tuned ({config.target_steps:,} more steps) and from scratch"
-        f" ({config.target_steps:,} steps); {config.seeds} seeds each, evaluated every {config.eval_freq:,} steps on"
-        f" the same {config.n_eval:,} target shoppers. {cells}",
-        f"Time to threshold: env steps on the target until the evaluation return first reaches"
-        f" {config.threshold:g} × the from-scratch final return (mean over seeds), as a fraction of the"
-        " target budget (IQM [95 % CI over training seeds] when every seed reaches it); source training is"
-        f" **not** counted in it (counting it adds {config.source_steps / config.target_steps:.2f} of the target"
-        " budget to every fine-tuned run).",
-        f"Wall time: {minutes:.1f} minutes.",
-        "",
-    ]
-    header = ["pair", "zero-shot", "fine-tuned final", "from scratch final", "jumpstart", "asymptotic gain"]
-    header += ["AUC ratio", "fine-tuned steps to threshold (fraction of budget)"]
-    rows = [
-        [
-            f"{' + '.join(p.source)} → {p.target} ({p.name})",
-            *(format_interval(p.shown(key, config.seeds)) for key in TABLE),
-            format_interval(p.auc_ratio, 3),
-            _time_to_threshold(config, p),
-        ]
-        for p in pairs
-    ]
-    lines += table(header, rows)
-    lines += ["", "## Reading the numbers", "", *(_reading(config, p) for p in pairs), ""]
-    for p in pairs:
-        lines += figure(p.name, f"transfer_{slug(p.name)}.png")
-    return "\n".join(lines)
-
-
 def run_transfer(
     config: TransferConfig,
     out: str | Path,
@@ -387,7 +278,7 @@ def run_transfer(
             widths[0].append(read_curve(ft_run, "ci95_half_width"))
             widths[1].append(read_curve(sc_run, "ci95_half_width"))
         summary = _summarise_pair(config, pair, finetuned, scratch, widths)
-        _plot_pair(root.path / f"transfer_{slug(pair.name)}.png", summary)
+        plot_pair(root.path / f"transfer_{slug(pair.name)}.png", summary)
         pairs.append(summary)
     minutes = (time.perf_counter() - started) / 60
     result = TransferSummary(algo=config.algo, env_id=config.env, seeds=config.seeds, pairs=pairs, minutes=minutes)

@@ -115,7 +115,7 @@ def _transfer_summary(seeds: int) -> tuple[TransferConfig, TransferSummary]:
 
 
 def test_transfer_report_carries_results_not_targets():
-    from shopgym.experiments.transfer import render_report
+    from shopgym.experiments.transfer_report import render_report
 
     config, summary = _transfer_summary(seeds=5)
     report = render_report(config, summary)
@@ -124,7 +124,7 @@ def test_transfer_report_carries_results_not_targets():
 
 
 def test_transfer_threshold_never_reached_reads_not_reached_not_inf():
-    from shopgym.experiments.transfer import render_report
+    from shopgym.experiments.transfer_report import render_report
 
     config, summary = _transfer_summary(seeds=5)
     assert summary.pairs[0].threshold_fraction_median == float("inf")
@@ -135,7 +135,7 @@ def test_transfer_threshold_never_reached_reads_not_reached_not_inf():
 
 def test_transfer_with_two_seeds_prints_intervals_over_shoppers():
     from shopgym.experiments.stats import format_interval
-    from shopgym.experiments.transfer import render_report
+    from shopgym.experiments.transfer_report import render_report
 
     config, summary = _transfer_summary(seeds=2)
     report = render_report(config, summary)

@@ -20,7 +20,7 @@ from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.stats import format_interval, has_interval
 from shopgym.experiments.suites import SUITES
 from shopgym.experiments.transfer import TransferSummary
-from shopgym.experiments.transfer import render_report as transfer_report
+from shopgym.experiments.transfer_report import render_report as transfer_report
 
 
 def transfer_target(summary: dict[str, Any], targets: TargetsConfig = TARGETS) -> str:
