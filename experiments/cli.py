@@ -33,14 +33,16 @@ from pydantic import BaseModel, ValidationError
 from typer.core import TyperGroup
 
 from shopgym.agents.sb3_options import DEVICES, parse_device, resolve_device
-from shopgym.experiments.cli_checks import at_least, fail, known_scenario, positive
+from shopgym.experiments.cli_checks import fail, model_options, parse_flags, positive
 from shopgym.experiments.cli_data import calibrate, data_app, fidelity
 from shopgym.experiments.configs import (
     CONFIG_DIR,
     CompareConfig,
+    EvalConfig,
+    PlotConfig,
+    StudyConfig,
     SweepConfig,
     TrainConfig,
-    _known_algo,
     _known_env,
     load_config,
 )
@@ -94,13 +96,9 @@ app = typer.Typer(
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log every evaluation and checkpoint")]
 Device = Annotated[str, typer.Option(help=f"torch device: {DEVICES} (auto takes CUDA when present)")]
+Hyperparams = Annotated[Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")]
 #: The main job's config: its values are the defaults of the quickstart flags.
 QUICKSTART = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
-
-
-def _default(model: type[BaseModel], field: str) -> Any:
-    """The default of ``model.field``: a flag that overrides that field defaults to it, so help shows it."""
-    return model.model_fields[field].default
 
 
 def _flag(model: type[BaseModel], field: str, help: str | None = None) -> Any:
@@ -137,6 +135,20 @@ def _known(check: Callable[[str], str], value: str) -> str:
         fail(str(error))
 
 
+def _with_options(*options: inspect.Parameter) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the flags ``options`` (:func:`~shopgym.experiments.cli_checks.model_options`), after its
+    positional parameters and before its keyword-only ones; it receives their values in its ``**kwargs``."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True).parameters.values()
+        lead = [p for p in own if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        rest = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        command.__signature__ = inspect.Signature([*lead, *options, *rest])  # what typer reads the flags from
+        return command
+
+    return decorate
+
+
 def _device(name: str) -> str:
     """A ``--device`` checked here: its name, and that it exists (``auto`` is resolved, and its choice logged,
     where the first agent is built)."""
@@ -147,23 +159,16 @@ def _device(name: str) -> str:
 
 
 @app.command()
+@_with_options(
+    *model_options(
+        TrainConfig, exclude=("train_mix", "init_from"), helps={"scenario": "the market: preset name or YAML path"}
+    )
+)
 def train(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option(help="YAML run config (experiments/configs/train_*.yml)")] = None,
-    algo: Annotated[str, _flag(TrainConfig, "algo")] = _default(TrainConfig, "algo"),
-    env: Annotated[str, _flag(TrainConfig, "env")] = _default(TrainConfig, "env"),
-    scenario: Annotated[str, _flag(TrainConfig, "scenario", "the market: preset name or YAML path")] = _default(
-        TrainConfig, "scenario"
-    ),
-    seed: Annotated[int, _flag(TrainConfig, "seed")] = _default(TrainConfig, "seed"),
-    n_timesteps: Annotated[int, _flag(TrainConfig, "n_timesteps")] = _default(TrainConfig, "n_timesteps"),
-    eval_freq: Annotated[int, _flag(TrainConfig, "eval_freq")] = _default(TrainConfig, "eval_freq"),
-    n_eval: Annotated[int, _flag(TrainConfig, "n_eval")] = _default(TrainConfig, "n_eval"),
-    eval_seed: Annotated[int, _flag(TrainConfig, "eval_seed")] = _default(TrainConfig, "eval_seed"),
-    checkpoint_freq: Annotated[int, _flag(TrainConfig, "checkpoint_freq")] = _default(TrainConfig, "checkpoint_freq"),
-    hyperparams: Annotated[
-        Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")
-    ] = None,
+    *,
+    hyperparams: Hyperparams = None,
     device: Device = "auto",
     out: Annotated[Path, typer.Option(help="run directory to create (or to continue with --resume)")] = Path(
         "runs/train"
@@ -171,24 +176,15 @@ def train(
     resume: Annotated[bool, typer.Option(help="continue the killed run in --out from its last checkpoint")] = False,
     tensorboard: Annotated[bool, typer.Option(help="also write TensorBoard events to OUT/tensorboard")] = False,
     verbose: Verbose = False,
+    **flags: Any,
 ) -> None:
     """Train one SB3 agent into a run directory.
 
     The run directory gets run.json, evaluations.csv, progress.csv, episodes.csv, checkpoint/, model/ and
-    summary.json (written last). Flags given override --config; the defaults shown are TrainConfig's."""
-    positive(n_timesteps=n_timesteps, eval_freq=eval_freq, n_eval=n_eval)
-    flags = {
-        "algo": _known(_known_algo, algo),
-        "env": _known(_known_env, env),
-        "scenario": known_scenario(scenario),
-        "seed": seed,
-        "n_timesteps": n_timesteps,
-        "eval_freq": eval_freq,
-        "n_eval": n_eval,
-        "eval_seed": eval_seed,
-        "checkpoint_freq": checkpoint_freq,
-    }
+    summary.json (written last). Every TrainConfig field but train_mix and init_from (set those in --config) is a
+    flag; flags given override --config; the defaults shown are TrainConfig's."""
     given = {k: v for k, v in flags.items() if ctx.get_parameter_source(k).name == "COMMANDLINE"}
+    from_flags = parse_flags(TrainConfig, given)
     if resume and (given or config or hyperparams or tensorboard):
         named = sorted(f"--{k.replace('_', '-')}" for k in given) + [
             f for f, v in (("--config", config), ("--hyperparams", hyperparams), ("--tensorboard", tensorboard)) if v
@@ -202,10 +198,7 @@ def train(
 
     try:
         run = RunDirectory(out)
-        if config is not None:
-            run_config = load_config(config, TrainConfig, given)
-        else:
-            run_config = _validate(TrainConfig, given, "train flags")
+        run_config = from_flags if config is None else load_config(config, TrainConfig, given)
         summary = train_agent(run, run_config, device, resume, hyperparams, tensorboard, progress)
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
@@ -223,6 +216,7 @@ def _model_folder(path: Path) -> Path:
 
 
 @app.command("eval")
+@_with_options(*model_options(EvalConfig))
 def evaluate_model(
     path: Annotated[
         Path | None,
@@ -230,18 +224,10 @@ def evaluate_model(
             help="a run folder written by train (its model/ is evaluated) or a model folder", metavar="RUN_OR_MODEL"
         ),
     ] = None,
+    *,
     model: Annotated[Path | None, typer.Option(help="a model folder (RUN/model), instead of the argument")] = None,
-    env: Annotated[
-        str | None,
-        typer.Option(help="evaluate on this env id, with the same observations and actions (default: the model's)"),
-    ] = None,
-    scenario: Annotated[
-        str | None,
-        typer.Option(help="evaluate in this market: preset name or YAML path (default: the one saved with the model)"),
-    ] = None,
-    n_shoppers: Annotated[int, typer.Option(help="shoppers, one episode each")] = 1000,
-    seed: Annotated[int, typer.Option(help="evaluation seed (the shoppers)")] = 10_000,
     device: Device = "auto",
+    **flags: Any,
 ) -> None:
     """Evaluate a saved agent (a run or model folder) on fresh shoppers and print JSON.
 
@@ -250,10 +236,8 @@ def evaluate_model(
     a scenario file after training changes nothing."""
     if (path is None) == (model is None):
         fail("name the saved agent once: shopgym eval RUN_OR_MODEL_FOLDER (or --model MODEL_FOLDER)")
-    positive(n_shoppers=n_shoppers)
-    at_least(0, seed=seed)
-    env_id = env and _known(_known_env, env)
-    market = scenario and known_scenario(scenario)
+    options: EvalConfig = parse_flags(EvalConfig, flags)
+    env_id, market, n_shoppers, seed = options.env, options.scenario, options.n_shoppers, options.seed
     device = _device(device)
     folder = _model_folder(path or model)
     from shopgym.agents.evaluation import evaluate
@@ -327,7 +311,8 @@ def _suite_command(suite: Suite) -> Callable[..., None]:
         hyperparams: Path | None = None,
         **overrides: int | None,
     ) -> None:
-        positive(**overrides)
+        overrides = {name: value for name, value in overrides.items() if value is not None}
+        parse_flags(suite.config, overrides)
         device = _device(device)
         progress = _setup(verbose)
         target = out or Path("runs") / time.strftime(f"{config.stem}-%Y%m%d-%H%M%S")
@@ -347,29 +332,10 @@ def _suite_command(suite: Suite) -> Callable[..., None]:
             default=None,
             annotation=Annotated[Path | None, typer.Option(help="result folder (default: runs/<config>-<time>)")],
         ),
-        *(
-            inspect.Parameter(
-                name,
-                keyword,
-                default=None,
-                annotation=Annotated[
-                    int | None, typer.Option(help=f"override: {suite.config.model_fields[name].description}")
-                ],
-            )
-            for name in suite.overrides
-        ),
+        *model_options(suite.config, suite.overrides, override=True),
     ]
     if suite.hyperparams:
-        parameters.append(
-            inspect.Parameter(
-                "hyperparams",
-                keyword,
-                default=None,
-                annotation=Annotated[
-                    Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")
-                ],
-            )
-        )
+        parameters.append(inspect.Parameter("hyperparams", keyword, default=None, annotation=Hyperparams))
     parameters += [
         inspect.Parameter("device", keyword, default="auto", annotation=Device),
         inspect.Parameter("verbose", keyword, default=False, annotation=Verbose),
@@ -422,22 +388,20 @@ def sweep(
 
 
 @app.command()
+@_with_options(*model_options(StudyConfig))
 def tune(
     config: Annotated[Path, typer.Argument(help="search YAML (experiments/configs/tune_*.yml)")],
-    trials: Annotated[int, typer.Option(help="search until this many trials have ended (finished or pruned)")] = 20,
+    *,
     out: Annotated[Path | None, typer.Option(help="search folder (default: runs/<config>)")] = None,
-    storage: Annotated[
-        str | None, typer.Option(help="Optuna storage URL shared by several workers (default: OUT/study.db)")
-    ] = None,
-    study_name: Annotated[str, typer.Option(help="study name in the storage")] = "shopgym-tune",
     device: Device = "auto",
     verbose: Verbose = False,
+    **flags: Any,
 ) -> None:
     """Search hyperparameters with Optuna (TPE, median pruning on the evaluation curve).
 
     Writes best_hyperparams.yml (for train --hyperparams), trials.csv, search.png and report.md. Rerunning into
     the same --out continues a killed search; a larger --trials extends a finished one."""
-    positive(trials=trials)
+    study: StudyConfig = parse_flags(StudyConfig, flags)
     device = _device(device)
     _setup(verbose)
     if importlib.util.find_spec("optuna") is None:
@@ -447,7 +411,7 @@ def tune(
     target = out or Path("runs") / config.stem
     try:
         parsed = load_config(config, TuneConfig)
-        run_tune(parsed, target, trials, storage, study_name, device)
+        run_tune(parsed, target, study.trials, study.storage, study.study_name, device)
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
     typer.echo((target / "report.md").read_text(encoding="utf-8"))
@@ -455,22 +419,22 @@ def tune(
 
 
 @app.command()
+@_with_options(*model_options(PlotConfig))
 def plot(
     paths: Annotated[list[Path], typer.Argument(help="a comparison folder, or run folders written by train")],
+    *,
     out: Annotated[
         Path | None,
         typer.Option(
             help="PNG for run folders (a folder with --split), folder for a comparison (default: beside the runs)"
         ),
     ] = None,
-    title: Annotated[str, typer.Option(help="title of a learning-curve plot")] = "evaluation return while training",
-    split: Annotated[
-        bool, typer.Option(help="runs of several env × scenario pairs: one figure each (default: refuse)")
-    ] = False,
+    **flags: Any,
 ) -> None:
     """Redraw a comparison's figures and report from its scores.json, or plot the learning curves of training
     runs: one figure per env × scenario, one line per algorithm × budget whose runs are its seeds (a 95 %
     bootstrap band over seeds from 3 seeds on), written beside the runs unless --out says where."""
+    options: PlotConfig = parse_flags(PlotConfig, flags)
     from shopgym.experiments.compare import plot_training_runs, read_scores, write_report
 
     try:
@@ -487,7 +451,7 @@ def plot(
                 fail(f"{str(folder / 'scores.json')!r} does not match the comparison in run.json: {error!r}")
             typer.echo(f"figures and report.md written to {target}", err=True)
             return
-        written, notes = plot_training_runs(paths, out, title, split)
+        written, notes = plot_training_runs(paths, out, options.title, options.split)
     except (RunError, ValueError) as error:
         fail(str(error))
     except OSError as error:

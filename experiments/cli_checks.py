@@ -1,11 +1,22 @@
-"""Checks shared by the ``shopgym`` subcommands: bad input becomes one line ``shopgym: error: …`` and status 2."""
+"""Flags and checks shared by the ``shopgym`` subcommands: options derived from a config model's fields (name,
+type, default and help declared once, in the model), and bad input as one line ``shopgym: error: …`` with
+status 2."""
 
 from __future__ import annotations
 
+import inspect
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
+
 import typer
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from shopgym.experiments.configs import unknown_choice
 from shopgym.scenarios import list_scenarios
+
+#: A bound a field refuses a value for (pydantic's error type) and how a flag's error writes it.
+_BOUNDS = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}
 
 
 def fail(message: str) -> None:
@@ -31,3 +42,71 @@ def known_scenario(value: str) -> str:
     if value not in list_scenarios() and not value.endswith((".yml", ".yaml")):
         fail(unknown_choice("scenario", value, list_scenarios()))
     return value
+
+
+def _leaves(annotation: Any) -> set[Any]:
+    """The plain types a field's annotation is made of (inside ``Annotated`` and unions)."""
+    if get_origin(annotation) is Annotated:
+        return _leaves(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return set().union(*(_leaves(member) for member in get_args(annotation)))
+    return {get_origin(annotation) or annotation}
+
+
+def _flag_type(name: str, field: FieldInfo) -> type:
+    """What a command line gives for ``field``: its one scalar type, else text (a scenario: a name or a path)."""
+    leaves = _leaves(field.annotation) - {type(None)}
+    if len(leaves) == 1 and next(iter(leaves)) in (bool, int, float, str):
+        return next(iter(leaves))
+    if str in leaves:
+        return str
+    raise TypeError(f"config field {name!r} ({field.annotation}) cannot be a flag: leave it out of the command")
+
+
+def model_options(
+    model: type[BaseModel],
+    fields: tuple[str, ...] | None = None,
+    *,
+    exclude: tuple[str, ...] = (),
+    override: bool = False,
+    helps: dict[str, str] | None = None,
+) -> list[inspect.Parameter]:
+    """The flags of ``model``'s ``fields`` (default: all but ``exclude``) as keyword parameters for typer: each
+    field's type, its default (so ``--help`` shows it) and its description as help, or ``helps[name]`` where a
+    command line takes less than the model does. With ``override`` a flag defaults to None (not given: the
+    config's value stands) and its help says it overrides."""
+    options = []
+    for name in fields or [f for f in model.model_fields if f not in exclude]:
+        field = model.model_fields[name]
+        kind, default = _flag_type(name, field), field.get_default(call_default_factory=True)
+        help_text = (helps or {}).get(name) or field.description
+        if override:
+            kind, default, help_text = kind | None, None, f"override: {help_text}"
+        annotation = Annotated[kind, typer.Option(help=help_text)]
+        options.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return options
+
+
+def _flag_error(error: dict[str, Any]) -> str:
+    """A field's validation error as the flag's: its bound, or the validator's own message."""
+    flag = f"--{str(error['loc'][0]).replace('_', '-')}"
+    if error["type"] in _BOUNDS:
+        bound = next(iter(error["ctx"].values()))
+        return f"{flag} must be {_BOUNDS[error['type']]} {bound}, got {error['input']}"
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    return f"{flag} = {error['input']!r}: {error['msg']}"
+
+
+def parse_flags(model: type[BaseModel], flags: dict[str, Any]) -> Any:
+    """``flags`` (values by field name) validated as ``model``, the other fields at their defaults; a value it
+    refuses fails naming the flag (``--seed must be ≥ 0, got -5``, or the field validator's message). None where
+    the model needs more than flags give (a required field, a rule across fields): then the flags are only checked,
+    and the config that holds them is validated where it is read."""
+    try:
+        return model.model_validate(flags)
+    except ValidationError as error:
+        for detail in error.errors():
+            if detail["loc"] and detail["loc"][0] in flags:
+                fail(_flag_error(detail))
+    return None

@@ -1,4 +1,4 @@
-"""Experiment configurations: validated models for one training run and for a comparison, loaded from YAML.
+"""Experiment configurations (validated, from YAML) for runs and suites, and the options of ``eval``/``tune``/``plot``.
 
 The standard experiments live in ``experiments/configs/*.yml``. A key that is not in the model is an error that
 names it and lists the allowed ones; a value out of range names the field, the value and the range.
@@ -28,7 +28,7 @@ from shopgym.agents import POLICIES
 from shopgym.agents.sb3_options import ALGORITHM_NAMES
 from shopgym.files import read_yaml
 from shopgym.params import ParameterError, format_validation_error
-from shopgym.scenarios import resolve_scenario
+from shopgym.scenarios import list_scenarios, resolve_scenario
 
 __all__ = [
     "CONFIG_DIR",
@@ -36,7 +36,10 @@ __all__ = [
     "BaselineSpec",
     "CompareConfig",
     "ContinualConfig",
+    "EvalConfig",
+    "PlotConfig",
     "ScenarioRef",
+    "StudyConfig",
     "SuiteJob",
     "SweepConfig",
     "TrainConfig",
@@ -84,9 +87,15 @@ def _from_config_folder(value: str, info: ValidationInfo) -> str:
     return str((Path(folder) / value).resolve())
 
 
+#: A file path: in a config file, relative to that file's folder.
+ConfigPath = Annotated[str, AfterValidator(_from_config_folder)]
+
+
 def _known_scenario_ref(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, str) and value.endswith((".yml", ".yaml")):
         value = _from_config_folder(value, info)
+    elif isinstance(value, str) and value not in list_scenarios():
+        raise ValueError(unknown_choice("scenario", value, list_scenarios()))
     resolve_scenario(value)  # a ParameterError (a ValueError) names what is wrong
     return value
 
@@ -108,14 +117,18 @@ def _known_algo(value: str) -> str:
     return value.lower()
 
 
+#: A registered env id (``Promote-v1`` is ``shopgym/Promote-v1``) and an SB3 algorithm name (any case).
+EnvId = Annotated[str, AfterValidator(_known_env)]
+Algo = Annotated[str, AfterValidator(_known_algo)]
+#: The seed of the shoppers every policy is evaluated on.
+EvalSeed = Annotated[int, Field(ge=0, description="seed of the evaluation shoppers")]
+
+
 class _Learner(_Strict):
     """The algorithm and env that every config of trained agents names (training runs, transfer, continual)."""
 
-    algo: str = Field("ppo", description=f"{', '.join(ALGORITHM_NAMES)} (any case)")
-    env: str = Field("shopgym/Marketing-v1", description="registered env id (the shopgym/ prefix may be left out)")
-
-    _algo = field_validator("algo")(_known_algo)
-    _env = field_validator("env")(_known_env)
+    algo: Algo = Field("ppo", description=f"{', '.join(ALGORITHM_NAMES)} (any case)")
+    env: EnvId = Field("shopgym/Marketing-v1", description="registered env id (the shopgym/ prefix may be left out)")
 
 
 class TrainConfig(_Learner):
@@ -126,23 +139,19 @@ class TrainConfig(_Learner):
     n_timesteps: Steps = Field(300_000, description="env steps (shopper visits) to train for")
     eval_freq: Steps = Field(50_000, description="evaluate every this many env steps")
     n_eval: Steps = Field(500, description="shoppers per evaluation (the same ones every time)")
-    eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
+    eval_seed: EvalSeed = 10_000
     checkpoint_freq: int = Field(50_000, ge=0, description="checkpoint every this many env steps (0: never)")
     train_mix: list[ScenarioRef] = Field(
         default_factory=list, description="also train on these markets (slots split evenly; evaluation on scenario)"
     )
-    init_from: str | None = Field(None, description="a saved model folder whose weights start the training")
-
-    _init_from = field_validator("init_from")(_from_config_folder)
+    init_from: ConfigPath | None = Field(None, description="a saved model folder whose weights start the training")
 
 
 class AgentSpec(_Strict):
     """An SB3 agent in a comparison, trained once per seed."""
 
-    algo: str
+    algo: Algo
     n_timesteps: Steps
-
-    _algo = field_validator("algo")(_known_algo)
 
     @property
     def label(self) -> str:
@@ -158,12 +167,10 @@ class BaselineSpec(_Strict):
     (bandits) first learn for one episode of other shoppers, then are evaluated frozen."""
 
     policy: str | None = None
-    sb3: str | None = Field(None, description="a model saved by stable-baselines3 (.zip), with algo")
+    sb3: ConfigPath | None = Field(None, description="a model saved by stable-baselines3 (.zip), with algo")
     algo: str | None = Field(None, description="the SB3 algorithm that saved sb3")
     label: str | None = None
     params: dict[str, Any] = Field(default_factory=dict, validation_alias=AliasChoices("params", "kwargs"))
-
-    _sb3 = field_validator("sb3")(_from_config_folder)
 
     @field_validator("policy")
     @classmethod
@@ -215,12 +222,12 @@ class BaselineSpec(_Strict):
 class CompareConfig(_Strict):
     """Agents × training seeds and baselines, all evaluated on the same shoppers (``shopgym compare``)."""
 
-    env: str = "shopgym/Marketing-v1"
+    env: EnvId = "shopgym/Marketing-v1"
     scenario: ScenarioRef = "default"
     seeds: int = Field(2, ge=1, le=1000, description="training seeds per agent (and policy seeds per baseline)")
     eval_freq: Steps = Field(50_000, description="evaluate agents every this many env steps while training")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same for every policy")
-    eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
+    eval_seed: EvalSeed = 10_000
     checkpoint_freq: int = Field(0, ge=0, description="checkpoint agents every this many env steps (0: never)")
     agents: list[AgentSpec] = Field(default_factory=list)
     baselines: list[BaselineSpec] = Field(default_factory=list)
@@ -228,8 +235,6 @@ class CompareConfig(_Strict):
         None, description="label of the policy that incremental sales and promotion costs are measured against"
     )
     oracle: str | None = Field(None, description="label of a policy that reads hidden state: a reference line")
-
-    _env = field_validator("env")(_known_env)
 
     @field_validator("baselines", mode="before")
     @classmethod
@@ -265,7 +270,7 @@ class _AgentSuite(_Learner):
 
     seeds: int = Field(5, ge=1, le=1000, description="training seeds")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same every time")
-    eval_seed: int = Field(10_000, ge=0, description="seed of the evaluation shoppers")
+    eval_seed: EvalSeed = 10_000
 
 
 class TransferConfig(_AgentSuite):
@@ -300,9 +305,35 @@ class SuiteJob(_Strict):
     """A whole comparison, transfer or continual suite run as one job of a sweep."""
 
     kind: Literal["compare", "transfer", "continual"]
-    config: str = Field(min_length=1, description="path of the suite's YAML config (relative to the sweep config)")
+    config: ConfigPath = Field(min_length=1, description="the suite's YAML config (relative to the sweep config)")
 
-    _config = field_validator("config")(_from_config_folder)
+
+class EvalConfig(_Strict):
+    """Evaluating a saved agent on fresh shoppers (``shopgym eval``); env and market default to the agent's own."""
+
+    env: EnvId | None = Field(
+        None, description="evaluate on this env id, with the same observations and actions (default: the model's)"
+    )
+    scenario: ScenarioRef | None = Field(
+        None, description="evaluate in this market: preset name or YAML path (default: the one saved with the model)"
+    )
+    n_shoppers: int = Field(1000, ge=1, description="shoppers, one episode each")
+    seed: EvalSeed = 10_000
+
+
+class StudyConfig(_Strict):
+    """The Optuna study a hyperparameter search runs in (``shopgym tune``; the search itself is a ``TuneConfig``)."""
+
+    trials: int = Field(20, ge=1, description="search until this many trials have ended (finished or pruned)")
+    storage: str | None = Field(None, description="Optuna storage URL shared by workers (default: OUT/study.db)")
+    study_name: str = Field("shopgym-tune", description="study name in the storage")
+
+
+class PlotConfig(_Strict):
+    """Learning-curve figures of training runs (``shopgym plot``)."""
+
+    title: str = Field("evaluation return while training", description="title of a learning-curve plot")
+    split: bool = Field(False, description="runs of several env × scenario pairs: one figure each (default: refuse)")
 
 
 class TargetsConfig(_Strict):

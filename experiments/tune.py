@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from shopgym.experiments.configs import ScenarioRef, Steps, _known_algo, _known_env, _Strict
+from shopgym.experiments.configs import Algo, EnvId, ScenarioRef, Steps, _Strict
 from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError
 from shopgym.experiments.sweep import _locked
@@ -71,8 +71,8 @@ class ParamRange(_Strict):
 class TuneConfig(_Strict):
     """A hyperparameter search (``shopgym tune``)."""
 
-    algo: str = "dqn"
-    env: str = "shopgym/Marketing-v1"
+    algo: Algo = "dqn"
+    env: EnvId = "shopgym/Marketing-v1"
     scenario: ScenarioRef = "default"
     n_timesteps: Steps = Field(150_000, description="env steps per trial")
     eval_freq: Steps = Field(25_000, description="evaluate (and maybe prune) every this many env steps")
@@ -84,9 +84,6 @@ class TuneConfig(_Strict):
     space: dict[str, ParamRange] = Field(
         min_length=1, description="hyperparameter → range; policy_kwargs.<key> searches a network setting"
     )
-
-    _algo = field_validator("algo")(_known_algo)
-    _env = field_validator("env")(_known_env)
 
 
 def _hyperparams(config: TuneConfig, chosen: dict[str, Any], base: dict[str, Any]) -> Any:

@@ -260,3 +260,29 @@ def test_suite_commands_are_built_from_the_suite_registry(name):
     for field in suite.overrides:
         assert options[field].help == f"override: {suite.config.model_fields[field].description}"
     assert command.help.startswith(suite.help.split("\n")[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "left_out"),
+    [
+        ("train", "TrainConfig", {"train_mix", "init_from"}),
+        ("eval", "EvalConfig", set()),
+        ("tune", "StudyConfig", set()),
+        ("plot", "PlotConfig", set()),
+    ],
+)
+def test_command_flags_are_their_config_models_fields(name, model, left_out):
+    """train, eval, tune and plot offer one flag per field of their config model, with its default and its
+    description as help (issue 11: a field added to the model is a flag, no default copied)."""
+    import typer.main
+
+    from shopgym.experiments import configs
+    from shopgym.experiments.cli import app
+
+    fields = getattr(configs, model).model_fields
+    command = typer.main.get_command(app).commands[name]
+    options = {p.name: p for p in command.params if p.param_type_name == "option"}
+    assert not left_out & set(options)
+    for field in set(fields) - left_out:
+        assert options[field].default == fields[field].default
+        assert options[field].help == fields[field].description or (name, field) == ("train", "scenario")
