@@ -5,8 +5,9 @@ Run: ``python -m shopgym.experiments.agent_results`` (about 40 minutes on 2 CPU 
 each for the transfer and continual suites of ``experiments/configs/``; ``--quick`` for a smoke run). Every
 finished run is a cell of the store ``runs/agent_results/full/`` (one JSON file each, written atomically), and the
 suites keep their own resumable folders in it, so a killed run resumes where it stopped. The page is written
-to ``--out`` (default ``docs/results.md``) with its figures beside it. Each section is a module of
-:mod:`shopgym.experiments.results`; this one assembles the page.
+to ``--out`` (default ``docs/results.md``) with its figures beside it; ``--sections`` reruns only those sections
+and keeps the others as the page has them. Each section is a module of :mod:`shopgym.experiments.results`; this
+one assembles the page.
 
 The project's own acceptance targets (``experiments/configs/targets.yml``: J(π) ≥ 0.95 J* on Pricing-v1, PPO ≥
 +10 % over the best baseline on Marketing-v1, and those of the transfer and continual suites) are judged in those
@@ -47,6 +48,24 @@ PENDING = {
     "zozotown": "Marketing-v1 on the calibrated `zozotown` market (`experiments/configs/marketing_zozotown.yml`)",
     "tafeng": "Promote-v1 on the calibrated `tafeng` market (`experiments/configs/promote_tafeng.yml`)",
 }
+
+
+#: The line before each section of the page, so that a run of some sections keeps the others' text.
+MARKER = "<!-- section: {} -->"
+
+
+def page_sections(page: Path) -> dict[str, list[str]]:
+    """The sections of an existing page by name: the lines after each section's :data:`MARKER` up to the next
+    (none without a page or markers)."""
+    start, end = MARKER.split("{}")
+    found: dict[str, list[str]] = {}
+    lines: list[str] | None = None
+    for line in page.read_text().splitlines() if page.is_file() else []:
+        if line.startswith(start) and line.endswith(end):
+            lines = found.setdefault(line[len(start) : -len(end)], [])
+        elif lines is not None:
+            lines.append(line)
+    return found
 
 
 def bound_section(quick: bool) -> list[str]:
@@ -128,17 +147,20 @@ def main() -> None:
         "the cache to recompute) on shopper model v2 (the `-v1` ids). Machine: 2 CPU cores, no GPU.",
         "",
     ]
+    kept = page_sections(args.out)
     built = {section: sections[section]() for section in chosen}  # in the order asked for; the page keeps its own
     for section in sections:
+        lines.append(MARKER.format(section))
         if section in built:
             lines += built[section]
+        elif section in kept:  # not rerun: as the page has it
+            lines += kept[section]
         else:
             lines += [
                 f"## {PENDING[section]}: not rerun on shopper model v2 yet",
                 "",
-                f"`python -m shopgym.experiments.agent_results --sections {section}` (add the sections already on this",
-                "page: they are read back from the cache). The first model's results are in the git history of this",
-                "page (shopgym 0.1.0).",
+                f"`python -m shopgym.experiments.agent_results --sections {section}` (the other sections stay as this",
+                "page has them). The first model's results are in the git history of this page (shopgym 0.1.0).",
                 "",
             ]
     write_atomic(args.out, "\n".join(lines) + "\n")

@@ -16,9 +16,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_agent_results_quick(tmp_path):
     out = tmp_path / "results.md"
-    result = run(
-        "-m", "shopgym.experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "store")
-    )
+    args = ("-m", "shopgym.experiments.agent_results", "--quick", "--out", str(out), "--cache", str(tmp_path / "store"))
+    result = run(*args)
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
     for heading in (
@@ -42,6 +41,11 @@ def test_agent_results_quick(tmp_path):
         "promote_tafeng_comparison.png",
     ):
         assert (tmp_path / picture).stat().st_size > 10_000
+    # a rerun of one section keeps the others as the page has them (a line only the page holds survives)
+    out.write_text(text.replace("<!-- section: memory -->\n", "<!-- section: memory -->\nkept by the page\n"))
+    again = run(*args, "--sections", "speed")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert out.read_text() == text.replace("<!-- section: memory -->\n", "<!-- section: memory -->\nkept by the page\n")
 
 
 def test_pricing_screen_tiny(tmp_path):
