@@ -93,15 +93,15 @@ def calibrate(
     path: Annotated[Path | None, typer.Option(help="the data folder or file (default: the fetched copy)")] = None,
     seed: Annotated[int, typer.Option(help="seed of the simulated logs")] = 0,
     simulated_rows: Annotated[int, typer.Option(help="obd: impressions simulated per search step")] = 5_000_000,
-    shoppers: Annotated[int, typer.Option(help="tafeng: shopper slots of each simulated store")] = 5000,
+    shoppers: Annotated[int, typer.Option(help="tafeng: shopper slots of each simulated store")] = 6000,
     steps: Annotated[int, typer.Option(help="tafeng: search steps after the Jacobian")] = 24,
     burn_in: Annotated[int, typer.Option(help="tafeng: days simulated before the window")] = 365,
 ) -> None:
     """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
     values). obd, the click side: a logged click model fitted by maximum likelihood, then the base preset's outside
-    utility, position decay and item spread moved until simulated logs give the same fit. tafeng, visits, baskets
-    and prices: thirteen parameters moved until a simulated store log gives the real log's statistics
-    (docs/calibration.md)."""
+    utility, position decay and item spread moved until simulated logs give the same fit. tafeng, visits, baskets,
+    prices and the store's pricing: twenty parameters moved until a simulated store log gives the real log's
+    statistics (docs/calibration.md)."""
     from shopgym.scenarios import save_scenario
 
     if data not in ("obd", "tafeng"):
@@ -170,4 +170,7 @@ def fidelity(
             rows = [row for window in windows.values() for row in window]
     except (ParameterError, OSError) as error:
         fail(str(error))
-    typer.echo(f"{sum(row.within for row in rows)} of {len(rows)} statistics within; report in {out / 'fidelity.md'}")
+    defined = [row for row in rows if row.within is not None]
+    typer.echo(
+        f"{sum(row.within for row in defined)} of {len(defined)} statistics within; report in {out / 'fidelity.md'}"
+    )

@@ -22,6 +22,7 @@ from shopgym.calibration.clicks import (
     simulate_impressions,
 )
 from shopgym.calibration.fidelity import CLICK_STATISTICS, FidelityRow, Statistic, compare, write_report
+from shopgym.calibration.store_fit import KNOBS
 from shopgym.params import ParameterError
 from shopgym.scenarios import get_scenario, load_scenario, preset_provenance, read_provenance, save_scenario
 
@@ -141,19 +142,27 @@ def test_compare_reports_intervals_and_overlap() -> None:
     assert row.simulated_ci[0] <= row.simulated <= row.simulated_ci[1]
     [row] = compare([rate], real, other, bootstrap=200)
     assert not row.within
+    fixed = Statistic("no interval", lambda log: log.click_rate, resamplable=False, tolerance=0.5)
+    [row] = compare([fixed], real, other, bootstrap=20)
+    assert np.isnan(row.real_ci).all() and row.within == (abs(row.simulated - row.real) <= 0.5 * row.real)
+    undefined = Statistic("never defined on the real log", lambda log: float("nan") if log is real else 1.0)
+    [row] = compare([undefined], real, same[:3], bootstrap=20)
+    assert row.within is None  # nothing to compare: neither within nor out
 
 
 def test_report_files_follow_the_schema(tmp_path: Path) -> None:
     rows = [
         FidelityRow("a", 0.5, (0.4, 0.6), 0.55, (0.5, 0.6), True, percent=True),
-        FidelityRow("b", float("nan"), (float("nan"), float("nan")), 1.0, (0.9, 1.1), False),
+        FidelityRow("b", 2.0, (1.8, 2.2), 1.0, (0.9, 1.1), False),
+        FidelityRow("c", float("nan"), (float("nan"), float("nan")), 1.0, (0.9, 1.1), None),
     ]
     write_report(tmp_path, "title", rows, ["a note"], ["figure.png"])
     records = json.loads((tmp_path / "fidelity.json").read_text())
-    assert [set(r) for r in records] == [{"statistic", "real", "real_ci", "simulated", "simulated_ci", "within"}] * 2
-    assert records[1]["real"] is None and records[0]["real_ci"] == [0.4, 0.6]
+    assert [set(r) for r in records] == [{"statistic", "real", "real_ci", "simulated", "simulated_ci", "within"}] * 3
+    assert records[2]["real"] is None and records[2]["within"] is None and records[0]["real_ci"] == [0.4, 0.6]
     text = (tmp_path / "fidelity.md").read_text()
-    assert "| a | 50.00 % |" in text and "**no**" in text and "1 of 2 statistics within" in text
+    assert "| a | 50.00 % |" in text and "**no**" in text and "| n/a |" in text
+    assert "1 of 2 statistics within" in text and "1 not defined by the real log" in text
     assert "![figure](figure.png)" in text
 
 
@@ -265,7 +274,7 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     assert "wrote" in done.stdout and load_scenario(scenario).name == "tiny"
     provenance = read_provenance(scenario)
     assert provenance["lines"] == 92 * 20 * 3 and set(provenance["store_policy"]) == {"2000-11-01", "2001-02-01"}
-    assert provenance["simulations"] >= 1 + 13 + 1  # start, the Jacobian of 13 parameters and a step
+    assert provenance["simulations"] >= 1 + len(KNOBS) + 1  # start, the Jacobian and a step
     out = tmp_path / "report"
     fidelity = [*run, "fidelity", str(scenario), "tafeng", "--path", str(data), "--out", str(out), "--burn-in", "20"]
     done = subprocess.run([*fidelity, "--replicates", "2", "--bootstrap", "5"], capture_output=True, text=True)
@@ -300,7 +309,7 @@ def test_commands_refuse_bad_input_in_one_line(tmp_path: Path, args: list[str], 
 
 def _tafeng_file(path: Path, seed: int) -> Path:
     """A Ta Feng-format csv over Nov 2000 – Feb 2001: 20 products sold every day by random customers, at the
-    regular price or 10–30 % below it."""
+    regular price, 10–30 % below it or 20 % above it; a quarter of the lines pay 10 % less at the till."""
     from test_datasets import TAFENG_HEADER
 
     rng = np.random.default_rng(seed)
@@ -308,12 +317,12 @@ def _tafeng_file(path: Path, seed: int) -> Path:
     for day in np.arange(np.datetime64("2000-11-01"), np.datetime64("2001-03-01")):
         date = day.astype(object)
         for product in range(20):
-            price = (10 + product) * (1 - rng.choice([0, 0, 0.1, 0.3]))
+            price = (10 + product) * (1 - rng.choice([0, 0, 0, 0.1, 0.3, -0.2]))
             for _ in range(3):
                 units = int(rng.integers(1, 4))
                 cells = [f"{date.month}/{date.day}/{date.year}", f"{rng.integers(0, 300):08d}", "30-34", "115"]
                 cells += [str(100 + product % 5), str(4710000 + product), str(units), str(8 * units)]
-                cells.append(f"{round(units * price)}")
+                cells.append(f"{round(units * price * (0.9 if rng.random() < 0.25 else 1.0))}")
                 lines.append(",".join(f'"{c}"' for c in cells) + "\n")
     path.write_text(TAFENG_HEADER + "".join(lines))
     return path
@@ -331,7 +340,9 @@ def test_data_describe_writes_the_tafeng_report(tmp_path: Path) -> None:
     assert fitted["lines"] == 92 * 20 * 3
     values = {row["statistic"]: row for row in fitted["statistics"]}
     assert values["units per line"]["ci"][0] <= values["units per line"]["value"] <= values["units per line"]["ci"][1]
-    assert values["lines discounted > 2 % below regular (share)"]["value"] == pytest.approx(0.5, abs=0.05)
+    # the shelf discounts 1/3 of the product-days and the till a quarter of the other lines; 1/6 are raised
+    assert values["lines discounted > 2 % below regular (share)"]["value"] == pytest.approx(1 / 2, abs=0.05)
+    assert values["lines > 2 % above regular (share)"]["value"] == pytest.approx(1 / 8, abs=0.04)
     held_out = {row["statistic"]: row for row in report["windows"]["Feb 2001 (held out)"]["statistics"]}
     assert held_out["customers of the first 30 days back later (share)"]["value"] is None  # February: 28 days
     assert {"gain", "loss", "loss_aversion"} <= set(fitted["reference_price"])

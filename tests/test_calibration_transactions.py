@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shopgym.calibration.fidelity import compare
-from shopgym.calibration.reference_prices import fit_reference_price
+from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
 from shopgym.calibration.transactions import (
     TRANSACTION_STATISTICS,
     TransactionLog,
@@ -62,13 +62,19 @@ TINY_EXPECTED = {
     "spend in the top 10 categories (share)": 1.0,
     "gross margin (products priced above ASSET)": 1 - 100 / 128,  # product 30 (ASSET 6 > price 5) left out
     "lines paid below ASSET (share)": 1 / 8,
+    "products sold per customer": 1.0,  # products 10, 20, 30 of customers 1, 2, 3
+    "lines of the top 10 % of products (share)": 4 / 8,  # one product of three: product 10, 4 lines
+    "lines > 2 % above regular (share)": 0.0,
+    "discounted lines beside a regular-price line (share)": 0.0,  # product 10 sold only at 9 on day 40
+    "discount depth (mean, lines beside a regular-price line)": float("nan"),
+    "price rise (mean, lines above regular)": float("nan"),  # no line above its regular price
 }
 
 
 def test_every_statistic_on_a_tiny_log_has_its_known_value() -> None:
     assert set(TINY_EXPECTED) == set(STATISTICS)
     for name, expected in TINY_EXPECTED.items():
-        assert STATISTICS[name].compute(TINY) == pytest.approx(expected), name
+        assert STATISTICS[name].compute(TINY) == pytest.approx(expected, nan_ok=True), name
 
 
 def test_discount_spells_count_consecutive_days_of_sale_below_the_regular_price() -> None:
@@ -272,3 +278,57 @@ def test_reference_price_regression_refuses_bad_input() -> None:
     )
     with pytest.raises(ParameterError, match="prices do not move"):
         fit_reference_price(steady, min_days=2)
+
+
+def slopes_log(seed: int, below: float, above: float | None, products: int = 40, days: int = 50) -> TransactionLog:
+    """Every product sells every day at its regular price (60 % of days), a discount of 5–30 % or (unless
+    ``above`` is None) a rise of 5–20 %; log units = level + below·min(log P/regular, 0) + above·max(…, 0) + noise."""
+    rng = np.random.default_rng(seed)
+    regular = rng.integers(10, 100, products).astype(np.float64)
+    level = rng.uniform(np.log(300), np.log(3000), products)
+    rows = []
+    for day in range(days):
+        kind = rng.random(products)
+        rise = 1 + rng.uniform(0.05, 0.2, products) if above is not None else np.ones(products)
+        factor = np.where(kind < 0.6, 1.0, np.where(kind < 0.85, 1 - rng.uniform(0.05, 0.3, products), rise))
+        price = np.round(regular * factor, 2)
+        relative = np.log(price / regular)
+        mean = level + below * np.minimum(relative, 0) + (above or 0.0) * np.maximum(relative, 0)
+        units = np.round(np.exp(mean + rng.normal(0, 0.1, products))).astype(np.int64)
+        rows += [(int(rng.integers(0, 500)), day, p, 0, int(units[p]), units[p] * price[p], 0.5 * units[p] * price[p])
+                 for p in range(products)]  # fmt: skip
+    return make_log(rows)
+
+
+def test_price_response_recovers_the_slopes_below_and_above_the_regular_price() -> None:
+    fit = fit_price_response(slopes_log(0, below=-0.8, above=-3.3))
+    assert (fit.products, fit.product_days) == (40, 40 * 50)
+    for estimate, truth in ((fit.below, -0.8), (fit.above, -3.3)):
+        assert estimate.low <= truth <= estimate.high and estimate.high - estimate.low < 0.5
+    only_discounts = fit_price_response(slopes_log(1, below=-2.0, above=None))
+    assert only_discounts.below.low <= -2.0 <= only_discounts.below.high
+    assert np.isnan(only_discounts.above.value)  # no day above the regular price: nothing to fit
+    with pytest.raises(ParameterError, match="transaction log is empty"):
+        fit_price_response(make_log([]))
+    steady = make_log(
+        [(1, d, p, 0, 1 + (d * p) % 3, 10.0 * (1 + (d * p) % 3), 1.0) for d in range(5) for p in range(3)]
+    )
+    with pytest.raises(ParameterError, match="prices do not move within products"):
+        fit_price_response(steady, min_days=2)
+
+
+def test_a_discount_at_the_till_shows_beside_regular_price_lines_of_the_day() -> None:
+    shelf = [(c, d, 5, 0, 1, 10.0 if d < 3 else 9.0, 5.0) for d in range(4) for c in (1, 2)]  # day 3: all at 9
+    till = [(c, d, 6, 0, 1, 8.0 if c == 1 else 10.0, 5.0) for d in range(4) for c in (1, 2)]  # customer 1 pays 8
+    statistic = STATISTICS["discounted lines beside a regular-price line (share)"]
+    assert statistic.compute(make_log(shelf)) == 0.0
+    assert statistic.compute(make_log(till)) == 1.0
+    assert statistic.compute(make_log(shelf + till)) == pytest.approx(4 / 6)
+    depth = STATISTICS["discount depth (mean, lines beside a regular-price line)"]
+    assert depth.compute(make_log(shelf + till)) == pytest.approx(0.2)  # the till's 8 against 10, not the shelf's 9
+
+
+def test_price_rises_show_as_lines_above_the_regular_price() -> None:
+    log = make_log([(1, d, 5, 0, 1, 10.0, 5.0) for d in range(4)] + [(2, 4, 5, 0, 2, 26.0, 10.0)])
+    assert STATISTICS["lines > 2 % above regular (share)"].compute(log) == pytest.approx(1 / 5)
+    assert STATISTICS["price rise (mean, lines above regular)"].compute(log) == pytest.approx(0.3)  # 13 against 10

@@ -80,9 +80,10 @@ def test_zozotown_clicks_as_often_as_the_logs(cache: Path, tmp_path: Path) -> No
 
 
 def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> None:
-    """docs/calibration.md's Ta Feng numbers: the windows' sizes, a basket of about 7 lines, and demand that
-    falls more steeply above the reference price than below it (−loss − gain > 0) on the fitted months."""
-    from shopgym.calibration.reference_prices import fit_reference_price
+    """docs/calibration.md's Ta Feng numbers: the windows' sizes, a basket of about 7 lines, demand that falls
+    more steeply above the reference price than below it (−loss − gain > 0) and above the regular price than below
+    it on the fitted months, and 42 % of the discounted lines sold beside a regular-price line."""
+    from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
     from shopgym.calibration.tafeng import WINDOWS
     from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog
 
@@ -93,11 +94,15 @@ def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> N
     assert 6.9 < lines_per_visit.compute(fitted) < 7.1
     fit = fit_reference_price(fitted)
     assert fit.loss_aversion.low > 0 and fit.price_elasticity.high < 0
+    response = fit_price_response(fitted)
+    assert response.above.high < response.below.low < response.below.high < 0
+    beside = next(s for s in TRANSACTION_STATISTICS if s.name == "discounted lines beside a regular-price line (share)")
+    assert 0.41 < beside.compute(fitted) < 0.43
 
 
 def test_shipped_tafeng_preset_is_a_fresh_fit(cache: Path) -> None:
-    """`shopgym calibrate tafeng` rebuilds the shipped preset and its provenance block exactly (several minutes:
-    about fifty simulated stores)."""
+    """`shopgym calibrate tafeng` rebuilds the shipped preset and its provenance block exactly (about 11 minutes:
+    145 simulated stores)."""
     from shopgym.calibration.tafeng import calibrate_tafeng
     from shopgym.scenarios import get_scenario, preset_provenance
 

@@ -184,9 +184,58 @@ def test_a_store_with_churn_sees_new_customers_arrive():
         ({"days": 0}, "days = 0"),
         ({"shoppers": 0}, "shoppers = 0"),
         ({"burn_in": -1}, "burn_in = -1"),
+        ({"kept": 0.0}, "kept = 0.0"),
     ],
 )
 def test_bad_store_arguments_name_the_field(kwargs, match):
     arguments = {"scenario": grocer(), "days": 5, "shoppers": 5, "seed": 0} | kwargs
     with pytest.raises(ParameterError, match=match):
         simulate_store(**arguments)
+
+
+def test_price_rises_take_their_share_of_the_days_off_promotion_and_leave_discounts_alone():
+    policy = StorePolicy(discount_chance=0.2, discount_days=5.0, discount_depth=0.15, rise_chance=0.25, rise_size=0.3)
+    shelf = policy.shelf(np.random.default_rng(0), 3000, 400)
+    up, down = shelf > 1.0, shelf < 1.0
+    assert abs(down.mean() - 0.2) < 0.01  # the discount chain is drawn first, as without rises
+    assert abs(up.mean() - 0.25 * 0.8) < 0.01
+    assert abs((shelf[up] - 1.0).mean() - 0.3) < 0.01
+    begins = up[1:] & ~up[:-1]
+    assert 4.0 < up[1:].sum() / begins.sum() < 5.0  # spells of 5 days, some cut short by a discount
+    plain = StorePolicy(discount_chance=0.2, discount_days=5.0, discount_depth=0.15)
+    unchanged = plain.shelf(np.random.default_rng(0), 50, 400)
+    assert np.array_equal(
+        unchanged, plain.model_copy(update={"rise_size": 0.5}).shelf(np.random.default_rng(0), 50, 400)
+    )
+    assert np.array_equal(np.minimum(shelf[:50], 1.0), unchanged)  # rises draw from a stream of their own
+
+
+def test_store_rises_show_as_lines_above_the_regular_price():
+    scenario = grocer()
+    log = simulate_store(scenario, 30, 300, 0, StorePolicy(discount_chance=0.1, rise_chance=0.2), burn_in=30)
+    above = log.unit_price > 1.02 * log.regular_price
+    assert 0.05 < above.mean() < 0.3
+
+
+def test_a_thinned_store_keeps_whole_slots_of_the_same_store():
+    whole = simulate_store(grocer(), 30, 300, 0, burn_in=60)
+    thinned = simulate_store(grocer(), 30, 300, 0, burn_in=60, kept=0.4)
+    slots = np.unique(thinned.customer % 300)
+    assert 0.3 < slots.size / np.unique(whole.customer % 300).size < 0.5
+    rows = np.isin(whole.customer % 300, slots)
+    for column in ("customer", "day", "product", "units", "paid"):  # the kept slots' lines, drawn as in the whole
+        assert np.array_equal(getattr(thinned, column), getattr(whole, column)[rows]), column
+    more = simulate_store(grocer(), 30, 300, 0, burn_in=60, kept=0.7)
+    assert set(slots) <= set(np.unique(more.customer % 300))  # a larger share keeps a superset
+
+
+def test_discounts_at_the_till_lower_what_some_lines_pay_and_not_the_shelf():
+    policy = StorePolicy(discount_chance=0.0, checkout_chance=0.3, checkout_depth=0.2)
+    paid = policy.checkout(np.random.default_rng(0), 20_000)
+    assert abs((paid < 1).mean() - 0.3) < 0.01 and abs((1 - paid[paid < 1]).mean() - 0.2) < 0.012
+    assert np.array_equal(StorePolicy().checkout(np.random.default_rng(0), 5), np.ones(5))
+    plain = simulate_store(grocer(), 30, 300, 0, StorePolicy(discount_chance=0.0), burn_in=30)
+    log = simulate_store(grocer(), 30, 300, 0, policy, burn_in=30)
+    np.testing.assert_array_equal(log.units, plain.units)  # the same choices: the till comes after them
+    cut = log.unit_price < 0.98 * log.regular_price
+    assert abs(cut.mean() - 0.3) < 0.05 and np.all(log.paid <= plain.paid + 1e-9)

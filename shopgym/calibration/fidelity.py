@@ -8,7 +8,8 @@ For a statistic s and a real log of R rows:
   log's policy; ``simulated_ci``: their 2.5 and 97.5 percentiles, the range a log like the real one would show if
   the scenario were true. Replicates of the real size keep statistics that depend on the amount of data (how
   many items got a click) comparable.
-- ``within``: the two intervals overlap.
+- ``within``: the two intervals overlap, or the values differ by at most the statistic's tolerance; null where
+  the real log does not define the statistic (nothing to compare), and such a row is not counted.
 
 :func:`compare` computes the rows; :func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real,
 real_ci, simulated, simulated_ci, within}``) and ``fidelity.md``, which shows the figures its caller drew.
@@ -63,6 +64,9 @@ class Statistic(Generic[LogT]):
     #: an amount in the statistic's units
     tolerance: float = 0.0
     relative: bool = True
+    #: False where resampling the log's units biases the statistic (it counts distinct things across units, which
+    #: a resample's repeated units do not add): no bootstrap interval then, and the verdict is the tolerance's
+    resamplable: bool = True
 
     def allowed(self, real: float) -> float:
         """The difference from ``real`` the verdict accepts besides overlapping intervals."""
@@ -78,7 +82,7 @@ class FidelityRow:
     real_ci: tuple[float, float]
     simulated: float
     simulated_ci: tuple[float, float]
-    within: bool
+    within: bool | None  # None: the real log does not define the statistic, so there is nothing to be within
     percent: bool = False
     tolerance: float = 0.0
 
@@ -100,11 +104,17 @@ def bootstrap_statistics(
     statistics: Sequence[Statistic[LogT]], log: LogT, bootstrap: int = 1000, seed: int = 0
 ) -> list[tuple[float, tuple[float, float]]]:
     """Each statistic of ``log`` with its 95 % percentile-bootstrap interval (``log.resample``, ``bootstrap``
-    times)."""
+    times); nan for a statistic that is not ``resamplable``."""
     rng = np.random.default_rng(seed)
-    boot = _table(statistics, [log.resample(rng) for _ in range(bootstrap)])
+    resampled = [statistic for statistic in statistics if statistic.resamplable]
+    boot = _table(resampled, [log.resample(rng) for _ in range(bootstrap)]) if resampled else np.zeros((0, 0))
     values = _table(statistics, [log])[0]
-    return [(float(values[k]), _interval(boot[:, k])) for k in range(len(statistics))]
+    intervals = iter([_interval(boot[:, k]) for k in range(len(resampled))])
+    no_interval = (float("nan"), float("nan"))
+    return [
+        (float(values[k]), next(intervals) if statistic.resamplable else no_interval)
+        for k, statistic in enumerate(statistics)
+    ]
 
 
 def compare(
@@ -116,7 +126,7 @@ def compare(
 ) -> list[FidelityRow]:
     """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size. A row is
     within when the real interval and the simulated range overlap, or when the simulated median is within the
-    statistic's tolerance of the real value."""
+    statistic's tolerance of the real value; neither (None) when the real log does not define the statistic."""
     sims = _table(statistics, simulated)
     reals = bootstrap_statistics(statistics, real, bootstrap, seed)
     rows = []
@@ -131,7 +141,9 @@ def compare(
                 real_ci=real_ci,
                 simulated=median,
                 simulated_ci=sim_ci,
-                within=bool((real_ci[0] <= sim_ci[1] and sim_ci[0] <= real_ci[1]) or abs(median - value) <= allowed),
+                within=None
+                if np.isnan(value)
+                else bool((real_ci[0] <= sim_ci[1] and sim_ci[0] <= real_ci[1]) or abs(median - value) <= allowed),
                 percent=statistic.percent,
                 tolerance=allowed,
             )
@@ -216,9 +228,13 @@ def fidelity_table(rows: Sequence[FidelityRow]) -> list[str]:
             _show_ci(row.simulated_ci, row.percent),
             *([f"± {show_value(row.tolerance, row.percent)}"] * tolerant),
         ]
-        lines.append("| " + " | ".join(cells) + f" | {'yes' if row.within else '**no**'} |")
+        verdict = "n/a" if row.within is None else "yes" if row.within else "**no**"
+        lines.append("| " + " | ".join(cells) + f" | {verdict} |")
     rule = "the intervals overlap" + (", or the values differ by at most the tolerance" if tolerant else "")
-    return [*lines, "", f"{sum(row.within for row in rows)} of {len(rows)} statistics within ({rule})."]
+    defined = [row for row in rows if row.within is not None]
+    undefined = len(rows) - len(defined)
+    note = f"; {undefined} not defined by the real log, n/a" if undefined else ""
+    return [*lines, "", f"{sum(row.within for row in defined)} of {len(defined)} statistics within ({rule}){note}."]
 
 
 def fidelity_markdown(title: str, rows: Sequence[FidelityRow], notes: Sequence[str], figures: Sequence[str]) -> str:

@@ -2,7 +2,9 @@
 
 :func:`fit_reference_price` regresses log units sold per product-day on the log price relative to the regular price
 and on the gain and loss of the price against an exponentially smoothed reference price, with product fixed effects
-and product-clustered standard errors. :data:`REFERENCE_STATISTICS` are its coefficients as fidelity statistics.
+and product-clustered standard errors; :func:`fit_price_response` regresses the same log units on the log price
+below and above the regular price, two slopes. :data:`REFERENCE_STATISTICS` are their coefficients as fidelity
+statistics.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from shopgym.calibration.fidelity import Statistic
 from shopgym.calibration.transactions import COEFFICIENT_TOLERANCE, NAN, TransactionLog, product_days
 from shopgym.params import ParameterError
 
-__all__ = ["REFERENCE_STATISTICS", "ReferenceFit", "fit_reference_price"]
+__all__ = ["REFERENCE_STATISTICS", "PriceResponse", "ReferenceFit", "fit_price_response", "fit_reference_price"]
 
 
 @dataclass(frozen=True)
@@ -80,64 +82,119 @@ def fit_reference_price(log: TransactionLog, memory: float = 0.7, min_days: int 
         raise ParameterError(f"min_days = {min_days}: fewer than 2 products have that many days with sales to fit")
     p, r = price[keep], reference[keep]
     x = np.column_stack([np.log(p / regular[keep]), np.maximum(r - p, 0) / r, np.maximum(p - r, 0) / r])
-    y = np.log(units[keep])
-    size = np.bincount(cluster).astype(np.float64)[:, None]
-    y = y - (np.bincount(cluster, weights=y) / size[:, 0])[cluster]
-    x = x - (np.stack([np.bincount(cluster, weights=col) for col in x.T], axis=1) / size)[cluster]
-    xtx = x.T @ x
-    if np.linalg.matrix_rank(xtx) < 3:
-        raise ParameterError("the prices do not move enough within products to separate price, gain and loss")
-    bread = np.linalg.inv(xtx)
-    beta = bread @ x.T @ y
-    residual = y - x @ beta
-    score = np.stack([np.bincount(cluster, weights=col * residual) for col in x.T], axis=1)  # [G, 3]
-    g = groups.size
-    covariance = g / (g - 1) * bread @ (score.T @ score) @ bread
-    dof = max(y.size - g - 3, 1)
-    naive = np.sqrt(np.diag(bread) * (residual @ residual) / dof)
-    clustered = np.sqrt(np.diag(covariance))
-    t = float(stats.t.ppf(0.975, g - 1))
-
-    def estimate(weights: np.ndarray) -> Estimate:
-        value, se = float(weights @ beta), float(np.sqrt(weights @ covariance @ weights))
-        return Estimate(value, value - t * se, value + t * se)
-
+    ols = _FixedEffects(x, np.log(units[keep]), cluster, "price, gain and loss")
+    estimate = ols.estimate
     return ReferenceFit(
         price_elasticity=estimate(np.array([1.0, 0, 0])),
         gain=estimate(np.array([0, 1.0, 0])),
         loss=estimate(np.array([0, 0, 1.0])),
         loss_aversion=estimate(np.array([0, -1.0, -1.0])),
-        product_days=int(y.size),
-        products=int(g),
+        product_days=int(ols.rows),
+        products=int(groups.size),
         memory=memory,
-        clustered_se=(float(clustered[0]), float(clustered[1]), float(clustered[2])),
-        naive_se=(float(naive[0]), float(naive[1]), float(naive[2])),
+        clustered_se=ols.clustered_se,
+        naive_se=ols.naive_se,
     )
 
 
-_last_fit: list = [None, None]  # (log, its fit): the regression statistics of one log share one fit
+@dataclass(frozen=True)
+class PriceResponse:
+    """The piecewise price response (:func:`fit_price_response`): slopes of log units sold per product-day on
+    log(price / regular price) below the regular price (``below``) and above it (``above``), with 95 % intervals;
+    nan where the log has no such product-day."""
+
+    below: Estimate
+    above: Estimate
+    product_days: int
+    products: int
 
 
-def _coefficient(name: str) -> Callable[[TransactionLog], float]:
+def fit_price_response(log: TransactionLog, min_days: int = 10) -> PriceResponse:
+    """Fit log units sold per product-day to min(log(P / regular), 0) and max(log(P / regular), 0), with product
+    fixed effects and product-clustered errors, over the products with at least ``min_days`` days of sale (P the
+    mean price per unit, as in :func:`fit_reference_price`, with the same selection: days with sales only). The
+    two slopes separate what the reference regression mixes: how much a discount sells and how much a price above
+    the regular one loses."""
+    if not len(log):
+        raise ParameterError("the transaction log is empty: no price response to fit")
+    days = product_days(log)
+    index = np.cumsum(days.first) - 1
+    keep = np.bincount(index)[index] >= min_days
+    groups, cluster = np.unique(days.product[keep], return_inverse=True)
+    if groups.size < 2:
+        raise ParameterError(f"min_days = {min_days}: fewer than 2 products have that many days with sales to fit")
+    relative = np.log(days.price[keep] / days.regular[keep])
+    columns = np.column_stack([np.minimum(relative, 0.0), np.maximum(relative, 0.0)])
+    moves = [k for k in range(2) if np.ptp(_demeaned(columns[:, k : k + 1], cluster)) > 0]
+    if not moves:
+        raise ParameterError("the prices do not move within products: no price response to fit")
+    ols = _FixedEffects(columns[:, moves], np.log(days.units[keep]), cluster, "prices below and above the regular")
+    slopes = [
+        ols.estimate(np.eye(len(moves))[moves.index(k)]) if k in moves else Estimate(NAN, NAN, NAN) for k in (0, 1)
+    ]
+    return PriceResponse(slopes[0], slopes[1], int(ols.rows), int(groups.size))
+
+
+def _demeaned(x: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """``x`` [D, k] minus its mean per cluster."""
+    size = np.bincount(cluster).astype(np.float64)[:, None]
+    return x - (np.stack([np.bincount(cluster, weights=col) for col in x.T], axis=1) / size)[cluster]
+
+
+class _FixedEffects:
+    """OLS of ``y`` [D] on ``x`` [D, k] with a fixed effect per ``cluster`` [D] (ids 0 … G − 1) and standard errors
+    clustered by it (factor G/(G − 1)); intervals from Student's t with G − 1 degrees of freedom. ``what`` names
+    the regressors in the error raised when they do not move within clusters."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, cluster: np.ndarray, what: str) -> None:
+        x, y = _demeaned(x, cluster), _demeaned(y[:, None], cluster)[:, 0]
+        if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:
+            raise ParameterError(f"the prices do not move enough within products to separate {what}")
+        bread = np.linalg.inv(x.T @ x)
+        self.beta = bread @ x.T @ y
+        residual = y - x @ self.beta
+        score = np.stack([np.bincount(cluster, weights=col * residual) for col in x.T], axis=1)  # [G, k]
+        g = int(cluster.max()) + 1
+        self.covariance = g / (g - 1) * bread @ (score.T @ score) @ bread
+        self.rows = y.size
+        self.clustered_se = tuple(float(v) for v in np.sqrt(np.diag(self.covariance)))
+        dof = max(y.size - g - x.shape[1], 1)
+        self.naive_se = tuple(float(v) for v in np.sqrt(np.diag(bread) * (residual @ residual) / dof))
+        self.t = float(stats.t.ppf(0.975, g - 1))
+
+    def estimate(self, weights: np.ndarray) -> Estimate:
+        """The combination ``weights`` · β with its 95 % interval."""
+        value, se = float(weights @ self.beta), float(np.sqrt(weights @ self.covariance @ weights))
+        return Estimate(value, value - self.t * se, value + self.t * se)
+
+
+_last_fits: dict[str, list] = {}  # per fit: (log, its fit), so that the statistics of one log share one fit
+
+
+def _coefficient(fit: Callable[[TransactionLog], object], name: str) -> Callable[[TransactionLog], float]:
     def value(log: TransactionLog) -> float:
-        if _last_fit[0] is not log:
+        last = _last_fits.setdefault(fit.__name__, [None, None])
+        if last[0] is not log:
             try:
-                fit: ReferenceFit | None = fit_reference_price(log)
-            except ParameterError:  # too few products with enough days of sale to fit
-                fit = None
-            _last_fit[:] = [log, fit]
-        return NAN if _last_fit[1] is None else float(getattr(_last_fit[1], name).value)
+                result: object | None = fit(log)
+            except ParameterError:  # too few products with enough days of sale, or prices that do not move
+                result = None
+            last[:] = [log, result]
+        return NAN if last[1] is None else float(getattr(last[1], name).value)
 
     return value
 
 
-#: The reference-price regression's coefficients (:func:`fit_reference_price`, memory 0.7), as statistics.
+#: The reference-price regression's coefficients (:func:`fit_reference_price`, memory 0.7) and the price
+#: response's slopes (:func:`fit_price_response`), as statistics.
 REFERENCE_STATISTICS: tuple[Statistic[TransactionLog], ...] = tuple(
-    Statistic(name, _coefficient(field), tolerance=COEFFICIENT_TOLERANCE, relative=False)
-    for name, field in (
-        ("reference regression: log(price / regular)", "price_elasticity"),
-        ("reference regression: gain", "gain"),
-        ("reference regression: loss", "loss"),
-        ("reference regression: −loss − gain (loss aversion)", "loss_aversion"),
+    Statistic(name, _coefficient(fit, field), tolerance=COEFFICIENT_TOLERANCE, relative=False)
+    for name, fit, field in (
+        ("reference regression: log(price / regular)", fit_reference_price, "price_elasticity"),
+        ("reference regression: gain", fit_reference_price, "gain"),
+        ("reference regression: loss", fit_reference_price, "loss"),
+        ("reference regression: −loss − gain (loss aversion)", fit_reference_price, "loss_aversion"),
+        ("price response: slope below the regular price", fit_price_response, "below"),
+        ("price response: slope above the regular price", fit_price_response, "above"),
     )
 )

@@ -30,31 +30,73 @@ __all__ = ["StorePolicy", "simulate_store"]
 class StorePolicy(BaseModel):
     """How the simulated store prices its shelf (its logging policy; it shows no offers of its own). Each item's
     promotions come and go as a two-state Markov chain over days: on a share ``discount_chance`` of item-days, in
-    spells of ``discount_days`` days on average (geometric), each at one depth drawn around ``discount_depth``."""
+    spells of ``discount_days`` days on average (geometric), each at one depth drawn around ``discount_depth``.
+    Price rises above list come and go by a second, independent chain with the same spell length, on a share
+    ``rise_chance`` of the item-days not on promotion, each at one rise drawn around ``rise_size``. Apart from the
+    shelf, a share ``checkout_chance`` of the lines get a discount at the till (a member price or a coupon, drawn
+    around ``checkout_depth``): the shopper chose the line at the shelf price, the log shows what was paid."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     discount_chance: float = Field(0.1, ge=0.0, le=0.95, description="share of item-days on promotion")
-    discount_days: float = Field(7.0, ge=1.0, le=365.0, description="mean length of a promotion (days)")
+    discount_days: float = Field(7.0, ge=1.0, le=365.0, description="mean length of a promotion or rise (days)")
     discount_depth: float = Field(
         0.1, ge=0.02, le=0.9, description="mean discount of a promotion: 2 % + an exponential, capped at 90 %"
     )
+    rise_chance: float = Field(0.0, ge=0.0, le=0.95, description="share of item-days off promotion priced above list")
+    rise_size: float = Field(
+        0.1, ge=0.02, le=2.0, description="mean rise above list: 2 % + an exponential, capped at 200 %"
+    )
+    checkout_chance: float = Field(0.0, ge=0.0, le=0.95, description="share of lines discounted at the till")
+    checkout_depth: float = Field(
+        0.1, ge=0.02, le=0.9, description="mean discount at the till: 2 % + an exponential, capped at 90 %"
+    )
+
+    def checkout(self, rng: np.random.Generator, lines: int) -> np.ndarray:
+        """[lines] the share of the shelf price each line pays at the till (1: no discount there)."""
+        if not self.checkout_chance:
+            return np.ones(lines)
+        depth = np.minimum(0.02 + rng.exponential(self.checkout_depth - 0.02, lines), 0.9)
+        return np.where(rng.random(lines) < self.checkout_chance, 1.0 - depth, 1.0)
 
     def shelf(self, rng: np.random.Generator, days: int, n_items: int) -> np.ndarray:
-        """[days, n_items] paid fraction of every item on each day, the chain started from its stationary share."""
-        end = 1.0 / self.discount_days
-        start = min(1.0, self.discount_chance * end / max(1.0 - self.discount_chance, 1e-12))
+        """[days, n_items] paid fraction of every item on each day (list price = 1), each chain started from its
+        stationary share. The rise chain draws from a child of ``rng``, so the discounts are the same with or without
+        rises."""
+        discount = _Spells(rng, self.discount_chance, self.discount_days, self.discount_depth, 0.9, n_items)
+        rise = None  # on a stream of its own, so that rises leave the discounts' calendar as it was
+        if self.rise_chance:
+            rise = _Spells(rng.spawn(1)[0], self.rise_chance, self.discount_days, self.rise_size, 2.0, n_items)
         shelf = np.ones((days, n_items))
-        on = rng.random(n_items) < self.discount_chance
-        depth = np.minimum(0.02 + rng.exponential(self.discount_depth - 0.02, n_items), 0.9)
         for day in range(days):
-            shelf[day] = np.where(on, 1.0 - depth, 1.0)
-            flip = rng.random(n_items)
-            begins = ~on & (flip < start)
-            on = np.where(on, flip >= end, begins)
-            fresh = np.minimum(0.02 + rng.exponential(self.discount_depth - 0.02, n_items), 0.9)
-            depth = np.where(begins, fresh, depth)
+            shelf[day] = 1.0 - discount.today()
+            if rise is not None:
+                shelf[day] = np.where(shelf[day] < 1.0, shelf[day], 1.0 + rise.today())
         return shelf
+
+
+class _Spells:
+    """A two-state Markov chain per item over days: on a share ``chance`` of days, in geometric spells of mean
+    ``length`` days, each at a size 2 % + an exponential of mean ``size`` − 2 %, capped at ``cap``."""
+
+    def __init__(self, rng: np.random.Generator, chance: float, length: float, size: float, cap: float, n: int) -> None:
+        self.rng, self.size, self.cap = rng, size, cap
+        self.end = 1.0 / length
+        self.start = min(1.0, chance * self.end / max(1.0 - chance, 1e-12))
+        self.on = rng.random(n) < chance
+        self.value = self._draw(n)
+
+    def _draw(self, n: int) -> np.ndarray:
+        return np.minimum(0.02 + self.rng.exponential(self.size - 0.02, n), self.cap)
+
+    def today(self) -> np.ndarray:
+        """Today's sizes (0 off a spell), then one day's moves of the chain."""
+        sizes = np.where(self.on, self.value, 0.0)
+        flip = self.rng.random(self.on.size)
+        begins = ~self.on & (flip < self.start)
+        self.on = np.where(self.on, flip >= self.end, begins)
+        self.value = np.where(begins, self._draw(self.on.size), self.value)
+        return sizes
 
 
 def _log(lines: list[tuple[np.ndarray, ...]], catalog_category: np.ndarray) -> TransactionLog:
@@ -74,20 +116,25 @@ def simulate_store(
     seed: int,
     policy: StorePolicy | Sequence[tuple[int, StorePolicy]] | None = None,
     burn_in: int = 365,
+    kept: float = 1.0,
 ) -> TransactionLog:
     """The lines ``scenario``'s shoppers buy on days 0 … ``days`` − 1, from ``shoppers`` slots (see the module
     docstring), on a shelf priced by ``policy``: one policy, or (first day, policy) pairs in order of day, each in
     force from its day on (the first also before it). Shoppers are stepped day by day, those whose visit falls on
     the day together, so all of them see the day's shelf. Product ids are catalog item ids and categories the
-    catalog's; the log's origin is a nominal date (day 0). Same seed, same log."""
+    catalog's; the log's origin is a nominal date (day 0). Customer ``g·shoppers + s`` is the g-th shopper of slot s.
+    The log keeps the lines of a random share ``kept`` of the slots (a thinned store whose kept slots step exactly
+    as in the whole one, so a fit can move ``kept`` without redrawing them). Same seed, same log."""
     scenario = resolve_scenario(scenario)
     calendar = [(0, StorePolicy() if policy is None else policy)] if not isinstance(policy, Sequence) else policy
-    if days < 1 or shoppers < 1 or burn_in < 0:
-        raise ParameterError(f"days = {days}, shoppers = {shoppers}, burn_in = {burn_in}: allowed ≥ 1, ≥ 1, ≥ 0")
+    if days < 1 or shoppers < 1 or burn_in < 0 or not 0 < kept <= 1:
+        raise ParameterError(
+            f"days = {days}, shoppers = {shoppers}, burn_in = {burn_in}, kept = {kept}: allowed ≥ 1, ≥ 1, ≥ 0, (0, 1]"
+        )
     starts = [day for day, _ in calendar]
     if not calendar or starts != sorted(starts):
         raise ParameterError(f"policy starts on days {starts}: give at least one, in order of day")
-    simulator_seed, store_seed = np.random.SeedSequence(seed).spawn(2)
+    simulator_seed, store_seed, slots_seed, till_seed = np.random.SeedSequence(seed).spawn(4)
     simulator = MarketSimulator(scenario, 1, resolve_scenario)
     simulator.seed(simulator_seed)
     rng = np.random.default_rng(store_seed)
@@ -96,7 +143,8 @@ def simulate_store(
     state = simulator.new_shoppers(shoppers)
     visit_day = rng.integers(-burn_in, 1, shoppers)  # each slot's shopper's next visit
     customer = np.arange(shoppers)
-    next_customer = shoppers
+    keep = np.random.default_rng(slots_seed).random(shoppers) < kept
+    till = np.random.default_rng(till_seed)
     lines: list[tuple[np.ndarray, ...]] = []
     for day in range(-burn_in, days):
         rows = np.flatnonzero(visit_day == day)
@@ -104,18 +152,19 @@ def simulate_store(
             continue
         visitors = state.take(rows)
         nothing = np.full((rows.size, 1), -1)  # the store shows no offers: what is bought is routine lines
-        today = shelves[max(0, np.searchsorted(starts, day, side="right") - 1)][day + burn_in]
+        policy_index = max(0, np.searchsorted(starts, day, side="right") - 1)
+        today = shelves[policy_index][day + burn_in]
         outcome = simulator.step(visitors, nothing, np.ones((rows.size, 1)), shelf=today)
         if day >= 0 and outcome.routine is not None:
-            row, column = np.nonzero(outcome.routine.item >= 0)
+            row, column = np.nonzero((outcome.routine.item >= 0) & keep[rows][:, None])
             item, units = outcome.routine.item[row, column], outcome.routine.units[row, column]
             paid = units * catalog.price[item] * outcome.routine.paid_fraction[row, column]
+            paid *= calendar[policy_index][1].checkout(till, row.size)
             lines.append((customer[rows[row]], np.full(row.size, day), item, units, paid, units * catalog.cost[item]))
         visit_day[rows] = day + (1 if outcome.gap is None else outcome.gap)
         left = np.flatnonzero(outcome.churned)
         if left.size:  # the slot's next shopper arrives when the leaver would have come back
-            customer[rows[left]] = np.arange(next_customer, next_customer + left.size)
-            next_customer += left.size
+            customer[rows[left]] += shoppers
             simulator.replace_shoppers(visitors, left)
         state.assign(rows, visitors)
     return _log(lines, catalog.category)

@@ -1,9 +1,9 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Thirteen parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
-seed at every step) give the real log's values of thirteen statistics (:data:`TARGETS`):
+seed at every step) give the real log's values of twenty statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
@@ -11,18 +11,25 @@ seed at every step) give the real log's values of thirteen statistics (:data:`TA
   the share of one-visit customers and the visits per customer;
 - the routine-line chance, extra units and stockpiling rate against lines per visit, units per line and units
   per discounted line;
-- the shoppers' price sensitivity β against the reference-price regression's price coefficient
-  (:func:`shopgym.calibration.reference_prices.fit_reference_price`) on the simulated log;
-- the store's share of item-days on promotion, their length and depth (its logging policy, :class:`StorePolicy`)
-  against the share of lines sold below the regular price, their mean depth and the length of discount spells.
+- the catalog's popularity noise and the share of the simulated store's slots kept in the log (a store thinned
+  to the log's sales per product) against the products sold per customer and the top 10 % of products' share of
+  lines;
+- the shoppers' price sensitivity β and loss coefficient η⁻ against the slopes of log units per product-day below
+  and above the regular price (:func:`shopgym.calibration.reference_prices.fit_price_response`);
+- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length and
+  depth, its share of item-days priced above list and the rise, and its discounts at the till (share, depth),
+  against the share of lines sold below the regular price, their mean depth, the length of discount spells, the
+  share of discounted lines beside a regular-price line of the same day and their depth, the share of lines above
+  the regular price and their mean rise.
 
-The regression's gain and loss coefficients are not targets: the simulated ones hardly move with the shoppers' η⁺
-and η⁻ (docs/calibration.md), so fitting them would only pull the other statistics away. Gaps are measured on a
-scale where each is comparable (log for levels, relative for shares and the price coefficient). The search takes
-bounded Gauss–Newton steps (``scipy.optimize.lsq_linear`` within the parameters' ranges) on a Jacobian measured by
-finite differences and updated by Broyden's rule after every step; a step that does not lower the distance is
-halved (twice at most), and after two such steps the Jacobian is measured again. The log's other statistics are
-not fitted: they are what the fidelity report checks.
+The reference regression's gain and loss coefficients are not targets: the simulated ones hardly move with the
+shoppers' η⁺ and η⁻ (docs/calibration.md). Gaps are measured on a scale where each is comparable (log for levels,
+relative for shares and slopes). The search takes bounded Levenberg–Marquardt steps (``scipy.optimize.lsq_linear``
+within the parameters' ranges) on a Jacobian measured by finite differences and updated by Broyden's rule after
+every step; a step that does not lower the distance raises the damping tenfold (shorter steps, turned toward
+steepest descent; one that does lowers it tenfold), and after two such steps in a row the Jacobian is measured
+again and the damping dropped. The log's other statistics are not fitted: they are what the fidelity report
+checks.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ __all__ = [
 
 #: The margin is fitted at the centre of a uniform range this wide on each side.
 MARGIN_HALF_WIDTH = 0.1
+#: The key of the simulated log's number of customers among a simulation's statistics.
+CUSTOMERS = "customers"
 
 
 def _logit(p: float) -> float:
@@ -89,11 +98,19 @@ KNOBS: tuple[Knob, ...] = (
     Knob("segments.routine_extra_units", _same, _same, 0.0, 20.0),
     Knob("choice.stockpile_rate", _same, _same, 0.0, 100.0),
     Knob("segments.price_sensitivity", _same, _same, 0.0, 20.0),
-    # at most half the item-days: the regular price is the most frequent one, so a store that discounts an item
-    # on most days makes a discounted price its regular one
-    Knob("store.discount_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.5)),
+    Knob("segments.loss_coef", _same, _same, 0.0, 50.0),
+    Knob("catalog.popularity_noise", _same, _same, 0.0, 10.0),
+    # the share of the simulated slots whose lines make the log: a store thinned to the real sales per product
+    Knob("store.kept", math.exp, math.log, math.log(0.01), 0.0),
+    # at most 40 % of the item-days: the regular price is the most frequent one, so a store that discounts an item
+    # on most days (or sells most of its units on those days) makes a discounted price its regular one
+    Knob("store.discount_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
     Knob("store.discount_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
     Knob("store.discount_depth", _same, _same, 0.02, 0.9),
+    Knob("store.rise_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
+    Knob("store.rise_size", _same, _same, 0.02, 2.0),
+    Knob("store.checkout_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.9)),
+    Knob("store.checkout_depth", _same, _same, 0.02, 0.9),
 )
 
 _STATISTICS = {s.name: s for s in (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)}
@@ -109,10 +126,17 @@ TARGETS: dict[str, str] = {
     "lines per visit": "log",
     "units per line": "log",
     "units per discounted line": "log",
-    "reference regression: log(price / regular)": "relative",
+    "products sold per customer": "log",
+    "lines of the top 10 % of products (share)": "relative",
+    "price response: slope below the regular price": "relative",
+    "price response: slope above the regular price": "relative",
     "lines discounted > 2 % below regular (share)": "relative",
     "discount depth (mean, discounted lines)": "relative",
     "discounted days of sale in a row (mean)": "log",
+    "discounted lines beside a regular-price line (share)": "relative",
+    "discount depth (mean, lines beside a regular-price line)": "relative",
+    "lines > 2 % above regular (share)": "relative",
+    "price rise (mean, lines above regular)": "relative",
 }
 
 
@@ -139,6 +163,7 @@ def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tup
     scenario = base.replace(
         segments=segments,
         catalog={
+            "popularity_noise": values["catalog.popularity_noise"],
             "price_log_mean": values["catalog.price_log_mean"],
             "price_log_sd_between": sd,
             "price_log_sd_within": sd,
@@ -148,12 +173,20 @@ def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tup
         dynamics={"churn_min": churn, "churn_max": churn},
         choice={"stockpile_rate": values["choice.stockpile_rate"]},
     )
-    store = {k.split(".")[1]: v for k, v in values.items() if k.startswith("store.")}
+    store = {k.split(".")[1]: v for k, v in values.items() if k.startswith("store.") and k != "store.kept"}
     return scenario, StorePolicy(**(policy.model_dump() | store))
 
 
-def _start(base: Scenario, policy: StorePolicy) -> dict[str, float]:
+def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
+    """Where the search starts: the base scenario's shoppers and catalog, price responses from the real log's
+    slopes, and a store with the real log's shares, depths and rises (its discounted lines split between the shelf
+    and the till as the lines beside a regular-price line suggest; what a store would show if every item-day sold
+    alike). A start, not a fit."""
     segment = base.segments[0]
+    below = real["price response: slope below the regular price"]
+    above = real["price response: slope above the regular price"]
+    discounted = real["lines discounted > 2 % below regular (share)"]
+    mixed = real["discounted lines beside a regular-price line (share)"]  # what the till's discounts explain
     return {
         "catalog.price_log_mean": base.catalog.price_log_mean,
         "catalog.price_log_sd": max(0.5 * (base.catalog.price_log_sd_between + base.catalog.price_log_sd_within), 0.05),
@@ -164,10 +197,18 @@ def _start(base: Scenario, policy: StorePolicy) -> dict[str, float]:
         "segments.routine_purchase": max(segment.routine_purchase, 0.05),
         "segments.routine_extra_units": segment.routine_extra_units,
         "choice.stockpile_rate": base.choice.stockpile_rate,
-        "segments.price_sensitivity": segment.price_sensitivity,
-        "store.discount_chance": policy.discount_chance,
-        "store.discount_days": policy.discount_days,
-        "store.discount_depth": policy.discount_depth,
+        # twice the log's slopes: units per product-day given a sale move less than the utility (a guess)
+        "segments.price_sensitivity": min(max(-2 * below, 0.1), 19.0),
+        "segments.loss_coef": min(max(2 * (below - above), 0.1), 49.0),
+        "catalog.popularity_noise": base.catalog.popularity_noise,
+        "store.kept": 0.5,
+        "store.discount_chance": min(max(discounted * (1 - mixed), 0.01), 0.35),
+        "store.discount_days": 7.0,
+        "store.discount_depth": min(max(real["discount depth (mean, discounted lines)"], 0.03), 0.85),
+        "store.rise_chance": min(max(real["lines > 2 % above regular (share)"], 0.01), 0.35),
+        "store.rise_size": min(max(real["price rise (mean, lines above regular)"], 0.03), 1.9),
+        "store.checkout_chance": min(max(discounted * mixed, 0.01), 0.85),
+        "store.checkout_depth": min(max(real["discount depth (mean, lines beside a regular-price line)"], 0.03), 0.85),
     }
 
 
@@ -189,10 +230,21 @@ class StoreCalibration:
         """The distance of the returned scenario's simulated statistics from the real ones."""
         return min(step["distance"] for step in self.path)
 
+    @property
+    def kept(self) -> float:
+        """The share of the simulated slots kept in the log (the thinned store's size)."""
+        return self.values["store.kept"]
+
+    @property
+    def customers_per_item(self) -> float:
+        """Customers in the fitted (thinned) simulated log per catalog item: the store's size relative to its
+        catalog, which a simulation of the real store's customers keeps by scaling the catalog with them."""
+        return self.simulated[CUSTOMERS] / self.scenario.catalog.n_items
+
 
 class _Search:
-    """Bounded Gauss–Newton on the gaps of ``targets`` over ``knobs`` (module docstring), keeping the path and the
-    closest point. ``simulate`` maps the knobs' values to the simulated statistics."""
+    """Bounded Levenberg–Marquardt on the gaps of ``targets`` over ``knobs`` (module docstring), keeping the path
+    and the closest point. ``simulate`` maps the knobs' values to the simulated statistics."""
 
     def __init__(
         self,
@@ -226,22 +278,21 @@ class _Search:
         low, high = np.array([k.low for k in self.knobs]), np.array([k.high for k in self.knobs])
         gap = self.gaps(z)
         say(f"start: distance {self.path[-1]['distance']:.4f}")
-        jacobian, failures = self.jacobian(z, gap, high, say), 0
+        jacobian, failures, damping = self.jacobian(z, gap, high, say), 0, 0.0
         for index in range(steps):
-            if failures == 2:  # the updated Jacobian no longer points downhill: measure it again here
-                jacobian, failures = self.jacobian(z, gap, high, say), 0
-            step = optimize.lsq_linear(jacobian, -gap, bounds=(low - z, high - z)).x
+            if failures == 2:  # the updated Jacobian no longer points downhill: measure it again here, undamped
+                jacobian, failures, damping = self.jacobian(z, gap, high, say), 0, 0.0
+            # Levenberg–Marquardt: min |J·s + gap|² + damping·|s|² within the bounds, as one bounded least squares
+            system = np.vstack([jacobian, math.sqrt(damping) * np.eye(z.size)])
+            target = np.concatenate([-gap, np.zeros(z.size)])
+            step = optimize.lsq_linear(system, target, bounds=(low - z, high - z)).x
             step *= min(1.0, 1.0 / max(np.abs(step).max(), 1e-12))  # no coordinate moves more than 1 at once
-            for _ in range(3):
-                new_gap = self.gaps(z + step)
-                if np.sum(new_gap**2) < np.sum(gap**2):
-                    break
-                step = step / 2
+            new_gap = self.gaps(z + step)
             jacobian += np.outer(new_gap - gap - jacobian @ step, step) / max(float(step @ step), 1e-12)
             if np.sum(new_gap**2) < np.sum(gap**2):
-                z, gap, failures = z + step, new_gap, 0
-            else:
-                failures += 1
+                z, gap, failures, damping = z + step, new_gap, 0, damping / 10
+            else:  # a shorter step, turned toward steepest descent
+                failures, damping = failures + 1, max(10 * damping, 0.01 * float(np.sum(jacobian**2)) / z.size)
             say(f"step {index + 1}: distance {math.sqrt(np.mean(gap**2)):.4f}")
 
     def jacobian(self, z: np.ndarray, gap: np.ndarray, high: np.ndarray, say: Callable[[str], None]) -> np.ndarray:
@@ -260,14 +311,14 @@ def calibrate_store(
     real: TransactionLog,
     base: Scenario | str = "grocery",
     seed: int = 0,
-    shoppers: int = 5000,
+    shoppers: int = 6000,
     steps: int = 24,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> StoreCalibration:
     """Fit the :data:`KNOBS` of ``base`` (and of a store policy) so that a log of the real log's length in days,
     simulated from ``shoppers`` slots, gives the real log's :data:`TARGETS` (module docstring); ``steps``
-    Gauss–Newton steps after the Jacobian. Same seed, same result."""
+    Levenberg–Marquardt steps after the Jacobian. Same seed, same result."""
     if steps < 0 or shoppers < 1:
         raise ParameterError(f"steps = {steps}, shoppers = {shoppers}: allowed ≥ 0, ≥ 1")
     base = resolve_scenario(base)
@@ -276,21 +327,29 @@ def calibrate_store(
 
     def simulate(values: dict[str, float]) -> dict[str, float]:
         scenario, store = _apply(base, policy, values)
-        return store_statistics(simulate_store(scenario, days, shoppers, seed, store, burn_in))
+        log = simulate_store(scenario, days, shoppers, seed, store, burn_in, values["store.kept"])
+        return store_statistics(log) | {CUSTOMERS: float(np.unique(log.customer).size)}
 
     search = _Search(KNOBS, TARGETS, store_statistics(real), simulate)
-    search.run(_start(base, policy), steps, progress or (lambda _: None))
+    search.run(_start(base, search.real), steps, progress or (lambda _: None))
     values = {name: round(value, 4) for name, value in search.best[1].items()}
     scenario, store = _apply(base, policy, values)
     return StoreCalibration(scenario, store, values, search.real, search.best[2], search.path)
 
 
 #: The store-side knobs and statistics: what a later window's shelf policy is fitted on.
-STORE_KNOBS = tuple(knob for knob in KNOBS if knob.name.startswith("store."))
+STORE_KNOBS = tuple(knob for knob in KNOBS if knob.name.startswith("store.") and knob.name != "store.kept")
 STORE_TARGETS = {
-    "lines discounted > 2 % below regular (share)": "relative",
-    "discount depth (mean, discounted lines)": "relative",
-    "discounted days of sale in a row (mean)": "log",
+    name: TARGETS[name]
+    for name in (
+        "lines discounted > 2 % below regular (share)",
+        "discount depth (mean, discounted lines)",
+        "discounted days of sale in a row (mean)",
+        "discounted lines beside a regular-price line (share)",
+        "discount depth (mean, lines beside a regular-price line)",
+        "lines > 2 % above regular (share)",
+        "price rise (mean, lines above regular)",
+    )
 }
 
 
@@ -299,19 +358,22 @@ def calibrate_later_policy(
     scenario: Scenario,
     policy: StorePolicy,
     first_day: int,
+    kept: float = 1.0,
     seed: int = 0,
-    shoppers: int = 5000,
+    shoppers: int = 6000,
     steps: int = 6,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> StorePolicy:
-    """The store policy from ``first_day`` on that gives the discounted lines of ``real`` (that window's log),
-    with the shoppers of ``scenario`` and ``policy`` before it: the store changed its shelf, the shoppers stayed."""
+    """The store policy from ``first_day`` on that gives the discounted and raised lines of ``real`` (that window's
+    log), with the shoppers of ``scenario`` and ``policy`` before it (the store thinned to a share ``kept`` of its
+    slots, as fitted): the store changed its shelf, the shoppers stayed."""
     days = int(real.day.max()) + 1 if len(real) else 0
 
     def simulate(values: dict[str, float]) -> dict[str, float]:
         later = StorePolicy(**(policy.model_dump() | {k.split(".")[1]: v for k, v in values.items()}))
-        log = simulate_store(scenario, first_day + days, shoppers, seed, [(0, policy), (first_day, later)], burn_in)
+        calendar = [(0, policy), (first_day, later)]
+        log = simulate_store(scenario, first_day + days, shoppers, seed, calendar, burn_in, kept)
         window = log.take(np.flatnonzero(log.day >= first_day))
         return store_statistics(replace(window, day=window.day - first_day))
 

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
-from shopgym.calibration.reference_prices import fit_reference_price
-from shopgym.calibration.store_fit import TARGETS, calibrate_later_policy, calibrate_store
+from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
+from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_later_policy, calibrate_store
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, discounted_lines, visit_gaps
 from shopgym.datasets import load_tafeng
 from shopgym.files import write_atomic
@@ -40,6 +40,9 @@ WINDOWS = {"Nov 2000 – Jan 2001": ("2000-11-01", "2001-01-31"), "Feb 2001 (hel
 #: Categories of the calibrated catalog: Ta Feng's spend is spread over about 2,000 product subclasses, the top 10
 #: taking a fifth of it; 125 equally likely categories give a similar top-10 share (a design choice, not a fit).
 TAFENG_CATEGORIES = 125
+#: Items of the calibrated catalog. The fit simulates a store of this catalog whose shoppers are thinned to the log's
+#: products sold per customer; the fidelity report scales the catalog up with the log's customers.
+TAFENG_ITEMS = 3000
 
 
 def tafeng_windows(path: str | os.PathLike[str] | None = None) -> dict[str, TransactionLog]:
@@ -49,15 +52,21 @@ def tafeng_windows(path: str | os.PathLike[str] | None = None) -> dict[str, Tran
 
 
 def tafeng_base() -> Scenario:
-    """The market the Ta Feng calibration starts from: ``grocery`` with :data:`TAFENG_CATEGORIES` categories."""
-    return get_scenario("grocery").replace(catalog={"n_categories": TAFENG_CATEGORIES})
+    """The market the Ta Feng calibration starts from: ``grocery`` with :data:`TAFENG_CATEGORIES` categories of
+    :data:`TAFENG_ITEMS` items, and no gain coefficient η⁺ (the log's demand rises less with a discount than it
+    falls with a rise, so the fit gives the asymmetry to β and η⁻; a positive η⁺ would steepen the discount side)."""
+    grocery = get_scenario("grocery")
+    return grocery.replace(
+        catalog={"n_categories": TAFENG_CATEGORIES, "n_items": TAFENG_ITEMS},
+        segments=[segment.model_dump() | {"gain_coef": 0.0} for segment in grocery.segments],
+    )
 
 
 def calibrate_tafeng(
     name: str = "tafeng",
     path: str | os.PathLike[str] | None = None,
     seed: int = 0,
-    shoppers: int = 5000,
+    shoppers: int = 6000,
     steps: int = 24,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
@@ -71,26 +80,28 @@ def calibrate_tafeng(
     fit = calibrate_store(fitted, tafeng_base(), seed, shoppers, steps, burn_in, say)
     say("February's shelf policy (the shoppers fixed)")
     first_day = int(fitted.day.max()) + 1
-    later = calibrate_later_policy(held, fit.scenario, fit.policy, first_day, seed, shoppers, 4, burn_in, say)
+    later = calibrate_later_policy(held, fit.scenario, fit.policy, first_day, fit.kept, seed, shoppers, 4, burn_in, say)
     first, last = WINDOWS[fit_name]
     description = (
         f"Calibrated to the Ta Feng grocery log ({first} to {last}): visits, days between them, churn, baskets, "
         "prices, margins and the shoppers' response to shelf prices, fitted by indirect inference on simulated store "
-        "logs; the click side and the reference-price coefficients are grocery's, which these logs cannot identify."
+        "logs; the click side and the deal response of offers are grocery's, which these logs cannot identify."
     )
     provenance = {
         "data": "Ta Feng grocery transactions",
         "window": [first, last],
         "lines": len(fitted),
         "customers": int(np.unique(fitted.customer).size),
-        "base": f"grocery with {TAFENG_CATEGORIES} categories",
-        "method": "indirect inference: 13 parameters moved by bounded Gauss-Newton steps until a store log "
-        "simulated from the scenario gives the real log's 13 statistics (shopgym.calibration.store_fit)",
+        "base": f"grocery with {TAFENG_CATEGORIES} categories of {TAFENG_ITEMS} items and no gain coefficient",
+        "method": f"indirect inference: {len(KNOBS)} parameters moved by bounded Levenberg-Marquardt steps until a "
+        f"store log simulated from the scenario gives the real log's {len(TARGETS)} statistics "
+        "(shopgym.calibration.store_fit)",
         "seed": seed,
         "shoppers": shoppers,
         "steps": steps,
         "burn_in_days": burn_in,
         "fitted": fit.values,
+        "customers_per_item": round(fit.customers_per_item, 4),
         "store_policy": {first: fit.policy.model_dump(), WINDOWS[held_name][0]: later.model_dump()},
         "statistics": {
             name: {"real": round(fit.real[name], 4), "simulated": round(fit.simulated[name], 4)} for name in TARGETS
@@ -132,6 +143,7 @@ def describe_tafeng(
     for name, window in logs.items():
         rows = bootstrap_statistics(statistics, window, bootstrap, seed)
         fit = fit_reference_price(window, memory=memory)
+        response = fit_price_response(window)
         report["windows"][name] = {
             "dates": list(WINDOWS[name]),
             "lines": len(window),
@@ -146,6 +158,7 @@ def describe_tafeng(
                 "products": fit.products,
                 **{k: getattr(fit, k).as_dict() for k in ("price_elasticity", "gain", "loss", "loss_aversion")},
             },
+            "price_response": {"below": response.below.as_dict(), "above": response.above.as_dict()},
         }
     out.mkdir(parents=True, exist_ok=True)
     figures = _figures(logs, out)
@@ -186,9 +199,12 @@ def _markdown(report: dict, statistics: tuple[Statistic, ...], figures: list[str
         "gain": "gain: (R − P)⁺ / R",
         "loss": "loss: (P − R)⁺ / R",
         "loss_aversion": "−loss − gain (> 0: loss aversion)",
+        "below": "slope below the regular price: min(log(P / regular), 0), without the reference",
+        "above": "slope above the regular price: max(log(P / regular), 0), without the reference",
     }
     for key, label in labels.items():
-        cells = [windows[n]["reference_price"][key] for n in names]
+        cells = [windows[n]["reference_price" if key in windows[n]["reference_price"] else "price_response"][key]
+                 for n in names]  # fmt: skip
         lines.append(
             f"| {label} | " + " | ".join(f"{c['value']:.3f} [{c['low']:.3f}, {c['high']:.3f}]" for c in cells) + " |"
         )

@@ -46,11 +46,15 @@ STATISTICS = (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)
 PILOT_SHOPPERS = 2000
 
 
+def _provenance(scenario: str) -> dict[str, Any]:
+    """The provenance block of a preset name or scenario file ({} without one)."""
+    return (preset_provenance(scenario) if scenario in list_scenarios() else read_provenance(scenario)) or {}
+
+
 def store_calendar(scenario: str) -> tuple[list[tuple[int, StorePolicy]], str]:
     """The shelf policies of a scenario's provenance block as (first day from 2000-11-01, policy) pairs, and where
     they came from; the default policy for a scenario without them."""
-    provenance = preset_provenance(scenario) if scenario in list_scenarios() else read_provenance(scenario)
-    policies = (provenance or {}).get("store_policy")
+    policies = _provenance(scenario).get("store_policy")
     if not policies:
         return [(0, StorePolicy())], "the default shelf policy (the scenario has no store_policy in its provenance)"
     origin = np.datetime64(WINDOWS[next(iter(WINDOWS))][0], "D")
@@ -94,6 +98,11 @@ def tafeng_fidelity(
     calendar, source = store_calendar(scenario)
     real = tafeng_windows(path)
     first = next(iter(WINDOWS))
+    per_item = _provenance(scenario).get("customers_per_item")
+    if per_item:  # a thinned store: its catalog grows with its customers to the log's size
+        items = round(np.unique(real[first].customer).size / float(per_item))
+        market = market.replace(catalog={"n_items": items})
+        source += f", its catalog scaled to {items:,} items ({per_item} customers per item, as fitted)"
     pilot = _simulated_windows(market, calendar, PILOT_SHOPPERS, seed, burn_in)[first]
     per_slot = max(np.unique(pilot.customer).size, 1) / PILOT_SHOPPERS
     shoppers = max(1, round(np.unique(real[first].customer).size / per_slot))

@@ -35,12 +35,13 @@ __all__ = [
     "TransactionLog",
     "discounted_lines",
     "product_days",
+    "raised_lines",
     "regular_prices",
     "retention_curve",
     "visit_gaps",
 ]
 
-#: A line is discounted when its unit price is this far below the product's regular price.
+#: A line is discounted (raised) when its unit price is this far below (above) the product's regular price.
 DISCOUNT_THRESHOLD = 0.02
 
 
@@ -224,6 +225,40 @@ def discounted_lines(log: TransactionLog) -> np.ndarray:
     return log.unit_price < (1 - DISCOUNT_THRESHOLD) * log.regular_price
 
 
+def raised_lines(log: TransactionLog) -> np.ndarray:
+    """[R] whether each line sold more than :data:`DISCOUNT_THRESHOLD` above its product's regular price."""
+    return log.unit_price > (1 + DISCOUNT_THRESHOLD) * log.regular_price
+
+
+def _price_rise(log: TransactionLog) -> float:
+    """Mean of unit price / regular price − 1 over the lines sold above the regular price."""
+    rows = raised_lines(log)
+    return _summary(log.unit_price[rows] / log.regular_price[rows] - 1)
+
+
+def _beside_regular(log: TransactionLog) -> np.ndarray:
+    """[R] whether each line is discounted and sold on a product-day on which another line paid the regular price
+    (a discount at the till, not on the shelf, which every buyer of the day would pay)."""
+    cut = discounted_lines(log)
+    if not cut.any():
+        return cut
+    _, day_of = np.unique(np.stack([log.product, log.day]), axis=1, return_inverse=True)
+    regular_paid = np.bincount(day_of.ravel(), weights=~cut) > 0
+    return cut & regular_paid[day_of.ravel()]
+
+
+def _mixed_days(log: TransactionLog) -> float:
+    """Share of the discounted lines sold beside a regular-price line of the same product and day."""
+    cut = discounted_lines(log)
+    return float(_beside_regular(log).sum() / cut.sum()) if cut.any() else NAN
+
+
+def _mixed_depth(log: TransactionLog) -> float:
+    """Mean of 1 − unit price / regular price over the discounted lines sold beside a regular-price line."""
+    rows = _beside_regular(log)
+    return _summary(1 - log.unit_price[rows] / log.regular_price[rows])
+
+
 def _discount_depth(log: TransactionLog) -> float:
     """Mean of 1 − unit price / regular price over the discounted lines."""
     rows = discounted_lines(log)
@@ -238,6 +273,12 @@ def _discount_spell(log: TransactionLog) -> float:
     cut = days.price < (1 - DISCOUNT_THRESHOLD) * days.regular
     begins = cut & (days.first | ~np.append(False, cut[:-1]))
     return float(cut.sum() / begins.sum()) if begins.any() else NAN
+
+
+def _top_product_share(log: TransactionLog, top: float = 0.1) -> float:
+    """Share of the lines sold by the ``top`` share of the products sold (the log's most sold, by lines)."""
+    lines = np.sort(np.unique(log.product, return_counts=True)[1])[::-1]
+    return float(lines[: max(1, round(top * lines.size))].sum() / lines.sum()) if len(log) else NAN
 
 
 def _top_category_share(log: TransactionLog, top: int = 10) -> float:
@@ -262,8 +303,10 @@ RELATIVE_TOLERANCE = 0.10
 COEFFICIENT_TOLERANCE = 0.5
 
 
-def _statistic(name: str, compute: Callable[[TransactionLog], float], percent: bool = False) -> Statistic:
-    return Statistic(name, compute, percent, tolerance=RELATIVE_TOLERANCE)
+def _statistic(
+    name: str, compute: Callable[[TransactionLog], float], percent: bool = False, resamplable: bool = True
+) -> Statistic:
+    return Statistic(name, compute, percent, tolerance=RELATIVE_TOLERANCE, resamplable=resamplable)
 
 
 TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
@@ -283,6 +326,13 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic(
         "spend per visit (median)", lambda log: _summary(np.bincount(log.visits[0], weights=log.paid), np.median)
     ),
+    # a customer drawn twice adds no product and no product-day of their own: these four have no bootstrap interval
+    _statistic(
+        "products sold per customer",
+        lambda log: np.unique(log.product).size / np.unique(log.customer).size if len(log) else NAN,
+        resamplable=False,
+    ),
+    _statistic("lines of the top 10 % of products (share)", _top_product_share, percent=True, resamplable=False),
     _statistic("unit price (median)", lambda log: _summary(log.unit_price, np.median)),
     _statistic("unit price p75 / p25", _price_spread),
     _statistic(
@@ -290,6 +340,12 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     ),
     _statistic("discount depth (mean, discounted lines)", _discount_depth, percent=True),
     _statistic("discounted days of sale in a row (mean)", _discount_spell),
+    _statistic("discounted lines beside a regular-price line (share)", _mixed_days, percent=True, resamplable=False),
+    _statistic(
+        "discount depth (mean, lines beside a regular-price line)", _mixed_depth, percent=True, resamplable=False
+    ),
+    _statistic("lines > 2 % above regular (share)", lambda log: _summary(raised_lines(log)), percent=True),
+    _statistic("price rise (mean, lines above regular)", _price_rise, percent=True),
     _statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
     _statistic("gross margin (products priced above ASSET)", _margin, percent=True),
     _statistic("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
