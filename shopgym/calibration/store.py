@@ -2,9 +2,10 @@
 
 :func:`simulate_store` steps the one batched core (no env: no episode horizon) day by day and records every
 routine line bought in a window of days (docs/model.md §5.1). The store shows no offers of its own: its logging
-policy is its shelf prices (:class:`StorePolicy`), which every visitor of the day pays. Ta Feng's log has no
-exposure data, so what it shows of promotions is how many lines sold below their regular price, how deep and for
-how many days in a row.
+policy is its prices (:class:`StorePolicy`): shelf prices, which every visitor of the day sees and pays, and
+discounts at the till, which some lines get after they were chosen. Ta Feng's log has no exposure data, so what
+it shows of promotions is how many lines sold below or above their regular price, how far, for how many days in a
+row, and whether others paid the regular price the same day.
 
 Stationarity: every slot of the batch holds a sequence of shoppers. A slot's first shopper arrives at a uniform
 random day in the ``burn_in`` days before the window; when a shopper churns, the next one arrives after the gap
@@ -28,7 +29,7 @@ __all__ = ["StorePolicy", "simulate_store"]
 
 
 class StorePolicy(BaseModel):
-    """How the simulated store prices its shelf (its logging policy; it shows no offers of its own). Each item's
+    """How the simulated store prices (its logging policy; it shows no offers of its own). Each item's
     promotions come and go as a two-state Markov chain over days: on a share ``discount_chance`` of item-days, in
     spells of ``discount_days`` days on average (geometric), each at one depth drawn around ``discount_depth``.
     Price rises above list come and go by a second, independent chain with the same spell length, on a share
