@@ -30,6 +30,9 @@ every step; a step that does not lower the distance raises the damping tenfold (
 steepest descent; one that does lowers it tenfold), and after two such steps in a row the Jacobian is measured
 again and the damping dropped. The log's other statistics are not fitted: they are what the fidelity report
 checks.
+
+Longer than the house's 350 lines because the knobs, the targets, the map between them and the search are read
+together; the search (:class:`_Search`) is the part to move out if it grows.
 """
 
 from __future__ import annotations

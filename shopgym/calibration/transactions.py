@@ -15,6 +15,9 @@ their ASSET is a statistic of its own.
 
 **Product-days.** :func:`product_days` aggregates the lines per product and day, with each day's reference price
 (the product's smoothed earlier prices); :mod:`shopgym.calibration.reference_prices` regresses units sold on them.
+
+Longer than the house's 350 lines because the statistics share the log's cached views (visits, regular prices,
+discounted lines) and each needs its docstring; split them out when the next one is added.
 """
 
 from __future__ import annotations
