@@ -29,6 +29,12 @@ if settings.get_current_profile_name() == "default":  # --hypothesis-profile was
     settings.load_profile("shopgym")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest tests (marked ``longest``) first: with ``-n 2`` the other worker runs the rest meanwhile,
+    instead of one worker finishing a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)  # stable: the rest keep their order
+
+
 class ClickFirstBuyAlways:
     """Fake choice model: click the first shown item and buy one unit whenever it is affordable."""
 

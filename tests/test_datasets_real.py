@@ -100,6 +100,7 @@ def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> N
     assert 0.41 < beside.compute(fitted) < 0.43
 
 
+@pytest.mark.longest
 def test_shipped_tafeng_preset_is_a_fresh_fit(cache: Path) -> None:
     """`shopgym calibrate tafeng` rebuilds the shipped preset and its provenance block exactly (about 11 minutes:
     145 simulated stores)."""
