@@ -233,10 +233,10 @@ def raised_lines(log: TransactionLog) -> np.ndarray:
     return log.unit_price > (1 + DISCOUNT_THRESHOLD) * log.regular_price
 
 
-def _price_rise(log: TransactionLog) -> float:
-    """Mean of unit price / regular price − 1 over the lines sold above the regular price."""
-    rows = raised_lines(log)
-    return _summary(log.unit_price[rows] / log.regular_price[rows] - 1)
+def _distance_from_regular(log: TransactionLog, rows: np.ndarray) -> float:
+    """Mean of |unit price / regular price − 1| over ``rows``: the depth of discounted lines, the rise of raised
+    ones."""
+    return _summary(np.abs(log.unit_price[rows] / log.regular_price[rows] - 1))
 
 
 def _beside_regular(log: TransactionLog) -> np.ndarray:
@@ -245,27 +245,16 @@ def _beside_regular(log: TransactionLog) -> np.ndarray:
     cut = discounted_lines(log)
     if not cut.any():
         return cut
-    _, day_of = np.unique(np.stack([log.product, log.day]), axis=1, return_inverse=True)
-    regular_paid = np.bincount(day_of.ravel(), weights=~cut) > 0
-    return cut & regular_paid[day_of.ravel()]
+    order, starts = _groups(log.day, log.product)  # the lines of each product-day together
+    regular_paid = np.zeros(cut.size, dtype=bool)
+    regular_paid[order] = np.repeat(np.logical_or.reduceat(~cut[order], starts[:-1]), np.diff(starts))
+    return cut & regular_paid
 
 
 def _mixed_days(log: TransactionLog) -> float:
     """Share of the discounted lines sold beside a regular-price line of the same product and day."""
     cut = discounted_lines(log)
     return float(_beside_regular(log).sum() / cut.sum()) if cut.any() else NAN
-
-
-def _mixed_depth(log: TransactionLog) -> float:
-    """Mean of 1 − unit price / regular price over the discounted lines sold beside a regular-price line."""
-    rows = _beside_regular(log)
-    return _summary(1 - log.unit_price[rows] / log.regular_price[rows])
-
-
-def _discount_depth(log: TransactionLog) -> float:
-    """Mean of 1 − unit price / regular price over the discounted lines."""
-    rows = discounted_lines(log)
-    return _summary(1 - log.unit_price[rows] / log.regular_price[rows])
 
 
 def _discount_spell(log: TransactionLog) -> float:
@@ -341,14 +330,25 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic(
         "lines discounted > 2 % below regular (share)", lambda log: _summary(discounted_lines(log)), percent=True
     ),
-    _statistic("discount depth (mean, discounted lines)", _discount_depth, percent=True),
+    _statistic(
+        "discount depth (mean, discounted lines)",
+        lambda log: _distance_from_regular(log, discounted_lines(log)),
+        percent=True,
+    ),
     _statistic("discounted days of sale in a row (mean)", _discount_spell),
     _statistic("discounted lines beside a regular-price line (share)", _mixed_days, percent=True, resamplable=False),
     _statistic(
-        "discount depth (mean, lines beside a regular-price line)", _mixed_depth, percent=True, resamplable=False
+        "discount depth (mean, lines beside a regular-price line)",
+        lambda log: _distance_from_regular(log, _beside_regular(log)),
+        percent=True,
+        resamplable=False,
     ),
     _statistic("lines > 2 % above regular (share)", lambda log: _summary(raised_lines(log)), percent=True),
-    _statistic("price rise (mean, lines above regular)", _price_rise, percent=True),
+    _statistic(
+        "price rise (mean, lines above regular)",
+        lambda log: _distance_from_regular(log, raised_lines(log)),
+        percent=True,
+    ),
     _statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
     _statistic("gross margin (products priced above ASSET)", _margin, percent=True),
     _statistic("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
