@@ -194,17 +194,16 @@ def _markdown(report: dict, statistics: tuple[Statistic, ...], figures: list[str
         "| coefficient | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
     ]
-    labels = {
-        "price_elasticity": "log(price / regular price)",
-        "gain": "gain: (R − P)⁺ / R",
-        "loss": "loss: (P − R)⁺ / R",
-        "loss_aversion": "−loss − gain (> 0: loss aversion)",
-        "below": "slope below the regular price: min(log(P / regular), 0), without the reference",
-        "above": "slope above the regular price: max(log(P / regular), 0), without the reference",
+    rows = {  # (block of the window's report, coefficient): label
+        ("reference_price", "price_elasticity"): "log(price / regular price)",
+        ("reference_price", "gain"): "gain: (R − P)⁺ / R",
+        ("reference_price", "loss"): "loss: (P − R)⁺ / R",
+        ("reference_price", "loss_aversion"): "−loss − gain (> 0: loss aversion)",
+        ("price_response", "below"): "slope below the regular price: min(log(P / regular), 0), without the reference",
+        ("price_response", "above"): "slope above the regular price: max(log(P / regular), 0), without the reference",
     }
-    for key, label in labels.items():
-        cells = [windows[n]["reference_price" if key in windows[n]["reference_price"] else "price_response"][key]
-                 for n in names]  # fmt: skip
+    for (block, key), label in rows.items():
+        cells = [windows[n][block][key] for n in names]
         lines.append(
             f"| {label} | " + " | ".join(f"{c['value']:.3f} [{c['low']:.3f}, {c['high']:.3f}]" for c in cells) + " |"
         )
