@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from pydantic import Field, model_validator
 
-from shopgym.experiments.configs import Algo, EnvId, ScenarioRef, Steps, _Strict
+from shopgym.experiments.configs import Algo, EnvId, ScenarioRef, Steps, StudyConfig, _Strict
 from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError
 from shopgym.experiments.sweep import _locked
@@ -250,7 +250,7 @@ def run_tune(
     out: str | Path,
     trials: int,
     storage: str | None = None,
-    study_name: str = "shopgym-tune",
+    study_name: str = StudyConfig.model_fields["study_name"].default,
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Run the search until ``trials`` trials have ended (finished or pruned, counting those of earlier runs
