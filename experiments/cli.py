@@ -35,8 +35,8 @@ from typer.core import TyperGroup
 from shopgym.agents.sb3_options import DEVICES, parse_device, resolve_device
 from shopgym.experiments.cli_checks import fail, model_options, parse_flags, positive
 from shopgym.experiments.cli_data import calibrate, data_app, fidelity
+from shopgym.experiments.command_configs import QUICKSTART, QuickstartConfig
 from shopgym.experiments.configs import (
-    CONFIG_DIR,
     CompareConfig,
     EvalConfig,
     PlotConfig,
@@ -97,18 +97,6 @@ app = typer.Typer(
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log every evaluation and checkpoint")]
 Device = Annotated[str, typer.Option(help=f"torch device: {DEVICES} (auto takes CUDA when present)")]
 Hyperparams = Annotated[Path | None, typer.Option(help="hyperparameter YAML (default: agents/hyperparams/<algo>.yml)")]
-#: The main job's config: its values are the defaults of the quickstart flags.
-QUICKSTART = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
-
-
-def _flag(model: type[BaseModel], field: str, help: str | None = None) -> Any:
-    """The option of a flag that overrides ``model.field``: its help is the field's description (or ``help``,
-    where a command line takes less than the config does)."""
-    return typer.Option(help=help or model.model_fields[field].description)
-
-
-def _quickstart_steps(algo: str) -> int:
-    return next(a.n_timesteps for a in QUICKSTART.agents if a.algo == algo)
 
 
 def _setup(verbose: bool) -> bool:
@@ -273,26 +261,24 @@ def _run_suite(
 
 
 @app.command()
+@_with_options(*model_options(QuickstartConfig))
 def quickstart(
     out: Annotated[Path | None, typer.Option(help="report folder (default: runs/quickstart-<time>)")] = None,
-    seeds: Annotated[int, _flag(CompareConfig, "seeds")] = QUICKSTART.seeds,
-    ppo_steps: Annotated[int, typer.Option(help="PPO env steps per seed")] = _quickstart_steps("ppo"),
-    dqn_steps: Annotated[int, typer.Option(help="DQN env steps per seed")] = _quickstart_steps("dqn"),
-    eval_freq: Annotated[int, _flag(CompareConfig, "eval_freq")] = QUICKSTART.eval_freq,
-    n_eval: Annotated[int, _flag(CompareConfig, "n_eval")] = QUICKSTART.n_eval,
+    *,
     device: Device = "auto",
     verbose: Verbose = False,
+    **flags: Any,
 ) -> None:
     """The main job: PPO and DQN against baselines and the myopic oracle on Marketing-v1, in a few CPU minutes.
 
     Trains PPO and DQN, compares them with baselines and the myopic oracle on the same shoppers, and writes
     report.md with plots. The config is experiments/configs/quickstart.yml, whose values are the defaults shown."""
-    positive(seeds=seeds, ppo_steps=ppo_steps, dqn_steps=dqn_steps, eval_freq=eval_freq, n_eval=n_eval)
+    options: QuickstartConfig = parse_flags(QuickstartConfig, flags)
     device = _device(device)
     progress = _setup(verbose)
-    budgets = {"ppo": ppo_steps, "dqn": dqn_steps}
+    budgets = {"ppo": options.ppo_steps, "dqn": options.dqn_steps}
     agents = [a.model_copy(update={"n_timesteps": budgets.get(a.algo, a.n_timesteps)}) for a in QUICKSTART.agents]
-    overrides = {"agents": agents, "seeds": seeds, "eval_freq": eval_freq, "n_eval": n_eval}
+    overrides = {**options.model_dump(exclude={"ppo_steps", "dqn_steps"}), "agents": agents}
     config = _validate(CompareConfig, {**QUICKSTART.model_dump(), **overrides}, "quickstart flags")
     target = out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S")
     _run_suite(SUITES["compare"], lambda: config, target, device, progress)

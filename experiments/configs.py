@@ -55,6 +55,8 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 COMPARABLE = sorted(set(POLICIES) - {"greedy"})
 
 Steps = Annotated[int, Field(ge=1, le=10**10)]
+#: Training seeds per agent (and policy seeds per baseline).
+Seeds = Annotated[int, Field(ge=1, le=1000)]
 
 
 class _Strict(BaseModel):
@@ -224,7 +226,7 @@ class CompareConfig(_Strict):
 
     env: EnvId = "shopgym/Marketing-v1"
     scenario: ScenarioRef = "default"
-    seeds: int = Field(2, ge=1, le=1000, description="training seeds per agent (and policy seeds per baseline)")
+    seeds: Seeds = Field(2, description="training seeds per agent (and policy seeds per baseline)")
     eval_freq: Steps = Field(50_000, description="evaluate agents every this many env steps while training")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same for every policy")
     eval_seed: EvalSeed = 10_000
@@ -268,7 +270,7 @@ class TransferPair(_Strict):
 class _AgentSuite(_Learner):
     """What every suite of one trained algorithm declares (transfer, continual): declared here once."""
 
-    seeds: int = Field(5, ge=1, le=1000, description="training seeds")
+    seeds: Seeds = Field(5, description="training seeds")
     n_eval: Steps = Field(1000, description="evaluation shoppers, the same every time")
     eval_seed: EvalSeed = 10_000
 

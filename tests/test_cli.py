@@ -286,3 +286,42 @@ def test_command_flags_are_their_config_models_fields(name, model, left_out):
     for field in set(fields) - left_out:
         assert options[field].default == fields[field].default
         assert options[field].help == fields[field].description or (name, field) == ("train", "scenario")
+
+
+@pytest.mark.parametrize(("path", "model"), [(["quickstart"], "QuickstartConfig")])
+def test_commands_without_a_config_file_take_their_flags_from_command_configs(path, model):
+    """The flags of quickstart, sweep, bench and the data commands are the fields of their model in
+    command_configs: its default (shown in --help) and its description as help (issue 11)."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from shopgym.experiments import command_configs
+    from shopgym.experiments.cli import app
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    options = {p.name: p for p in command.params if p.param_type_name == "option"}
+    shown = " ".join(CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "300"}).stdout.split())
+    for name, field in getattr(command_configs, model).model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        assert options[name].default == default and options[name].help == field.description
+        if default not in (None, False):
+            shown_default = ", ".join(map(str, default)) if isinstance(default, list) else default
+            assert f"{field.description} [default: {shown_default}]" in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["quickstart", "--seeds", "5000"], "--seeds must be ≤ 1000, got 5000"),
+        (["quickstart", "--dqn-steps", "0"], "--dqn-steps must be ≥ 1, got 0"),
+    ],
+)
+def test_a_bad_flag_value_names_the_flag(args, message):
+    from typer.testing import CliRunner
+
+    from shopgym.experiments.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and result.stderr.strip() == f"shopgym: error: {message}"

@@ -1,0 +1,38 @@
+"""The options of the commands that have no config model of their own elsewhere: ``quickstart`` (overrides of
+``experiments/configs/quickstart.yml``, whose values are their defaults).
+
+Each field is a flag (:func:`~shopgym.experiments.cli_checks.model_options`): its type, bounds, default and help
+are declared once, here or in the config model it overrides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shopgym.experiments.configs import CONFIG_DIR, CompareConfig, Seeds, Steps, _Strict, load_config
+
+#: The main job's config: its values are the defaults of the quickstart flags.
+QUICKSTART = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
+
+
+def _as_in(model: type[BaseModel], name: str, **changes: Any) -> Any:
+    """A field declared as ``model``'s field ``name`` is (its default and description), but for ``changes``."""
+    field = model.model_fields[name]
+    return Field(**{"default": field.default, "description": field.description, **changes})
+
+
+def _steps(algo: str) -> int:
+    """The quickstart's training budget of ``algo`` (env steps per seed)."""
+    return next(a.n_timesteps for a in QUICKSTART.agents if a.algo == algo)
+
+
+class QuickstartConfig(_Strict):
+    """The main job's flags (``shopgym quickstart``): overrides of its config, ``QUICKSTART``."""
+
+    seeds: Seeds = _as_in(CompareConfig, "seeds", default=QUICKSTART.seeds)
+    ppo_steps: Steps = Field(_steps("ppo"), description="PPO env steps per seed")
+    dqn_steps: Steps = Field(_steps("dqn"), description="DQN env steps per seed")
+    eval_freq: Steps = _as_in(CompareConfig, "eval_freq", default=QUICKSTART.eval_freq)
+    n_eval: Steps = _as_in(CompareConfig, "n_eval", default=QUICKSTART.n_eval)
