@@ -35,7 +35,7 @@ from typer.core import TyperGroup
 from shopgym.agents.sb3_options import DEVICES, parse_device, resolve_device
 from shopgym.experiments.cli_checks import fail, model_options, parse_flags, positive
 from shopgym.experiments.cli_data import calibrate, data_app, fidelity
-from shopgym.experiments.command_configs import QUICKSTART, QuickstartConfig
+from shopgym.experiments.command_configs import QUICKSTART, JobsConfig, QuickstartConfig
 from shopgym.experiments.configs import (
     CompareConfig,
     EvalConfig,
@@ -337,25 +337,23 @@ for _suite in SUITES.values():
 
 
 @app.command()
+@_with_options(*model_options(JobsConfig))
 def sweep(
     config: Annotated[Path, typer.Argument(help="sweep YAML (experiments/configs/sweep_*.yml)")],
     out: Annotated[Path | None, typer.Option(help="sweep folder (default: runs/<config>)")] = None,
-    backend: Annotated[str, typer.Option(help="local (a process pool) or ray")] = "local",
-    workers: Annotated[int | None, typer.Option(help="jobs at a time (default: cores / cpus_per_job)")] = None,
-    address: Annotated[
-        str | None, typer.Option(help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray node)")
-    ] = None,
+    *,
     device: Annotated[
         str, typer.Option(help=f"torch device of every job: {DEVICES} (checked here for the local backend)")
     ] = "cpu",
     verbose: Verbose = False,
+    **flags: Any,
 ) -> None:
     """Run a grid of training runs (and whole suites) as jobs on local processes or Ray.
 
     Each job writes its own folder; a manifest keeps their status, and rerunning into the same --out runs only
     what is not done. Ends with report.md comparing the training jobs."""
-    positive(workers=workers)
-    if backend == "local":
+    jobs: JobsConfig = parse_flags(JobsConfig, flags)
+    if jobs.backend == "local":
         device = _device(device)
     else:  # the jobs run on the cluster's machines, which may have devices this one lacks
         _known(parse_device, device)
@@ -365,7 +363,7 @@ def sweep(
     target = out or Path("runs") / config.stem
     try:
         parsed = load_config(config, SweepConfig)
-        summary = run_sweep(parsed, target, backend, workers, address, device)
+        summary = run_sweep(parsed, target, jobs.backend, jobs.workers, jobs.address, device)
     except (ParameterError, RunError, ValueError) as error:
         fail(str(error))
     typer.echo((target / "report.md").read_text(encoding="utf-8"))

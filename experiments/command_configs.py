@@ -1,5 +1,5 @@
 """The options of the commands that have no config model of their own elsewhere: ``quickstart`` (overrides of
-``experiments/configs/quickstart.yml``, whose values are their defaults).
+``experiments/configs/quickstart.yml``, whose values are their defaults) and ``sweep`` (where its jobs run).
 
 Each field is a flag (:func:`~shopgym.experiments.cli_checks.model_options`): its type, bounds, default and help
 are declared once, here or in the config model it overrides.
@@ -36,3 +36,11 @@ class QuickstartConfig(_Strict):
     dqn_steps: Steps = Field(_steps("dqn"), description="DQN env steps per seed")
     eval_freq: Steps = _as_in(CompareConfig, "eval_freq", default=QUICKSTART.eval_freq)
     n_eval: Steps = _as_in(CompareConfig, "n_eval", default=QUICKSTART.n_eval)
+
+
+class JobsConfig(_Strict):
+    """Where a sweep's jobs run and how many at a time (``shopgym sweep``; the grid itself is a ``SweepConfig``)."""
+
+    backend: str = Field("local", description="local (a process pool) or ray")
+    workers: int | None = Field(None, ge=1, description="jobs at a time (default: cores / cpus_per_job)")
+    address: str | None = Field(None, description="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray node)")
