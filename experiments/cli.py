@@ -33,9 +33,9 @@ from pydantic import BaseModel, ValidationError
 from typer.core import TyperGroup
 
 from shopgym.agents.sb3_options import DEVICES, parse_device, resolve_device
-from shopgym.experiments.cli_checks import fail, model_options, parse_flags, positive
+from shopgym.experiments.cli_checks import fail, model_options, parse_flags
 from shopgym.experiments.cli_data import calibrate, data_app, fidelity
-from shopgym.experiments.command_configs import QUICKSTART, JobsConfig, QuickstartConfig
+from shopgym.experiments.command_configs import QUICKSTART, BenchConfig, JobsConfig, QuickstartConfig
 from shopgym.experiments.configs import (
     CompareConfig,
     EvalConfig,
@@ -43,7 +43,6 @@ from shopgym.experiments.configs import (
     StudyConfig,
     SweepConfig,
     TrainConfig,
-    _known_env,
     load_config,
 )
 from shopgym.experiments.runs import RunDirectory, RunError
@@ -447,35 +446,23 @@ def plot(
 
 
 @app.command()
-def bench(
-    env: Annotated[str, typer.Option(help="registered env id (the shopgym/ prefix may be left out)")] = (
-        "shopgym/Marketing-v1"
-    ),
-    num_envs: Annotated[
-        list[int] | None,
-        typer.Option(help="shoppers per step; repeat the flag for several (default: 1024)", metavar="N"),
-    ] = None,
-    seconds: Annotated[float, typer.Option(help="timed seconds per measurement")] = 2.0,
-    sync: Annotated[bool, typer.Option(help="also time a SyncVectorEnv of single envs at each size")] = False,
-) -> None:
+@_with_options(*model_options(BenchConfig))
+def bench(**flags: Any) -> None:
     """Measure simulator throughput (shopper-steps per second) and print JSON.
 
     Steps the batched env with random valid actions. The full benchmark behind docs/benchmarks.md is
     `make bench`."""
-    env = _known(_known_env, env)
-    sizes = num_envs or [1024]
-    positive(num_envs=min(sizes))
-    if not 0 < seconds <= 600:
-        fail(f"--seconds must be in (0, 600], got {seconds}")
+    options: BenchConfig = parse_flags(BenchConfig, flags)
     tune_malloc()
     from shopgym.experiments.bench import vector_throughput
 
     results = []
     try:
-        for n in sizes:
-            row = {"env_id": env, "num_envs": n, "shopper_steps_per_second": round(vector_throughput(env, n, seconds))}
-            if sync:
-                row["sync_vector_env"] = round(vector_throughput(env, n, seconds, mode="sync"))
+        for n in options.num_envs:
+            rate = round(vector_throughput(options.env, n, options.seconds))
+            row = {"env_id": options.env, "num_envs": n, "shopper_steps_per_second": rate}
+            if options.sync:
+                row["sync_vector_env"] = round(vector_throughput(options.env, n, options.seconds, mode="sync"))
             results.append(row)
     except ValueError as error:  # the env refuses a size it cannot hold
         fail(str(error))

@@ -15,6 +15,8 @@ from pydantic.fields import FieldInfo
 from shopgym.experiments.configs import unknown_choice
 from shopgym.scenarios import list_scenarios
 
+#: The types a flag's value (or each of its values) can have.
+_SCALARS = (bool, int, float, str)
 #: A bound a field refuses a value for (pydantic's error type) and how a flag's error writes it.
 _BOUNDS = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}
 
@@ -53,10 +55,15 @@ def _leaves(annotation: Any) -> set[Any]:
     return {get_origin(annotation) or annotation}
 
 
-def _flag_type(name: str, field: FieldInfo) -> type:
-    """What a command line gives for ``field``: its one scalar type, else text (a scenario: a name or a path)."""
+def _flag_type(name: str, field: FieldInfo) -> Any:
+    """What a command line gives for ``field``: its one scalar type, a list of one (the flag given once per
+    item), else text (a scenario: a name or a path)."""
+    if get_origin(field.annotation) is list:
+        items = _leaves(get_args(field.annotation)[0])
+        if len(items) == 1 and next(iter(items)) in _SCALARS:
+            return list[next(iter(items))]
     leaves = _leaves(field.annotation) - {type(None)}
-    if len(leaves) == 1 and next(iter(leaves)) in (bool, int, float, str):
+    if len(leaves) == 1 and next(iter(leaves)) in _SCALARS:
         return next(iter(leaves))
     if str in leaves:
         return str

@@ -1,5 +1,5 @@
 """The options of the commands that have no config model of their own elsewhere: ``quickstart`` (overrides of
-``experiments/configs/quickstart.yml``, whose values are their defaults) and ``sweep`` (where its jobs run).
+``experiments/configs/quickstart.yml``, whose values are their defaults) ``sweep`` (where its jobs run) and ``bench``.
 
 Each field is a flag (:func:`~shopgym.experiments.cli_checks.model_options`): its type, bounds, default and help
 are declared once, here or in the config model it overrides.
@@ -7,11 +7,20 @@ are declared once, here or in the config model it overrides.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from shopgym.experiments.configs import CONFIG_DIR, CompareConfig, Seeds, Steps, _Strict, load_config
+from shopgym.experiments.configs import (
+    CONFIG_DIR,
+    CompareConfig,
+    EnvId,
+    Seeds,
+    Steps,
+    TrainConfig,
+    _Strict,
+    load_config,
+)
 
 #: The main job's config: its values are the defaults of the quickstart flags.
 QUICKSTART = load_config(CONFIG_DIR / "quickstart.yml", CompareConfig)
@@ -44,3 +53,14 @@ class JobsConfig(_Strict):
     backend: str = Field("local", description="local (a process pool) or ray")
     workers: int | None = Field(None, ge=1, description="jobs at a time (default: cores / cpus_per_job)")
     address: str | None = Field(None, description="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray node)")
+
+
+class BenchConfig(_Strict):
+    """A throughput measurement of the batched simulator (``shopgym bench``)."""
+
+    env: EnvId = _as_in(TrainConfig, "env")
+    num_envs: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [1024], description="shoppers per step; repeat the flag for several"
+    )
+    seconds: float = Field(2.0, gt=0.0, le=600.0, description="timed seconds per measurement")
+    sync: bool = Field(False, description="also time a SyncVectorEnv of single envs at each size")

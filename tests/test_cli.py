@@ -288,7 +288,9 @@ def test_command_flags_are_their_config_models_fields(name, model, left_out):
         assert options[field].help == fields[field].description or (name, field) == ("train", "scenario")
 
 
-@pytest.mark.parametrize(("path", "model"), [(["quickstart"], "QuickstartConfig"), (["sweep"], "JobsConfig")])
+@pytest.mark.parametrize(
+    ("path", "model"), [(["quickstart"], "QuickstartConfig"), (["sweep"], "JobsConfig"), (["bench"], "BenchConfig")]
+)
 def test_commands_without_a_config_file_take_their_flags_from_command_configs(path, model):
     """The flags of quickstart, sweep, bench and the data commands are the fields of their model in
     command_configs: its default (shown in --help) and its description as help (issue 11)."""
@@ -317,6 +319,8 @@ def test_commands_without_a_config_file_take_their_flags_from_command_configs(pa
         (["quickstart", "--seeds", "5000"], "--seeds must be ≤ 1000, got 5000"),
         (["quickstart", "--dqn-steps", "0"], "--dqn-steps must be ≥ 1, got 0"),
         (["sweep", "config.yml", "--workers", "0"], "--workers must be ≥ 1, got 0"),
+        (["bench", "--num-envs", "8", "--num-envs", "0"], "--num-envs must be ≥ 1, got 0"),
+        (["bench", "--seconds", "601"], "--seconds must be ≤ 600.0, got 601.0"),
     ],
 )
 def test_a_bad_flag_value_names_the_flag(args, message):
