@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from typer.core import TyperGroup
 
 from shopgym.agents.sb3_options import DEVICES, parse_device, resolve_device
-from shopgym.experiments.cli_checks import fail, model_options, parse_flags
+from shopgym.experiments.cli_checks import fail, model_options, parse_flags, with_options
 from shopgym.experiments.cli_data import calibrate, data_app, fidelity
 from shopgym.experiments.command_configs import QUICKSTART, BenchConfig, JobsConfig, QuickstartConfig
 from shopgym.experiments.configs import (
@@ -122,20 +122,6 @@ def _known(check: Callable[[str], str], value: str) -> str:
         fail(str(error))
 
 
-def _with_options(*options: inspect.Parameter) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command the flags ``options`` (:func:`~shopgym.experiments.cli_checks.model_options`), after its
-    positional parameters and before its keyword-only ones; it receives their values in its ``**kwargs``."""
-
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        own = inspect.signature(command, eval_str=True).parameters.values()
-        lead = [p for p in own if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
-        rest = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
-        command.__signature__ = inspect.Signature([*lead, *options, *rest])  # what typer reads the flags from
-        return command
-
-    return decorate
-
-
 def _device(name: str) -> str:
     """A ``--device`` checked here: its name, and that it exists (``auto`` is resolved, and its choice logged,
     where the first agent is built)."""
@@ -146,7 +132,7 @@ def _device(name: str) -> str:
 
 
 @app.command()
-@_with_options(
+@with_options(
     *model_options(
         TrainConfig, exclude=("train_mix", "init_from"), helps={"scenario": "the market: preset name or YAML path"}
     )
@@ -203,7 +189,7 @@ def _model_folder(path: Path) -> Path:
 
 
 @app.command("eval")
-@_with_options(*model_options(EvalConfig))
+@with_options(*model_options(EvalConfig))
 def evaluate_model(
     path: Annotated[
         Path | None,
@@ -260,7 +246,7 @@ def _run_suite(
 
 
 @app.command()
-@_with_options(*model_options(QuickstartConfig))
+@with_options(*model_options(QuickstartConfig))
 def quickstart(
     out: Annotated[Path | None, typer.Option(help="report folder (default: runs/quickstart-<time>)")] = None,
     *,
@@ -336,7 +322,7 @@ for _suite in SUITES.values():
 
 
 @app.command()
-@_with_options(*model_options(JobsConfig))
+@with_options(*model_options(JobsConfig))
 def sweep(
     config: Annotated[Path, typer.Argument(help="sweep YAML (experiments/configs/sweep_*.yml)")],
     out: Annotated[Path | None, typer.Option(help="sweep folder (default: runs/<config>)")] = None,
@@ -371,7 +357,7 @@ def sweep(
 
 
 @app.command()
-@_with_options(*model_options(StudyConfig))
+@with_options(*model_options(StudyConfig))
 def tune(
     config: Annotated[Path, typer.Argument(help="search YAML (experiments/configs/tune_*.yml)")],
     *,
@@ -402,7 +388,7 @@ def tune(
 
 
 @app.command()
-@_with_options(*model_options(PlotConfig))
+@with_options(*model_options(PlotConfig))
 def plot(
     paths: Annotated[list[Path], typer.Argument(help="a comparison folder, or run folders written by train")],
     *,
@@ -446,7 +432,7 @@ def plot(
 
 
 @app.command()
-@_with_options(*model_options(BenchConfig))
+@with_options(*model_options(BenchConfig))
 def bench(**flags: Any) -> None:
     """Measure simulator throughput (shopper-steps per second) and print JSON.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import types
+from collections.abc import Callable
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import typer
@@ -92,6 +93,20 @@ def model_options(
         annotation = Annotated[kind, typer.Option(help=help_text)]
         options.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
     return options
+
+
+def with_options(*options: inspect.Parameter) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the flags ``options`` (:func:`model_options`), after its positional parameters and before
+    its keyword-only ones; it receives their values in its ``**kwargs``."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True).parameters.values()
+        lead = [p for p in own if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        rest = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        command.__signature__ = inspect.Signature([*lead, *options, *rest])  # what typer reads the flags from
+        return command
+
+    return decorate
 
 
 def _flag_error(error: dict[str, Any]) -> str:
