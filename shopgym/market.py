@@ -43,6 +43,7 @@ class SegmentTable:
     visit_interval: np.ndarray
     visit_interval_sd: np.ndarray
     routine_purchase: np.ndarray
+    routine_purchase_sd: np.ndarray
     routine_extra_units: np.ndarray
 
     def scaled(self, factor: float) -> SegmentTable:

@@ -206,6 +206,9 @@ class SegmentParams(_Section):
         description="chance per visit of a routine line (an item not shown, bought at the shelf price) in a "
         "category with no stock, at list prices; 0: no routine lines",
     )
+    routine_purchase_sd: float = Field(
+        0.0, ge=0.0, le=5.0, description="log-odds sd, across shoppers, of their routine-line chance (basket size)"
+    )
     routine_extra_units: float = Field(
         0.0, ge=0.0, le=20.0, description="mean extra units of a routine line (Poisson, capped by max_quantity)"
     )

@@ -123,7 +123,9 @@ def sample_shoppers(
     ``trait_correlation`` r: a shopper with a high β reacts more to gains and losses and expects lower prices.
     Each category starts with a stock drawn uniformly from [0, 1) units. The mean interval between visits is
     1 + (m_g − 1)·LogNormal (mean 1, log sd ``visit_interval_sd``), drawn after everything else and only where some
-    segment has a spread, so markets without one draw exactly what they did before the interval existed.
+    segment has a spread, so markets without one draw exactly what they did before the interval existed. The
+    routine-line chance π_r has log-odds normal around the segment's (sd ``routine_purchase_sd``), drawn last in the
+    same way: some households fill big baskets, others small ones.
     """
     seg = market.segments
     segment = rng.choice(seg.weight.shape[0], size=n, p=seg.weight)
@@ -154,6 +156,12 @@ def sample_shoppers(
     if interval_sd.any():
         scale = np.exp(interval_sd * rng.standard_normal(n) - 0.5 * interval_sd**2)
         interval = 1.0 + (interval - 1.0) * scale
+    routine = seg.routine_purchase[segment].copy()
+    routine_sd = seg.routine_purchase_sd[segment]
+    if routine_sd.any():
+        spread = routine_sd * rng.standard_normal(n)
+        with np.errstate(divide="ignore"):  # π_r = 0 stays 0: no routine lines
+            routine = 1.0 / (1.0 + np.exp(np.log1p(-routine) - np.log(routine) - spread))
     zeros = np.zeros(n)
     return ShopperState(
         segment=segment,
@@ -173,7 +181,7 @@ def sample_shoppers(
         budget_income=income.copy(),
         budget_cap=cap.copy(),
         visit_interval=interval,
-        routine_purchase=seg.routine_purchase[segment].copy(),
+        routine_purchase=routine,
         routine_extra_units=seg.routine_extra_units[segment].copy(),
         day=np.zeros(n, dtype=np.int64),
         visits=np.zeros(n, dtype=np.int64),

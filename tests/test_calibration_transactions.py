@@ -9,11 +9,8 @@ import pytest
 
 from shopgym.calibration.fidelity import compare
 from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
-from shopgym.calibration.transactions import (
-    TRANSACTION_STATISTICS,
-    TransactionLog,
-    regular_prices,
-)
+from shopgym.calibration.transaction_log import TransactionLog, regular_prices
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS
 from shopgym.datasets import Transactions
 from shopgym.params import ParameterError
 
@@ -51,6 +48,7 @@ TINY_EXPECTED = {
     "gaps of at most 7 days (share)": 1 / 3,
     "customers of the first 30 days back later (share)": 1 / 3,
     "lines per visit": 8 / 6,
+    "lines per visit (sd)": float(np.std([2, 1, 1, 2, 1, 1])),
     "units per line": 10 / 8,
     "units per discounted line": 2.0,  # product 10 on day 40
     "spend per visit (median)": 19.0,  # visits spend 50, 10, 18, 25, 10, 20
@@ -68,6 +66,7 @@ TINY_EXPECTED = {
     "discounted lines beside a regular-price line (share)": 0.0,  # product 10 sold only at 9 on day 40
     "discount depth (mean, lines beside a regular-price line)": float("nan"),
     "price rise (mean, lines above regular)": float("nan"),  # no line above its regular price
+    "lines above regular of the top 10 % of products (share)": float("nan"),
 }
 
 
@@ -84,6 +83,15 @@ def test_discount_spells_count_consecutive_days_of_sale_below_the_regular_price(
     prices |= {(1, 10): 10, (1, 11): 10}  # 10 stays the regular price of product 1
     log = make_log([(0, day, product, 1, 1, float(price), 1.0) for (product, day), price in prices.items()])
     assert STATISTICS["discounted days of sale in a row (mean)"].compute(log) == pytest.approx(4 / 3)
+
+
+def test_rises_of_the_top_products_are_counted_among_all_lines_above_regular() -> None:
+    # product 0 (the top 10 % of ten products) sells 3 lines at 10 and 2 at 12, product 1 two at 10 and one at 12,
+    # products 2 … 9 one line each: two of the three lines above regular are product 0's
+    prices = [(0, 10.0)] * 3 + [(0, 12.0)] * 2 + [(1, 10.0)] * 2 + [(1, 12.0)] + [(p, 5.0) for p in range(2, 10)]
+    log = make_log([(k, 0, product, 1, 1, price, 1.0) for k, (product, price) in enumerate(prices)])
+    assert STATISTICS["lines above regular of the top 10 % of products (share)"].compute(log) == pytest.approx(2 / 3)
+    assert STATISTICS["lines of the top 10 % of products (share)"].compute(log) == pytest.approx(5 / 16)
 
 
 def test_shares_are_shown_as_percent() -> None:

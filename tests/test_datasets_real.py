@@ -85,7 +85,8 @@ def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> N
     it on the fitted months, and 42 % of the discounted lines sold beside a regular-price line."""
     from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
     from shopgym.calibration.tafeng import WINDOWS
-    from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog
+    from shopgym.calibration.transaction_log import TransactionLog
+    from shopgym.calibration.transactions import TRANSACTION_STATISTICS
 
     log = TransactionLog.of(datasets.load_tafeng())
     fitted, held_out = (log.between(*window) for window in WINDOWS.values())

@@ -50,6 +50,21 @@ def test_the_interval_spread_makes_some_shoppers_regulars_and_keeps_the_mean():
     assert np.median(interval) < 8.0  # log-normal: most shoppers come more often than the mean interval
 
 
+def test_the_routine_spread_gives_households_their_own_basket_size():
+    def shoppers(n: int, **segment) -> object:
+        return make_simulator(shoppers_with(routine_purchase=0.2, visit_interval=5.0, **segment)).new_shoppers(n)
+
+    chance = shoppers(20_000, routine_purchase_sd=1.5).routine_purchase
+    np.testing.assert_array_equal(shoppers(100).routine_purchase, 0.2)
+    assert abs(np.median(chance) - 0.2) < 0.01  # log-odds centred on the segment's
+    assert abs(np.log(chance / (1 - chance)).std() - 1.5) < 0.03
+    plain, spread = shoppers(50), shoppers(50, routine_purchase_sd=1.5)
+    for field in ("price_sensitivity", "visit_interval", "taste"):  # drawn last: the other traits are as before
+        np.testing.assert_array_equal(getattr(spread, field), getattr(plain, field))
+    none = make_simulator(shoppers_with(routine_purchase=0.0, routine_purchase_sd=1.5)).new_shoppers(100)
+    np.testing.assert_array_equal(none.routine_purchase, 0.0)  # no routine lines stays none
+
+
 def test_markets_without_intervals_or_routine_lines_report_neither():
     sim = make_simulator(small_scenario())
     outcome = sim.step(sim.new_shoppers(10), *nothing_shown(10))
@@ -153,9 +168,12 @@ def test_a_simulated_store_log_is_reproducible_and_inside_its_window():
     assert np.all(np.diff(day)[customer[1:] == customer[:-1]] >= 1)  # one visit per customer and day
 
 
+EVEN_SALES = np.full(400, 1 / 400)  # 400 items that sell alike
+
+
 def test_the_shelf_policy_has_its_share_spell_length_and_depth():
     shelf = StorePolicy(discount_chance=0.2, discount_days=7.0, discount_depth=0.15).shelf(
-        np.random.default_rng(0), 3000, 400
+        np.random.default_rng(0), 3000, EVEN_SALES
     )
     on = shelf < 1.0
     assert abs(on.mean() - 0.2) < 0.01
@@ -195,7 +213,7 @@ def test_bad_store_arguments_name_the_field(kwargs, match):
 
 def test_price_rises_take_their_share_of_the_days_off_promotion_and_leave_discounts_alone():
     policy = StorePolicy(discount_chance=0.2, discount_days=5.0, discount_depth=0.15, rise_chance=0.25, rise_size=0.3)
-    shelf = policy.shelf(np.random.default_rng(0), 3000, 400)
+    shelf = policy.shelf(np.random.default_rng(0), 3000, EVEN_SALES)
     up, down = shelf > 1.0, shelf < 1.0
     assert abs(down.mean() - 0.2) < 0.01  # the discount chain is drawn first, as without rises
     assert abs(up.mean() - 0.25 * 0.8) < 0.01
@@ -203,11 +221,23 @@ def test_price_rises_take_their_share_of_the_days_off_promotion_and_leave_discou
     begins = up[1:] & ~up[:-1]
     assert 4.0 < up[1:].sum() / begins.sum() < 5.0  # spells of 5 days, some cut short by a discount
     plain = StorePolicy(discount_chance=0.2, discount_days=5.0, discount_depth=0.15)
-    unchanged = plain.shelf(np.random.default_rng(0), 50, 400)
+    unchanged = plain.shelf(np.random.default_rng(0), 50, EVEN_SALES)
     assert np.array_equal(
-        unchanged, plain.model_copy(update={"rise_size": 0.5}).shelf(np.random.default_rng(0), 50, 400)
+        unchanged, plain.model_copy(update={"rise_size": 0.5}).shelf(np.random.default_rng(0), 50, EVEN_SALES)
     )
     assert np.array_equal(np.minimum(shelf[:50], 1.0), unchanged)  # rises draw from a stream of their own
+
+
+def test_focused_promotions_fall_on_the_best_sellers():
+    sales = np.random.default_rng(1).lognormal(0.0, 1.0, 400)
+    sales /= sales.sum()
+    even = StorePolicy(discount_chance=0.2).shelf(np.random.default_rng(0), 3000, sales)
+    shelf = StorePolicy(discount_chance=0.2, discount_focus=1.0).shelf(np.random.default_rng(0), 3000, sales)
+    top = sales >= np.quantile(sales, 0.9)
+    assert abs((even < 1)[:, top].mean() - 0.2) < 0.02  # no focus: every item alike
+    share, expected = (shelf < 1).mean(axis=0), np.minimum(0.2 * sales * 400, 0.95)  # ∝ sales, capped
+    assert share[top].mean() > 2 * share[~top].mean() and abs(share.mean() - expected.mean()) < 0.01
+    assert np.corrcoef(share, expected)[0, 1] > 0.97
 
 
 def test_store_rises_show_as_lines_above_the_regular_price():

@@ -6,8 +6,9 @@
 - :mod:`shopgym.calibration.fidelity`: statistics of real and simulated logs side by side, each with a 95 %
   interval and a verdict, written as ``fidelity.json`` and ``fidelity.md``.
 - :mod:`shopgym.calibration.obd`: the Open Bandit Dataset's click logs: calibrating to them, the fidelity report.
-- :mod:`shopgym.calibration.transactions`: transaction logs (Ta Feng): their statistics, bootstrapped by
-  customer, and their product-days.
+- :mod:`shopgym.calibration.transaction_log`: transaction logs (Ta Feng's layout), bootstrapped by customer, and
+  their product-days.
+- :mod:`shopgym.calibration.transactions`: the statistics of a transaction log.
 - :mod:`shopgym.calibration.reference_prices`: the reference-price regression with separate gain and loss
   coefficients.
 - :mod:`shopgym.calibration.store`: a scenario's shoppers in a store over days (routine lines at the shelf

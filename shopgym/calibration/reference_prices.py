@@ -17,7 +17,8 @@ from scipy import stats
 
 from shopgym.calibration.clicks import Estimate
 from shopgym.calibration.fidelity import Statistic
-from shopgym.calibration.transactions import COEFFICIENT_TOLERANCE, NAN, TransactionLog, product_days
+from shopgym.calibration.transaction_log import TransactionLog, product_days
+from shopgym.calibration.transactions import COEFFICIENT_TOLERANCE, NAN
 from shopgym.params import ParameterError
 
 __all__ = ["REFERENCE_STATISTICS", "PriceResponse", "ReferenceFit", "fit_price_response", "fit_reference_price"]

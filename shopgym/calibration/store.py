@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shopgym.calibration.transactions import TransactionLog
+from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.core import MarketSimulator
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import resolve_scenario
@@ -32,6 +32,9 @@ class StorePolicy(BaseModel):
     """How the simulated store prices (its logging policy; it shows no offers of its own). Each item's
     promotions come and go as a two-state Markov chain over days: on a share ``discount_chance`` of item-days, in
     spells of ``discount_days`` days on average (geometric), each at one depth drawn around ``discount_depth``.
+    With ``discount_focus`` γ > 0 promotions fall on the best sellers (loss leaders): an item's share of days on
+    promotion is ∝ its share of sales^γ, averaging ``discount_chance`` over the items before each is capped at 95 %,
+    so a best seller can sell most of its units at its promotional price.
     Price rises above list come and go by a second, independent chain with the same spell length, on a share
     ``rise_chance`` of the item-days not on promotion, each at one rise drawn around ``rise_size``. Apart from the
     shelf, a share ``checkout_chance`` of the lines get a discount at the till (a member price or a coupon, drawn
@@ -41,6 +44,9 @@ class StorePolicy(BaseModel):
 
     discount_chance: float = Field(0.1, ge=0.0, le=0.95, description="share of item-days on promotion")
     discount_days: float = Field(7.0, ge=1.0, le=365.0, description="mean length of a promotion or rise (days)")
+    discount_focus: float = Field(
+        0.0, ge=0.0, le=4.0, description="how much promotions favour the best sellers (0: every item alike)"
+    )
     discount_depth: float = Field(
         0.1, ge=0.02, le=0.9, description="mean discount of a promotion: 2 % + an exponential, capped at 90 %"
     )
@@ -60,11 +66,14 @@ class StorePolicy(BaseModel):
         depth = np.minimum(0.02 + rng.exponential(self.checkout_depth - 0.02, lines), 0.9)
         return np.where(rng.random(lines) < self.checkout_chance, 1.0 - depth, 1.0)
 
-    def shelf(self, rng: np.random.Generator, days: int, n_items: int) -> np.ndarray:
+    def shelf(self, rng: np.random.Generator, days: int, sales: np.ndarray) -> np.ndarray:
         """[days, n_items] paid fraction of every item on each day (list price = 1), each chain started from its
-        stationary share. The rise chain draws from a child of ``rng``, so the discounts are the same with or without
-        rises."""
-        discount = _Spells(rng, self.discount_chance, self.discount_days, self.discount_depth, 0.9, n_items)
+        stationary share; ``sales`` [n_items] is each item's expected share of the sales at list prices (what
+        ``discount_focus`` weighs). The rise chain draws from a child of ``rng``, so the discounts are the same with or
+        without rises."""
+        n_items = sales.size
+        chance = _focused(self.discount_chance, self.discount_focus, sales)
+        discount = _Spells(rng, chance, self.discount_days, self.discount_depth, 0.9, n_items)
         rise = None  # on a stream of its own, so that rises leave the discounts' calendar as it was
         if self.rise_chance:
             rise = _Spells(rng.spawn(1)[0], self.rise_chance, self.discount_days, self.rise_size, 2.0, n_items)
@@ -76,14 +85,26 @@ class StorePolicy(BaseModel):
         return shelf
 
 
-class _Spells:
-    """A two-state Markov chain per item over days: on a share ``chance`` of days, in geometric spells of mean
-    ``length`` days, each at a size 2 % + an exponential of mean ``size`` − 2 %, capped at ``cap``."""
+def _focused(chance: float, focus: float, sales: np.ndarray) -> float | np.ndarray:
+    """Each item's share of days in a spell: ``chance`` for all, or with ``focus`` γ > 0 ∝ sales^γ, averaging
+    ``chance`` over the items before each is capped at 95 %."""
+    if not focus:
+        return chance
+    weight = sales**focus
+    return np.minimum(chance * weight * sales.size / weight.sum(), 0.95)
 
-    def __init__(self, rng: np.random.Generator, chance: float, length: float, size: float, cap: float, n: int) -> None:
+
+class _Spells:
+    """A two-state Markov chain per item over days: on a share ``chance`` (one, or [n] per item) of days, in
+    geometric spells of mean ``length`` days, each at a size 2 % + an exponential of mean ``size`` − 2 %, capped at
+    ``cap``."""
+
+    def __init__(
+        self, rng: np.random.Generator, chance: float | np.ndarray, length: float, size: float, cap: float, n: int
+    ) -> None:
         self.rng, self.size, self.cap = rng, size, cap
         self.end = 1.0 / length
-        self.start = min(1.0, chance * self.end / max(1.0 - chance, 1e-12))
+        self.start = np.minimum(1.0, chance * self.end / np.maximum(1.0 - chance, 1e-12))
         self.on = rng.random(n) < chance
         self.value = self._draw(n)
 
@@ -140,7 +161,10 @@ def simulate_store(
     simulator.seed(simulator_seed)
     rng = np.random.default_rng(store_seed)
     catalog = simulator.catalog
-    shelves = [store.shelf(rng, burn_in + days, catalog.price.size) for _, store in calendar]
+    sales = (
+        catalog.popularity / np.bincount(catalog.category, catalog.popularity)[catalog.category] / catalog.n_categories
+    )
+    shelves = [store.shelf(rng, burn_in + days, sales) for _, store in calendar]
     state = simulator.new_shoppers(shoppers)
     visit_day = rng.integers(-burn_in, 1, shoppers)  # each slot's shopper's next visit
     customer = np.arange(shoppers)

@@ -1,35 +1,36 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Twenty parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty-two parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
-seed at every step) give the real log's values of twenty statistics (:data:`TARGETS`):
+seed at every step) give the real log's values of twenty-two statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
 - the mean days between visits, its log-normal spread across shoppers and the churn hazard against the mean gap,
   the share of one-visit customers and the visits per customer;
-- the routine-line chance, extra units and stockpiling rate against lines per visit, units per line and units
-  per discounted line;
+- the routine-line chance, its spread across shoppers, extra units and stockpiling rate against lines per visit,
+  their sd, units per line and units per discounted line;
 - the catalog's popularity noise and the share of the simulated store's slots kept in the log (a store thinned
   to the log's sales per product) against the products sold per customer and the top 10 % of products' share of
   lines;
-- the shoppers' price sensitivity β and loss coefficient η⁻ against the slopes of log units per product-day below
+- the shoppers' price sensitivity β and gain coefficient η⁺ against the slopes of log units per product-day below
   and above the regular price (:func:`shopgym.calibration.reference_prices.fit_price_response`);
-- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length and
-  depth, its share of item-days priced above list and the rise, and its discounts at the till (share, depth),
-  against the share of lines sold below the regular price, their mean depth, the length of discount spells, the
-  share of discounted lines beside a regular-price line of the same day and their depth, the share of lines above
-  the regular price and their mean rise.
+- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length, depth and
+  how much they favour the best sellers, its share of item-days priced above list and the rise, and its discounts
+  at the till (share, depth), against the share of lines sold below the regular price, their mean depth, the
+  length of discount spells, the top 10 % of products' share of the lines above the regular price (where a best
+  seller's promotion makes the promotional price its regular one, its list-price days sell above it), the share
+  of discounted lines beside a regular-price line of the same day and their depth, the share of lines above the
+  regular price and their mean rise.
 
-The reference regression's gain and loss coefficients are not targets: the simulated ones hardly move with the
-shoppers' η⁺ and η⁻ (docs/calibration.md). Gaps are measured on a scale where each is comparable (log for levels,
-relative for shares and slopes). The search takes bounded Levenberg–Marquardt steps (``scipy.optimize.lsq_linear``
-within the parameters' ranges) on a Jacobian measured by finite differences and updated by Broyden's rule after
-every step; a step that does not lower the distance raises the damping tenfold (shorter steps, turned toward
-steepest descent; one that does lowers it tenfold), and after two such steps in a row the Jacobian is measured
-again and the damping dropped. The log's other statistics are not fitted: they are what the fidelity report
-checks.
+The reference regression's coefficients are not targets: the fidelity report checks them. Gaps are measured on a
+scale where each is comparable (log for levels, relative for shares and slopes). The search takes bounded
+Levenberg–Marquardt steps (``scipy.optimize.lsq_linear`` within the parameters' ranges) on a Jacobian measured by
+finite differences and updated by Broyden's rule after every step; a step that does not lower the distance raises
+the damping tenfold (shorter steps, turned toward steepest descent; one that does lowers it tenfold), and after two
+such steps in a row the Jacobian is measured again and the damping dropped. The log's other statistics are not
+fitted: they are what the fidelity report checks.
 
 Longer than the house's 350 lines because the knobs, the targets, the map between them and the search are read
 together; the search (:class:`_Search`) is the part to move out if it grows.
@@ -46,7 +47,8 @@ from scipy import optimize
 
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
-from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog
+from shopgym.calibration.transaction_log import TransactionLog
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import resolve_scenario
 
@@ -98,10 +100,11 @@ KNOBS: tuple[Knob, ...] = (
     Knob("segments.visit_interval_sd", _same, _same, 0.0, 3.0),
     Knob("dynamics.churn", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
     Knob("segments.routine_purchase", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
+    Knob("segments.routine_purchase_sd", _same, _same, 0.0, 5.0),
     Knob("segments.routine_extra_units", _same, _same, 0.0, 20.0),
     Knob("choice.stockpile_rate", _same, _same, 0.0, 100.0),
     Knob("segments.price_sensitivity", _same, _same, 0.0, 20.0),
-    Knob("segments.loss_coef", _same, _same, 0.0, 50.0),
+    Knob("segments.gain_coef", _same, _same, 0.0, 50.0),
     Knob("catalog.popularity_noise", _same, _same, 0.0, 10.0),
     # the share of the simulated slots whose lines make the log: a store thinned to the real sales per product
     Knob("store.kept", math.exp, math.log, math.log(0.01), 0.0),
@@ -110,6 +113,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("store.discount_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
     Knob("store.discount_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
     Knob("store.discount_depth", _same, _same, 0.02, 0.9),
+    Knob("store.discount_focus", _same, _same, 0.0, 4.0),
     Knob("store.rise_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
     Knob("store.rise_size", _same, _same, 0.02, 2.0),
     Knob("store.checkout_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.9)),
@@ -127,6 +131,7 @@ TARGETS: dict[str, str] = {
     "customers with one visit (share)": "relative",
     "visits per customer": "log",
     "lines per visit": "log",
+    "lines per visit (sd)": "log",
     "units per line": "log",
     "units per discounted line": "log",
     "products sold per customer": "log",
@@ -140,6 +145,7 @@ TARGETS: dict[str, str] = {
     "discount depth (mean, lines beside a regular-price line)": "relative",
     "lines > 2 % above regular (share)": "relative",
     "price rise (mean, lines above regular)": "relative",
+    "lines above regular of the top 10 % of products (share)": "relative",
 }
 
 
@@ -198,16 +204,19 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
         "segments.visit_interval_sd": max(segment.visit_interval_sd, 0.5),
         "dynamics.churn": min(max(base.dynamics.churn_max, 0.01), 0.5),
         "segments.routine_purchase": max(segment.routine_purchase, 0.05),
+        "segments.routine_purchase_sd": 1.0,
         "segments.routine_extra_units": segment.routine_extra_units,
         "choice.stockpile_rate": base.choice.stockpile_rate,
         # twice the log's slopes: units per product-day given a sale move less than the utility (a guess)
         "segments.price_sensitivity": min(max(-2 * below, 0.1), 19.0),
-        "segments.loss_coef": min(max(2 * (below - above), 0.1), 49.0),
+        "segments.gain_coef": min(max(2 * (below - above), 0.1), 49.0),
         "catalog.popularity_noise": base.catalog.popularity_noise,
         "store.kept": 0.5,
         "store.discount_chance": min(max(discounted * (1 - mixed), 0.01), 0.35),
         "store.discount_days": 7.0,
         "store.discount_depth": min(max(real["discount depth (mean, discounted lines)"], 0.03), 0.85),
+        # the log's lines above the regular price are the best sellers': promotions that became their regular price
+        "store.discount_focus": 2.0,
         "store.rise_chance": min(max(real["lines > 2 % above regular (share)"], 0.01), 0.35),
         "store.rise_size": min(max(real["price rise (mean, lines above regular)"], 0.03), 1.9),
         "store.checkout_chance": min(max(discounted * mixed, 0.01), 0.85),
@@ -352,6 +361,7 @@ STORE_TARGETS = {
         "discount depth (mean, lines beside a regular-price line)",
         "lines > 2 % above regular (share)",
         "price rise (mean, lines above regular)",
+        "lines above regular of the top 10 % of products (share)",
     )
 }
 

@@ -27,7 +27,8 @@ import numpy as np
 from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
 from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
 from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_later_policy, calibrate_store
-from shopgym.calibration.transactions import TRANSACTION_STATISTICS, TransactionLog, discounted_lines, visit_gaps
+from shopgym.calibration.transaction_log import TransactionLog
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS, discounted_lines, visit_gaps
 from shopgym.datasets import load_tafeng
 from shopgym.files import write_atomic
 from shopgym.params import Scenario
@@ -53,12 +54,13 @@ def tafeng_windows(path: str | os.PathLike[str] | None = None) -> dict[str, Tran
 
 def tafeng_base() -> Scenario:
     """The market the Ta Feng calibration starts from: ``grocery`` with :data:`TAFENG_CATEGORIES` categories of
-    :data:`TAFENG_ITEMS` items, and no gain coefficient η⁺ (the log's demand rises less with a discount than it
-    falls with a rise, so the fit gives the asymmetry to β and η⁻; a positive η⁺ would steepen the discount side)."""
+    :data:`TAFENG_ITEMS` items, and no loss coefficient η⁻ (the fit moves η⁺ instead: the log's steep fall of units
+    above the regular price is the lift of long promotions on best sellers, whose regular price is the promotional
+    one, and η⁻ hardly moves it; docs/calibration.md)."""
     grocery = get_scenario("grocery")
     return grocery.replace(
         catalog={"n_categories": TAFENG_CATEGORIES, "n_items": TAFENG_ITEMS},
-        segments=[segment.model_dump() | {"gain_coef": 0.0} for segment in grocery.segments],
+        segments=[segment.model_dump() | {"loss_coef": 0.0} for segment in grocery.segments],
     )
 
 

@@ -27,14 +27,8 @@ from shopgym.calibration.fidelity import FidelityRow, compare, fidelity_records,
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
-from shopgym.calibration.transactions import (
-    TRANSACTION_STATISTICS,
-    TransactionLog,
-    discounted_lines,
-    product_days,
-    retention_curve,
-    visit_gaps,
-)
+from shopgym.calibration.transaction_log import TransactionLog, product_days
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS, discounted_lines, retention_curve, visit_gaps
 from shopgym.files import write_atomic
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import list_scenarios, preset_provenance, read_provenance, resolve_scenario

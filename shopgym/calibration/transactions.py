@@ -1,9 +1,6 @@
-"""The data side of calibrating to a transaction log (Ta Feng): the log, its statistics and its product-days.
-
-**The log.** :class:`TransactionLog` has one row per product line: who bought, on which day, which product of
-which category, how many units, the line total paid and the line's ASSET. Ta Feng has no receipt id, so a *visit*
-is one (customer, day) pair: two trips on one day count as one visit. It bootstraps by customer
-(:meth:`TransactionLog.resample`), so it serves :func:`shopgym.calibration.fidelity.compare`.
+"""The statistics of a transaction log (:class:`~shopgym.calibration.transaction_log.TransactionLog`): visits,
+gaps, retention, baskets, prices, discounts and rises, the till, concentration and margins
+(:data:`TRANSACTION_STATISTICS`), as the fidelity report and the calibration read them.
 
 **ASSET.** Ta Feng documents ASSET as the cost to the shop. SALES_PRICE and ASSET are both line totals (they
 scale with AMOUNT). ASSET per unit is constant within a product while the price paid moves, as a cost would, and
@@ -12,175 +9,23 @@ products, 10 % of lines) it exceeds the product's regular price, so they are eit
 is not what they cost. The margin statistic therefore leaves those products out: it is 1 − Σ ASSET / Σ paid over
 the lines of products whose mean ASSET per unit is at most their regular price; the share of lines paid below
 their ASSET is a statistic of its own.
-
-**Product-days.** :func:`product_days` aggregates the lines per product and day, with each day's reference price
-(the product's smoothed earlier prices); :mod:`shopgym.calibration.reference_prices` regresses units sold on them.
-
-Longer than the house's 350 lines because the statistics share the log's cached views (visits, regular prices,
-discounted lines) and each needs its docstring; split them out when the next one is added.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from functools import cached_property
 
 import numpy as np
 
 from shopgym.calibration.fidelity import Statistic
-from shopgym.datasets import Transactions
-from shopgym.params import ParameterError
+from shopgym.calibration.transaction_log import DISCOUNT_THRESHOLD, TransactionLog, group_rows, product_days
 
-__all__ = [
-    "TRANSACTION_STATISTICS",
-    "ProductDays",
-    "TransactionLog",
-    "discounted_lines",
-    "product_days",
-    "raised_lines",
-    "regular_prices",
-    "retention_curve",
-    "visit_gaps",
-]
-
-#: A line is discounted (raised) when its unit price is this far below (above) the product's regular price.
-DISCOUNT_THRESHOLD = 0.02
-
-
-def _groups(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows sorted by ``keys`` (the last key sorts first, as in np.lexsort) and the start of each group of equal
-    keys in that order, with the row count appended."""
-    order = np.lexsort(keys)
-    changed = np.zeros(order.size, dtype=bool)
-    changed[:1] = True
-    for key in keys:
-        changed[1:] |= key[order][1:] != key[order][:-1]
-    return order, np.append(np.flatnonzero(changed), order.size)
-
-
-def regular_prices(product: np.ndarray, unit_price: np.ndarray) -> np.ndarray:
-    """Per row [R], the regular price of the row's product: its most frequent unit price (to the cent) among the
-    given rows, ties going to the highest."""
-    if not product.size:
-        return np.zeros(0)
-    price = np.round(unit_price, 2)
-    order, starts = _groups(price, product)
-    first = order[starts[:-1]]
-    pair_product, pair_price, pair_count = product[first], price[first], np.diff(starts)
-    best = np.lexsort((pair_price, pair_count, pair_product))  # per product, its regular price sorts last
-    last = np.append(pair_product[best][1:] != pair_product[best][:-1], True)  # one per product, ascending
-    return pair_price[best][last][np.unique(product, return_inverse=True)[1]]
-
-
-@dataclass(frozen=True)
-class TransactionLog:
-    """Product lines, equal-length arrays [R]: ``customer``, ``day`` (days since ``origin``), ``product``,
-    ``category`` (Ta Feng's PRODUCT_SUBCLASS) and ``units`` (≥ 1) are int64; ``paid`` (line total paid) and
-    ``cost`` (line ASSET, see the module docstring) are float64, ≥ 0."""
-
-    customer: np.ndarray
-    day: np.ndarray
-    product: np.ndarray
-    category: np.ndarray
-    units: np.ndarray
-    paid: np.ndarray
-    cost: np.ndarray
-    origin: np.datetime64
-
-    def __post_init__(self) -> None:
-        for name in ("day", "product", "category", "units", "paid", "cost"):
-            if len(getattr(self, name)) != len(self):
-                raise ParameterError(f"{name} has {len(getattr(self, name))} rows, customer {len(self)}: need equal")
-        if len(self) and self.units.min() < 1:
-            raise ParameterError(f"units = {int(self.units.min())} in the transaction log: allowed ≥ 1")
-        for name in ("paid", "cost"):
-            values = getattr(self, name)
-            bad = ~(np.isfinite(values) & (values >= 0))
-            if bad.any():
-                raise ParameterError(f"{name} = {values[bad][0]} in the transaction log: allowed finite, ≥ 0")
-
-    @classmethod
-    def of(cls, transactions: Transactions) -> TransactionLog:
-        """The log of Ta Feng transactions; day 0 is their first date."""
-        if len(transactions) == 0:
-            raise ParameterError("the transactions are empty: no log to build")
-        origin = transactions.date.min()
-        return cls(
-            customer=transactions.customer_id.astype(np.int64),
-            day=(transactions.date - origin).astype(np.int64),
-            product=transactions.product_id.astype(np.int64),
-            category=transactions.product_subclass.astype(np.int64),
-            units=transactions.amount.astype(np.int64),
-            paid=transactions.sales_price.astype(np.float64),
-            cost=transactions.asset.astype(np.float64),
-            origin=origin,
-        )
-
-    def __len__(self) -> int:
-        return len(self.customer)
-
-    def take(self, rows: np.ndarray) -> TransactionLog:
-        """The log of the given rows (same origin)."""
-        columns = (self.customer, self.day, self.product, self.category, self.units, self.paid, self.cost)
-        return TransactionLog(*(column[rows] for column in columns), origin=self.origin)
-
-    def between(self, first_day: np.datetime64 | str, last_day: np.datetime64 | str) -> TransactionLog:
-        """The rows dated ``first_day`` to ``last_day`` (both included), with ``first_day`` as the new origin."""
-        first, last = np.datetime64(first_day, "D"), np.datetime64(last_day, "D")
-        if last < first:
-            raise ParameterError(f"last_day = {last} is before first_day = {first}")
-        start, end = int((first - self.origin).astype(np.int64)), int((last - self.origin).astype(np.int64))
-        rows = (self.day >= start) & (self.day <= end)
-        if not rows.any():
-            span = f"{self.origin + self.day.min()} – {self.origin + self.day.max()}" if len(self) else "nothing"
-            raise ParameterError(f"no transactions between {first} and {last}: the log spans {span}")
-        window = self.take(rows)
-        return replace(window, day=window.day - start, origin=first)
-
-    def resample(self, rng: np.random.Generator) -> TransactionLog:
-        """A bootstrap resample by customer: as many customers as the log has, drawn with replacement, each with
-        all their rows; a customer drawn twice becomes two customers (customers are relabelled 0, 1, …). A
-        customer's visits depend on each other, so resampling rows would understate the uncertainty."""
-        if not len(self):
-            raise ParameterError("the transaction log is empty: nothing to resample")
-        order, starts = self._by_customer
-        customers = starts.size - 1
-        drawn = rng.integers(0, customers, customers)
-        lengths = starts[drawn + 1] - starts[drawn]
-        offset = np.repeat(starts[drawn] - (np.cumsum(lengths) - lengths), lengths)
-        rows = order[offset + np.arange(lengths.sum())]
-        return replace(self.take(rows), customer=np.repeat(np.arange(customers), lengths))
-
-    @property
-    def unit_price(self) -> np.ndarray:
-        """Paid per unit [R]."""
-        return self.paid / self.units
-
-    @cached_property
-    def regular_price(self) -> np.ndarray:
-        """Per row [R], the regular price of its product in this log (:func:`regular_prices`)."""
-        return regular_prices(self.product, self.unit_price)
-
-    @cached_property
-    def _by_customer(self) -> tuple[np.ndarray, np.ndarray]:
-        return _groups(self.customer)
-
-    @cached_property
-    def visits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Visits (one per customer and day), sorted by customer then day: the visit of each row [R], and each
-        visit's customer and day [V]."""
-        order, starts = _groups(self.day, self.customer)
-        visit = np.empty(len(self), dtype=np.int64)
-        visit[order] = np.repeat(np.arange(starts.size - 1), np.diff(starts))
-        first = order[starts[:-1]]
-        return visit, self.customer[first], self.day[first]
+__all__ = ["TRANSACTION_STATISTICS", "discounted_lines", "raised_lines", "retention_curve", "visit_gaps"]
 
 
 NAN = float("nan")
 
 
-# ------------------------------------------------------------------------------------------------- statistics
 def _summary(values: np.ndarray, how: Callable[[np.ndarray], float] = np.mean) -> float:
     """``how`` of the values, nan when there are none."""
     return float(how(values)) if values.size else NAN
@@ -245,7 +90,7 @@ def _beside_regular(log: TransactionLog) -> np.ndarray:
     cut = discounted_lines(log)
     if not cut.any():
         return cut
-    order, starts = _groups(log.day, log.product)  # the lines of each product-day together
+    order, starts = group_rows(log.day, log.product)  # the lines of each product-day together
     regular_paid = np.zeros(cut.size, dtype=bool)
     regular_paid[order] = np.repeat(np.logical_or.reduceat(~cut[order], starts[:-1]), np.diff(starts))
     return cut & regular_paid
@@ -267,10 +112,22 @@ def _discount_spell(log: TransactionLog) -> float:
     return float(cut.sum() / begins.sum()) if begins.any() else NAN
 
 
-def _top_product_share(log: TransactionLog, top: float = 0.1) -> float:
-    """Share of the lines sold by the ``top`` share of the products sold (the log's most sold, by lines)."""
-    lines = np.sort(np.unique(log.product, return_counts=True)[1])[::-1]
-    return float(lines[: max(1, round(top * lines.size))].sum() / lines.sum()) if len(log) else NAN
+def _top_products(log: TransactionLog, top: float = 0.1) -> np.ndarray:
+    """[R] whether each line's product is among the ``top`` share of the products sold (the log's most sold, by
+    lines; ties broken by product id)."""
+    products, index, lines = np.unique(log.product, return_inverse=True, return_counts=True)
+    best = np.lexsort((products, -lines))[: max(1, round(top * products.size))]
+    return np.isin(index, best)
+
+
+def _top_product_share(log: TransactionLog) -> float:
+    """Share of the lines sold by the top 10 % of the products sold."""
+    return _summary(_top_products(log))
+
+
+def _top_product_rises(log: TransactionLog) -> float:
+    """Share of the lines above the regular price sold by the top 10 % of the products sold."""
+    return _summary(_top_products(log)[raised_lines(log)])
 
 
 def _top_category_share(log: TransactionLog, top: int = 10) -> float:
@@ -313,12 +170,14 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic("gaps of at most 7 days (share)", lambda log: _summary(visit_gaps(log) <= 7), percent=True),
     _statistic("customers of the first 30 days back later (share)", _retention, percent=True),
     _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
+    _statistic("lines per visit (sd)", lambda log: _summary(np.bincount(log.visits[0]), np.std)),
     _statistic("units per line", lambda log: _summary(log.units)),
     _statistic("units per discounted line", lambda log: _summary(log.units[discounted_lines(log)])),
     _statistic(
         "spend per visit (median)", lambda log: _summary(np.bincount(log.visits[0], weights=log.paid), np.median)
     ),
-    # a customer drawn twice adds no product and no product-day of their own: these four have no bootstrap interval
+    # a customer drawn twice adds no product and no product-day of their own: statistics of the products sold or of
+    # product-days (resamplable=False) have no bootstrap interval
     _statistic(
         "products sold per customer",
         lambda log: np.unique(log.product).size / np.unique(log.customer).size if len(log) else NAN,
@@ -349,39 +208,10 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
         lambda log: _distance_from_regular(log, raised_lines(log)),
         percent=True,
     ),
+    _statistic(
+        "lines above regular of the top 10 % of products (share)", _top_product_rises, percent=True, resamplable=False
+    ),
     _statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
     _statistic("gross margin (products priced above ASSET)", _margin, percent=True),
     _statistic("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
 )
-
-
-# ------------------------------------------------------------------------------------------------ product-days
-@dataclass(frozen=True)
-class ProductDays:
-    """A log's product-days with sales, sorted by product then day, arrays [D]: ``product``, its ``regular`` price,
-    ``units`` sold, the mean ``price`` paid per unit, the ``reference`` price R (the smoothed prices of the
-    product's earlier days with sales; a product's first day has its own price) and whether the day is the
-    product's ``first``."""
-
-    product: np.ndarray
-    regular: np.ndarray
-    units: np.ndarray
-    price: np.ndarray
-    reference: np.ndarray
-    first: np.ndarray
-
-
-def product_days(log: TransactionLog, memory: float = 0.7) -> ProductDays:
-    """The product-days of ``log`` with their reference prices, R ← memory·R + (1 − memory)·P after each day."""
-    order, starts = _groups(log.day, log.product)  # product-days, sorted by product then day
-    first = order[starts[:-1]]
-    product, regular = log.product[first], log.regular_price[first]
-    units = np.add.reduceat(log.units[order], starts[:-1]).astype(np.float64)
-    price = np.add.reduceat(log.paid[order], starts[:-1]) / units
-    new = np.append(True, product[1:] != product[:-1])
-    rank = np.arange(product.size) - np.maximum.accumulate(np.where(new, np.arange(product.size), 0))
-    reference = price.copy()  # a product's first day: its own price, so the second day's R starts there
-    for k in range(1, int(rank.max(initial=0)) + 1):  # a loop over days of sale, vectorised across products
-        at = np.flatnonzero(rank == k)
-        reference[at] = memory * reference[at - 1] + (1 - memory) * price[at - 1]
-    return ProductDays(product, regular, units, price, reference, new)
