@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from shopgym.agents import TaskInfo
 from shopgym.agents.evaluation import Evaluation, evaluate
 from shopgym.agents.sb3_agents import SB3Agent
-from shopgym.experiments.configs import CompareConfig, TrainConfig
+from shopgym.experiments.configs import CompareConfig, TrainConfig, scenario_digests
 from shopgym.experiments.plots import plot_comparison, plot_improvement, plot_learning_curves
 from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError, slug
@@ -369,7 +369,7 @@ def run_comparison(
 ) -> ComparisonSummary:
     """Run (or continue) the comparison ``config`` in the folder ``out``; returns the summary."""
     report = RunDirectory(out)
-    report.begin(config.model_dump(mode="json"), "comparison", device)
+    report.begin(config.model_dump(mode="json"), "comparison", device, scenario_digests(config))
     started = time.perf_counter()
     scores, curves = _train_and_score(config, report.path, device, progress_bar)
     scores.update(_score_baselines(config))

@@ -130,11 +130,13 @@ class RunDirectory:
             },
         )
 
-    def begin(self, config: dict[str, Any], what: str, device: str, **pinned: Any) -> None:
+    def begin(self, config: dict[str, Any], what: str, device: str, scenarios: dict[str, str], **pinned: Any) -> None:
         """Start a run of ``config`` (a ``what``: comparison, transfer suite, …) here, or continue the unfinished
-        one of the same config and ``pinned`` entries; a finished run or another config is refused."""
+        one of the same config and ``pinned`` entries; a finished run or another config is refused. ``scenarios``
+        (:func:`~shopgym.experiments.configs.scenario_digests`: the sha256 of every market the config names) is
+        recorded, and a run whose markets have changed since it started is refused (:meth:`check_scenarios`)."""
         if not self.claim(what):
-            self.start(config, what, device=device, **pinned)
+            self.start(config, what, device=device, scenarios=scenarios, **pinned)
             return
         if self.finished:
             raise RunError(f"{str(self.path)!r} already holds a finished {what} (summary.json); choose another --out")
@@ -142,7 +144,26 @@ class RunDirectory:
         if recorded.get("config") != config or any(recorded.get(k) != v for k, v in pinned.items()):
             differs = "config" + "".join(f" or {k}" for k in pinned)
             raise RunError(f"{str(self.path)!r} holds an unfinished {what} of another {differs}; choose another --out")
+        self.check_scenarios(scenarios, what, "choose another --out, or delete the folder to start afresh")
         self.note_resume()
+
+    def check_scenarios(self, scenarios: dict[str, str], what: str, remedy: str) -> None:
+        """Refuse (:class:`RunError`, ending in ``remedy``) the ``what`` here if a market it was made on has
+        changed since it started: its ``scenarios`` (reference → sha256, as :meth:`begin` records them) differ from
+        today's, or it recorded none (a run from before they were recorded, whose markets are unknown)."""
+        recorded = (self.recorded() or {}).get("scenarios")
+        for ref, digest in scenarios.items():
+            shown = ref if len(ref) <= 80 else ref[:77] + "..."
+            if not isinstance(recorded, dict) or ref not in recorded:
+                raise RunError(
+                    f"{str(self.path)!r} holds a {what} that recorded no fingerprint of scenario {shown!r}, which may"
+                    f" have changed since it started; {remedy}"
+                )
+            if recorded[ref] != digest:
+                raise RunError(
+                    f"{str(self.path)!r} holds a {what} made on scenario {shown!r}, which has changed since it started"
+                    f" (its sha256 differs); {remedy}"
+                )
 
     def note_resume(self) -> None:
         """Add this command line and time to the ``resumes`` list in ``run.json``."""

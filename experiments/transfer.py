@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from shopgym.experiments.compare import read_curve
-from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
+from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_digests, scenario_label
 from shopgym.experiments.runs import RunDirectory, RunError, slug
 from shopgym.experiments.stats import MIN_SEEDS, iqm_summary, shopper_summary
 from shopgym.experiments.training import train_or_resume
@@ -227,7 +227,7 @@ def run_transfer(
     """Run (or continue) the transfer suite ``config`` in the folder ``out``; returns the summary, also written to
     ``summary.json`` (last)."""
     root = RunDirectory(out)
-    root.begin(config.model_dump(mode="json"), "transfer suite", device)
+    root.begin(config.model_dump(mode="json"), "transfer suite", device, scenario_digests(config))
     started = time.perf_counter()
     common = {"algo": config.algo, "env": config.env, "n_eval": config.n_eval, "eval_seed": config.eval_seed}
     pairs = []

@@ -32,6 +32,7 @@ __all__ = [
     "read_provenance",
     "resolve_scenario",
     "save_scenario",
+    "scenario_digest",
     "scenario_from_mapping",
     "scenario_record",
 ]
@@ -302,6 +303,13 @@ def content_digest(content: dict[str, Any]) -> str:
     no spaces."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def scenario_digest(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> str:
+    """The sha256 of the market a reference (:func:`resolve_scenario`) names today, as :func:`scenario_record` has
+    it: a run that records it can tell whether a preset or file it names has changed (been recalibrated, edited)
+    since."""
+    return content_digest(resolve_scenario(scenario).model_dump(mode="json"))
 
 
 def resolve_scenario(scenario: str | os.PathLike[str] | Scenario | dict[str, Any]) -> Scenario:

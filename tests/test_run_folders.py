@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from shopgym.experiments.cli import app
 from shopgym.experiments.runs import RunDirectory, RunError
+from shopgym.scenarios import scenario_digest
 
 TINY_TRAIN = ["--algo", "a2c", "--env", "shopgym/Promote-v1", "--n-timesteps", "256", "--eval-freq", "256"]
 # Tiny configs, so that the old code, which took such folders over, finished quickly too.
@@ -175,6 +176,61 @@ def test_a_run_keeps_its_market_when_the_scenario_file_moves_or_changes(tmp_path
     assert result.exit_code == 0, result.output
     again = json.loads((out / "summary.json").read_text())
     assert again["final_mean_return"] == first["final_mean_return"] and again["resumes"] == 1
+
+
+# ---------------------------------------------------------------------- markets that change under a run
+MY_MARKET = "base: default\nname: my_market\nchoice: {{outside_utility: {}}}\n"
+
+
+def _suite_on_my_market(tmp_path: Path, command: str) -> tuple[Path, list[str]]:
+    """A tiny ``command`` suite whose config names the scenario file ``my_market.yml``; returns the file and the
+    command line (all but ``--out``)."""
+    market = tmp_path / "my_market.yml"
+    market.write_text(MY_MARKET.format(1.2))
+    text = TINY_CONFIGS[command]
+    text = text + f"scenario: {market}\n" if command == "compare" else text.replace("recession", str(market))
+    (tmp_path / f"{command}.yml").write_text(text)
+    return market, [command, str(tmp_path / f"{command}.yml"), "--device", "cpu"]
+
+
+@pytest.mark.parametrize("command", ["compare", "transfer", "continual"])
+def test_resuming_a_suite_whose_market_changed_is_refused(tmp_path, command):
+    """run.json records the sha256 of every market a suite's config names; an unfinished suite continues only on
+    the same markets. Editing the scenario file (as recalibrating a preset does) makes a rerun refuse, in one line
+    naming the folder and the scenario; a run.json from before fingerprints were recorded is refused too."""
+    market, args = _suite_on_my_market(tmp_path, command)
+    out = tmp_path / "out"
+    assert shopgym(*args, "--out", str(out)).exit_code == 0
+    assert json.loads((out / "run.json").read_text())["scenarios"][str(market)] == scenario_digest(market)
+    (out / "summary.json").unlink()  # as if killed before the end
+    assert shopgym(*args, "--out", str(out)).exit_code == 0, "the same market: the run continues"
+    (out / "summary.json").unlink()
+    market.write_text(MY_MARKET.format(3.0))
+    error = one_line_error(shopgym(*args, "--out", str(out)))
+    assert f"{str(out)!r} holds a {KINDS[command]} made on scenario {str(market)!r}" in error
+    assert "has changed since it started" in error and "choose another --out" in error
+    assert not (out / "summary.json").exists()
+
+    market.write_text(MY_MARKET.format(1.2))
+    recorded = json.loads((out / "run.json").read_text())
+    del recorded["scenarios"]
+    (out / "run.json").write_text(json.dumps(recorded))
+    error = one_line_error(shopgym(*args, "--out", str(out)))
+    assert f"{str(out)!r} holds a {KINDS[command]} that recorded no fingerprint of scenario" in error
+
+
+def test_scenario_digests_cover_every_market_a_config_names():
+    """Every scenario reference of every suite config (nested pairs, lists, an optional drift market and the
+    preset it drifts to) is fingerprinted."""
+    from shopgym.experiments.configs import ContinualConfig, TransferConfig, scenario_digests
+
+    transfer = TransferConfig(pairs=[{"name": "p", "source": ["default", "fashion"], "target": "recession"}])
+    assert list(scenario_digests(transfer)) == ["default", "fashion", "recession"]
+    drift = {"base": "default", "name": "drifting", "drift": [{"kind": "switch", "at": 5, "to": "holiday"}]}
+    continual = ContinualConfig(scenarios=["default", "grocery"], drift_scenario=drift)
+    digests = scenario_digests(continual)
+    assert list(digests)[:2] == ["default", "grocery"] and digests["holiday"] == scenario_digest("holiday")
+    assert len(digests) == 4 and all(len(d) == 64 for d in digests.values())
 
 
 # ---------------------------------------------------------------------- the cells of a suite

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from shopgym.agents.sb3_agents import HyperParams, load_hyperparams
-from shopgym.experiments.configs import ContinualConfig, scenario_label
+from shopgym.experiments.configs import ContinualConfig, scenario_digests, scenario_label
 from shopgym.experiments.continual.cells import run_cell
 from shopgym.experiments.continual.drift import DRIFT_STAGE, run_drift, summarise_drift
 from shopgym.experiments.continual.report import findings_in_words, plot_drift, plot_matrices, render_report
@@ -56,7 +56,9 @@ def run_continual(
     _validate(config, params)
     run = RunDirectory(out)
     params_json = params.model_dump(mode="json")
-    run.begin(config.model_dump(mode="json"), "continual run", device, hyperparams=params_json)
+    run.begin(
+        config.model_dump(mode="json"), "continual run", device, scenario_digests(config), hyperparams=params_json
+    )
     started = time.perf_counter()
     jobs = [
         (f"{strategy}-seed{seed}", lambda s=strategy, k=seed: run_cell(config, s, k, params, device))
