@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,32 @@ def test_resuming_a_suite_whose_market_changed_is_refused(tmp_path, command):
     (out / "run.json").write_text(json.dumps(recorded))
     error = one_line_error(shopgym(*args, "--out", str(out)))
     assert f"{str(out)!r} holds a {KINDS[command]} that recorded no fingerprint of scenario" in error
+
+
+def test_the_results_page_refuses_a_cached_suite_whose_market_changed(tmp_path):
+    """The results page reads a finished suite folder back instead of rerunning it only if the markets it was
+    made on are unchanged: after an edit of its scenario file, or without fingerprints (a folder from before they
+    were recorded), it refuses, naming the folder, the scenario and what to delete."""
+    from shopgym.experiments.results.suites import suite_section
+
+    market, args = _suite_on_my_market(tmp_path, "compare")
+    folder, page = tmp_path / "cache" / "promote_tafeng", tmp_path / "page"
+    page.mkdir()
+    assert shopgym(*args, "--out", str(folder)).exit_code == 0
+    section = suite_section("compare", folder, page, quick=True, name="promote_tafeng")
+    assert "my_market" in section[0]  # unchanged: read back
+
+    market.write_text(MY_MARKET.format(3.0))
+    expected = f"{str(folder)!r} holds a comparison made on scenario {str(market)!r}, which has changed since it"
+    with pytest.raises(RunError, match=re.escape(expected) + ".*delete the folder to rerun this section"):
+        suite_section("compare", folder, page, quick=True, name="promote_tafeng")
+
+    market.write_text(MY_MARKET.format(1.2))
+    recorded = json.loads((folder / "run.json").read_text())
+    del recorded["scenarios"]
+    (folder / "run.json").write_text(json.dumps(recorded))
+    with pytest.raises(RunError, match=re.escape(f"recorded no fingerprint of scenario {str(market)!r}")):
+        suite_section("compare", folder, page, quick=True, name="promote_tafeng")
 
 
 def test_scenario_digests_cover_every_market_a_config_names():

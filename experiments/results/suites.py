@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
+from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config, scenario_digests
 from shopgym.experiments.continual import ContinualSummary
 from shopgym.experiments.continual import render_report as continual_report
 from shopgym.experiments.results.common import TARGETS
@@ -129,9 +129,13 @@ def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool, name: str
         options = {"hyperparams": hyperparams} if suite.hyperparams else {}
         suite.run(config, folder, "cpu", progress_bar=False, **options)
     # Drawn again from the suite's summary and recorded config, so a suite finished earlier reads as today's
-    # reports do; the project's targets are judged here, not in the report.
+    # reports do; the project's targets are judged here, not in the report. A suite made on markets that have
+    # changed since (a preset recalibrated, a file edited) is refused: its numbers are not today's.
+    run = RunDirectory(folder)
+    recorded = run.recorded()
+    config = suite.config.model_validate(recorded["config"])
+    run.check_scenarios(scenario_digests(config), recorded.get("kind", kind), "delete the folder to rerun this section")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    config = suite.config.model_validate(RunDirectory(folder).recorded()["config"])
     report, target = page.report(config, summary, folder), page.target(summary)
 
     def copied(picture: str) -> str:
