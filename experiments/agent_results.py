@@ -25,6 +25,7 @@ from pathlib import Path
 import shopgym  # noqa: F401
 from shopgym.experiments.mechanisms import mechanism_section
 from shopgym.experiments.promote_bound import promote_bound_section
+from shopgym.experiments.results.common import market
 from shopgym.experiments.results.marketing import marketing_runs, marketing_section
 from shopgym.experiments.results.memory import memory_section
 from shopgym.experiments.results.pricing import pricing_section
@@ -33,6 +34,7 @@ from shopgym.experiments.results.suites import suite_section
 from shopgym.experiments.runs import CellStore
 from shopgym.files import write_atomic
 from shopgym.perf import tune_malloc
+from shopgym.scenarios import list_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Title and budget of each section, for the page when the section was not run.
@@ -116,10 +118,14 @@ def main() -> None:
     cells = CellStore(store / "cells")
     out_dir = args.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)
+    # A section cell's key names the markets it is computed on as they are today (mechanisms: every preset).
+    mechanisms = f"sections/mechanisms/{market(*list_scenarios())}"
     sections: dict[str, Callable[[], list[str]]] = {
         "pricing": lambda: pricing_section(cells, budget["seeds"], budget["pricing_steps"], 4 * budget["n_eval"]),
-        "mechanisms": lambda: cells.get("sections/mechanisms", lambda: mechanism_section(501 if args.quick else 2001)),
-        "promote_bound": lambda: cells.get("sections/promote_bound", lambda: bound_section(args.quick)),
+        "mechanisms": lambda: cells.get(mechanisms, lambda: mechanism_section(501 if args.quick else 2001)),
+        "promote_bound": lambda: cells.get(
+            f"sections/promote_bound/{market('default')}", lambda: bound_section(args.quick)
+        ),
         "marketing": lambda: marketing_section(
             marketing_runs(cells, budget["seeds"], budget["n_eval"], budget["ppo"], budget["dqn"], budget["log"]),
             budget["seeds"],

@@ -260,6 +260,23 @@ def test_scenario_digests_cover_every_market_a_config_names():
     assert len(digests) == 4 and all(len(d) == 64 for d in digests.values())
 
 
+def test_a_results_cell_key_names_its_markets_content(tmp_path, monkeypatch):
+    """The results page keys its cells by the markets they are computed on with their content, so a cell made
+    before a preset changed is not read back as today's: the changed market is another key, computed afresh."""
+    from shopgym import scenarios
+    from shopgym.experiments.results.common import market
+    from shopgym.experiments.runs import CellStore
+
+    assert market("tafeng") == f"tafeng.{scenario_digest('tafeng')[:12]}"
+    assert market("new_market") == f"new-market.{scenario_digest('new_market')[:12]}"
+    assert market("default", "fashion") != market("default", "grocery")
+    cells, calls = CellStore(tmp_path), []
+    assert cells.get(f"pricing/{market('grocery')}/dp", lambda: calls.append(1) or 1.0) == 1.0
+    recalibrated = scenarios.SCENARIOS["grocery"].model_copy(update={"description": "recalibrated"})
+    monkeypatch.setitem(scenarios.SCENARIOS, "grocery", recalibrated)
+    assert cells.get(f"pricing/{market('grocery')}/dp", lambda: calls.append(2) or 2.0) == 2.0 and calls == [1, 2]
+
+
 # ---------------------------------------------------------------------- the cells of a suite
 def test_cell_store_computes_a_cell_once_and_reads_it_back(tmp_path):
     from shopgym.experiments.runs import CellStore

@@ -21,7 +21,7 @@ from shopgym.agents.oracles import MyopicOracle
 from shopgym.agents.sb3_agents import SB3Agent
 from shopgym.experiments.plots import plot_comparison
 from shopgym.experiments.report import figure, table
-from shopgym.experiments.results.common import TARGETS
+from shopgym.experiments.results.common import TARGETS, market
 from shopgym.experiments.runs import CellStore
 from shopgym.experiments.stats import format_interval, has_interval, iqm_summary
 
@@ -102,8 +102,9 @@ def marketing_runs(
         (f"a2c-{ppo_steps}", f"A2C ({ppo_steps:,} steps)", "agent", sb3("a2c", ppo_steps)),
         ("myopic_oracle", "myopic oracle (hidden state)", "oracle", lambda run: kpis(MyopicOracle(info), run)),
     ]
+    where = f"marketing/{market('default')}"  # Marketing-v1's default market, as it is today
     runs = {
-        name: [cells.get(f"marketing/{key}/run{run}", lambda c=compute, r=run: c(r)) for run in range(seeds)]
+        name: [cells.get(f"{where}/{key}/run{run}", lambda c=compute, r=run: c(r)) for run in range(seeds)]
         for key, name, _, compute in plan
     }
     return MarketingRuns(runs, {name: kind for _, name, kind, _ in plan}, judged=f"PPO ({ppo_steps:,} steps)")

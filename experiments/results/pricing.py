@@ -14,7 +14,7 @@ from shopgym.agents.oracles import DPPricingPolicy, MyopicOracle
 from shopgym.agents.sb3_agents import SB3Agent
 from shopgym.experiments.mechanisms import optimal_structure
 from shopgym.experiments.report import table
-from shopgym.experiments.results.common import TARGETS, over_shoppers, shopper_interval
+from shopgym.experiments.results.common import TARGETS, market, over_shoppers, shopper_interval
 from shopgym.experiments.runs import CellStore
 from shopgym.experiments.stats import SEEDS_CI, SHOPPERS_CI, format_interval, iqm_summary
 
@@ -47,21 +47,20 @@ def pricing_section(cells: CellStore, seeds: int, steps: int, n_eval: int) -> li
         _, prices = dp.solution.path()
         pattern = optimal_structure(dp.solution).describe()
         info = TaskInfo.of(envs)
+        where = f"pricing/{market(scenario)}"  # the cells of this market as it is today
 
         def score(policy: Any, seed: int = 7, scenario: str = scenario) -> dict[str, float]:
             return over_shoppers(evaluate(policy, "shopgym/Pricing-v1", n_eval, seed, scenario=scenario))
 
         fixed = {
-            "DP optimum (check)": cells.get(f"pricing/{scenario}/dp", lambda dp=dp: score(dp)),
-            "myopic oracle": cells.get(f"pricing/{scenario}/myopic", lambda info=info: score(MyopicOracle(info))),
-            "never discount": cells.get(
-                f"pricing/{scenario}/never", lambda info=info: score(make_policy("never_discount", info))
-            ),
-            "random": cells.get(f"pricing/{scenario}/random", lambda info=info: score(make_policy("random", info, 0))),
+            "DP optimum (check)": cells.get(f"{where}/dp", lambda dp=dp: score(dp)),
+            "myopic oracle": cells.get(f"{where}/myopic", lambda info=info: score(MyopicOracle(info))),
+            "never discount": cells.get(f"{where}/never", lambda info=info: score(make_policy("never_discount", info))),
+            "random": cells.get(f"{where}/random", lambda info=info: score(make_policy("random", info, 0))),
         }
         constants = [
             cells.get(
-                f"pricing/{scenario}/constant{level}",
+                f"{where}/constant{level}",
                 lambda level=level, info=info: score(make_policy("constant_price", info, level=level)),
             )
             for level in range(info.price_levels.size)
@@ -82,9 +81,7 @@ def pricing_section(cells: CellStore, seeds: int, steps: int, n_eval: int) -> li
                     result["most_likely_action"] = score(agent)
                 return result
 
-            runs = [
-                cells.get(f"pricing/{scenario}/{algo}/seed{s}", lambda s=s, t=train: t(seed=s)) for s in range(seeds)
-            ]
+            runs = [cells.get(f"{where}/{algo}/seed{s}", lambda s=s, t=train: t(seed=s)) for s in range(seeds)]
             learned[algo.upper()] = runs
             if "most_likely_action" in runs[0]:
                 learned[f"{algo.upper()}, most likely action"] = [r["most_likely_action"] for r in runs]

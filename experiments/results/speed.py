@@ -11,6 +11,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from shopgym.agents import TaskInfo
 from shopgym.agents.sb3_agents import SB3Agent, load_hyperparams
 from shopgym.experiments.report import table
+from shopgym.experiments.results.common import market
 from shopgym.experiments.runs import CellStore
 
 
@@ -45,9 +46,10 @@ def speed_section(cells: CellStore, steps: int) -> list[str]:
         "",
     ]
     rows = []
+    where = f"speed/{market('default')}"  # Marketing-v1's default market, as it is today
     for architecture in ("mlp", "candidate"):
-        batched = cells.get(f"speed/{architecture}/batched", lambda a=architecture: measure("batched", a))
-        dummy = cells.get(f"speed/{architecture}/dummy", lambda a=architecture: measure("dummy", a))
+        batched = cells.get(f"{where}/{architecture}/batched", lambda a=architecture: measure("batched", a))
+        dummy = cells.get(f"{where}/{architecture}/dummy", lambda a=architecture: measure("dummy", a))
         rows.append([architecture, f"{batched:,.0f}", f"{dummy:,.0f}"])
     header = ["policy network", "batched `ShopVecEnv`", "SB3 `DummyVecEnv` of 256 single envs"]
     lines += [*table(header, rows), ""]
