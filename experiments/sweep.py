@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_label
+from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_digests, scenario_label
 from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import SWEEP, SWEEP_MARKER, CellStore, RunDirectory, RunError, slug
 from shopgym.files import write_atomic
@@ -140,9 +140,28 @@ def run_job(job: dict[str, Any], folder: str, device: str = "cpu", threads: int 
     return {"summary": summary, "seconds": time.perf_counter() - started}
 
 
+def _check_markets(folder: Path, job: dict[str, Any]) -> None:
+    """Refuse (:class:`RunError`) a job whose folder holds a run (done or not) made on markets that have changed
+    since it started, or that recorded none (:meth:`~shopgym.experiments.runs.RunDirectory.check_scenarios`):
+    the sweep would otherwise gather its old results with new ones as today's."""
+    from shopgym.experiments.configs import load_config
+    from shopgym.experiments.suites import SUITES
+
+    run = RunDirectory(folder / ("run" if job["kind"] == "train" else "suite"))
+    recorded = run.recorded()
+    if recorded is None:  # not started
+        return
+    if job["kind"] == "train":
+        config = TrainConfig.model_validate(job["config"])
+    else:
+        config = load_config(job["config"], SUITES[job["kind"]].config)
+    run.check_scenarios(scenario_digests(config), recorded.get("kind", job["kind"]), "choose another --out")
+
+
 def _plan(store: CellStore, jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The job table: every job of ``jobs`` with its status and attempts as the sweep's earlier runs recorded them
-    (``pending`` and 0 for a new job). A job recorded with another config is refused."""
+    (``pending`` and 0 for a new job). A job recorded with another config, or whose run was made on markets that
+    have changed since, is refused."""
     recorded = store.read(JOBS)["jobs"] if JOBS in store else {}
     planned: dict[str, dict[str, Any]] = {}
     for job_id, job in jobs.items():
@@ -150,6 +169,7 @@ def _plan(store: CellStore, jobs: dict[str, dict[str, Any]]) -> dict[str, dict[s
         if entry and entry.get("config") != job["config"]:
             where = str(store.path(JOBS))
             raise RunError(f"job {job_id} in {where!r} was planned with another config; choose another --out")
+        _check_markets(store.folder / "jobs" / job_id, job)
         planned[job_id] = {"status": "pending", "attempts": 0, **entry, **job}
     return planned
 

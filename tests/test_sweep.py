@@ -193,6 +193,30 @@ def test_a_suite_runs_as_one_job(tmp_path):
     assert "compare-compare/suite/report.md" in (tmp_path / "out" / "report.md").read_text()
 
 
+def test_a_sweep_whose_markets_changed_is_refused(tmp_path):
+    """A rerun of a sweep would skip its done jobs and gather their results with the new ones as today's: a job
+    (training run or suite) made on a scenario file that has changed since is refused at planning, naming its
+    folder and the scenario, before anything runs."""
+    market = tmp_path / "my_market.yml"
+    market.write_text("base: default\nname: my_market\nchoice: {outside_utility: 1.2}\n")
+    suite = tmp_path / "compare.yml"
+    suite.write_text(f"env: shopgym/Promote-v1\nseeds: 1\nn_eval: 8\nbaselines: [random]\nscenario: {market}\n")
+    config = SweepConfig(
+        base={**BASE, "checkpoint_freq": 0, "scenario": str(market)},
+        grid={"seed": [0]},
+        suites=[{"kind": "compare", "config": str(suite)}],
+    )
+    out = tmp_path / "out"
+    assert run_sweep(config, out, workers=1)["jobs"]["done"] == 2
+    run_sweep(config, out, workers=1)  # the same markets: nothing to run, nothing refused
+    market.write_text("base: default\nname: my_market\nchoice: {outside_utility: 3.0}\n")
+    with pytest.raises(RunError, match=r"jobs/seed=0/run' holds a training run made on scenario '.*my_market\.yml'"):
+        run_sweep(config, out, workers=1)
+    expected = r"jobs/compare-compare/suite' holds a comparison made on scenario '.*my_market\.yml', which has changed"
+    with pytest.raises(RunError, match=expected):
+        run_sweep(SweepConfig(suites=config.suites), out, workers=1)
+
+
 def test_every_suite_a_sweep_can_name_is_registered():
     from typing import get_args
 
