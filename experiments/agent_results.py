@@ -31,7 +31,7 @@ from shopgym.experiments.results.memory import memory_section
 from shopgym.experiments.results.pricing import pricing_section
 from shopgym.experiments.results.speed import speed_section
 from shopgym.experiments.results.suites import suite_section
-from shopgym.experiments.runs import CellStore
+from shopgym.experiments.runs import CellStore, RunError
 from shopgym.files import write_atomic
 from shopgym.perf import tune_malloc
 from shopgym.scenarios import list_scenarios
@@ -154,7 +154,10 @@ def main() -> None:
         "",
     ]
     kept = page_sections(args.out)
-    built = {section: sections[section]() for section in chosen}  # in the order asked for; the page keeps its own
+    try:  # in the order asked for; the page keeps its own
+        built = {section: sections[section]() for section in chosen}
+    except RunError as error:  # e.g. a cached suite made on a market that has changed since: one line, page untouched
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     for section in sections:
         lines.append(MARKER.format(section))
         if section in built:
