@@ -34,7 +34,8 @@ from pydantic import BaseModel, ConfigDict
 from shopgym.agents import TaskInfo
 from shopgym.agents.evaluation import Evaluation, evaluate
 from shopgym.agents.sb3_agents import SB3Agent
-from shopgym.experiments.configs import CompareConfig, TrainConfig, scenario_digests
+from shopgym.experiments.configs import CompareConfig, TrainConfig
+from shopgym.experiments.markets import scenario_digests
 from shopgym.experiments.plots import plot_comparison, plot_improvement, plot_learning_curves
 from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import RunDirectory, RunError, slug

@@ -7,8 +7,6 @@ names it and lists the allowed ones; a value out of range names the field, the v
 from __future__ import annotations
 
 import difflib
-import json
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +28,7 @@ from shopgym.agents import POLICIES
 from shopgym.agents.sb3_options import ALGORITHM_NAMES
 from shopgym.files import read_yaml
 from shopgym.params import ParameterError, format_validation_error
-from shopgym.scenarios import list_scenarios, resolve_scenario, scenario_digest
+from shopgym.scenarios import list_scenarios, resolve_scenario
 
 __all__ = [
     "CONFIG_DIR",
@@ -48,7 +46,6 @@ __all__ = [
     "TransferConfig",
     "TransferPair",
     "load_config",
-    "scenario_digests",
     "scenario_label",
     "unknown_choice",
 ]
@@ -113,47 +110,6 @@ ScenarioRef = Annotated[str | dict[str, Any], AfterValidator(_known_scenario_ref
 def scenario_label(scenario: str | dict[str, Any]) -> str:
     """A short name for a scenario reference: the scenario's own name."""
     return resolve_scenario(scenario).name
-
-
-def _names_scenarios(field: Any) -> bool:
-    """Whether a config field holds :data:`ScenarioRef` s (one, an optional one or a list of them)."""
-
-    def marked(annotation: Any) -> bool:
-        args = typing.get_args(annotation)
-        return any(getattr(arg, "func", None) is _known_scenario_ref or marked(arg) for arg in args)
-
-    return any(getattr(m, "func", None) is _known_scenario_ref for m in field.metadata) or marked(field.annotation)
-
-
-def _scenario_refs(config: BaseModel) -> list[str | dict[str, Any]]:
-    """Every scenario reference of ``config``: its :data:`ScenarioRef` fields and those of the models it holds."""
-    refs: list[str | dict[str, Any]] = []
-    for name, field in type(config).model_fields.items():
-        value = getattr(config, name)
-        items = value if isinstance(value, list) else [value]
-        if _names_scenarios(field):
-            refs += [item for item in items if item is not None]
-        else:
-            for item in items:
-                if isinstance(item, BaseModel):
-                    refs += _scenario_refs(item)
-    return refs
-
-
-def scenario_digests(config: BaseModel) -> dict[str, str]:
-    """The market of every scenario reference in ``config`` (a suite's or run's config) as it is today: reference
-    (a preset name or YAML path as the config holds it; an inline mapping as compact JSON) → the sha256 of the
-    scenario it resolves to (:func:`~shopgym.scenarios.scenario_digest`); and the presets its drift switches or
-    shifts to, by name. A run folder records it, so a run or a cached result whose preset or file has changed since
-    (been recalibrated, edited) is not taken for current."""
-    digests: dict[str, str] = {}
-    for ref in _scenario_refs(config):
-        key = ref if isinstance(ref, str) else json.dumps(ref, sort_keys=True, separators=(",", ":"))
-        digests[key] = scenario_digest(ref)
-        for target in (getattr(spec, "to", None) for spec in resolve_scenario(ref).drift):
-            if target is not None:
-                digests.setdefault(target, scenario_digest(target))
-    return digests
 
 
 def _known_algo(value: str) -> str:

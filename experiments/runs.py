@@ -133,7 +133,7 @@ class RunDirectory:
     def begin(self, config: dict[str, Any], what: str, device: str, scenarios: dict[str, str], **pinned: Any) -> None:
         """Start a run of ``config`` (a ``what``: comparison, transfer suite, …) here, or continue the unfinished
         one of the same config and ``pinned`` entries; a finished run or another config is refused. ``scenarios``
-        (:func:`~shopgym.experiments.configs.scenario_digests`: the sha256 of every market the config names) is
+        (:func:`~shopgym.experiments.markets.scenario_digests`: the sha256 of every market the config names) is
         recorded, and a run whose markets have changed since it started is refused (:meth:`check_scenarios`)."""
         if not self.claim(what):
             self.start(config, what, device=device, scenarios=scenarios, **pinned)

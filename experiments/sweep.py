@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_digests, scenario_label
+from shopgym.experiments.configs import SweepConfig, TrainConfig, scenario_label
+from shopgym.experiments.markets import scenario_digests
 from shopgym.experiments.report import figure, table
 from shopgym.experiments.runs import SWEEP, SWEEP_MARKER, CellStore, RunDirectory, RunError, slug
 from shopgym.files import write_atomic

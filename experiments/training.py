@@ -17,8 +17,9 @@ from shopgym.agents.evaluation import evaluate
 from shopgym.agents.sb3_agents import HyperParams, SB3Agent, load_hyperparams
 from shopgym.envs.sb3 import make_mixed_sb3_vec_env
 from shopgym.experiments.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
-from shopgym.experiments.configs import TrainConfig, scenario_digests
+from shopgym.experiments.configs import TrainConfig
 from shopgym.experiments.logs import CsvLog
+from shopgym.experiments.markets import scenario_digests
 from shopgym.experiments.progress import progress_bar as make_progress_bar
 from shopgym.experiments.runs import TRAINING, RunDirectory, RunError
 from shopgym.scenarios import resolve_scenario, scenario_record

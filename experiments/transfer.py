@@ -29,7 +29,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from shopgym.experiments.compare import read_curve
-from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_digests, scenario_label
+from shopgym.experiments.configs import TrainConfig, TransferConfig, TransferPair, scenario_label
+from shopgym.experiments.markets import scenario_digests
 from shopgym.experiments.runs import RunDirectory, RunError, slug
 from shopgym.experiments.stats import MIN_SEEDS, iqm_summary, shopper_summary
 from shopgym.experiments.training import train_or_resume

@@ -249,7 +249,8 @@ def test_the_results_page_refuses_a_cached_suite_whose_market_changed(tmp_path):
 def test_scenario_digests_cover_every_market_a_config_names():
     """Every scenario reference of every suite config (nested pairs, lists, an optional drift market and the
     preset it drifts to) is fingerprinted."""
-    from shopgym.experiments.configs import ContinualConfig, TransferConfig, scenario_digests
+    from shopgym.experiments.configs import ContinualConfig, TransferConfig
+    from shopgym.experiments.markets import scenario_digests
 
     transfer = TransferConfig(pairs=[{"name": "p", "source": ["default", "fashion"], "target": "recession"}])
     assert list(scenario_digests(transfer)) == ["default", "fashion", "recession"]

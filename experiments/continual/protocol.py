@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 from shopgym.agents.sb3_agents import HyperParams, load_hyperparams
-from shopgym.experiments.configs import ContinualConfig, scenario_digests, scenario_label
+from shopgym.experiments.configs import ContinualConfig, scenario_label
 from shopgym.experiments.continual.cells import run_cell
 from shopgym.experiments.continual.drift import DRIFT_STAGE, run_drift, summarise_drift
 from shopgym.experiments.continual.report import findings_in_words, plot_drift, plot_matrices, render_report
 from shopgym.experiments.continual.strategies import STRATEGIES
 from shopgym.experiments.continual.summary import ContinualSummary, add_compute, summarise_strategy
+from shopgym.experiments.markets import scenario_digests
 from shopgym.experiments.progress import progress_bar as make_progress_bar
 from shopgym.experiments.runs import CellStore, RunDirectory
 from shopgym.files import write_atomic

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config, scenario_digests
+from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
 from shopgym.experiments.continual import ContinualSummary
 from shopgym.experiments.continual import render_report as continual_report
+from shopgym.experiments.markets import scenario_digests
 from shopgym.experiments.results.common import TARGETS
 from shopgym.experiments.runs import RunDirectory
 from shopgym.experiments.stats import format_interval, has_interval
