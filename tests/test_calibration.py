@@ -283,7 +283,7 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     records = json.loads((out / "fidelity.json").read_text())
     assert {r["window"] for r in records} == {"Nov 2000 – Jan 2001", "Feb 2001 (held out)"}
     assert all(r["tolerance"] > 0 for r in records if r["real"])  # a real 0 has a tolerance of 0, left out
-    assert "under the shelf policies in the scenario's provenance" in (out / "fidelity.md").read_text()
+    assert "under the store policies (shelf and till) in the scenario's provenance" in (out / "fidelity.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -46,11 +46,11 @@ def _provenance(scenario: str) -> dict[str, Any]:
 
 
 def store_calendar(scenario: str) -> tuple[list[tuple[int, StorePolicy]], str]:
-    """The shelf policies of a scenario's provenance block as (first day from 2000-11-01, policy) pairs, and where
+    """The store policies of a scenario's provenance block as (first day from 2000-11-01, policy) pairs, and where
     they came from; the default policy for a scenario without them."""
     policies = _provenance(scenario).get("store_policy")
     if not policies:
-        return [(0, StorePolicy())], "the default shelf policy (the scenario has no store_policy in its provenance)"
+        return [(0, StorePolicy())], "the default store policy (the scenario has no store_policy in its provenance)"
     origin = np.datetime64(WINDOWS[next(iter(WINDOWS))][0], "D")
     try:
         calendar = [
@@ -61,7 +61,8 @@ def store_calendar(scenario: str) -> tuple[list[tuple[int, StorePolicy]], str]:
         raise ParameterError(
             f"scenario {scenario!r}: provenance.store_policy is not a date → policy map: {error}"
         ) from None
-    return sorted(calendar, key=lambda pair: pair[0]), "the shelf policies in the scenario's provenance"
+    where = "the store policies (shelf and till) in the scenario's provenance"
+    return sorted(calendar, key=lambda pair: pair[0]), where
 
 
 def _simulated_windows(
