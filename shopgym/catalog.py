@@ -265,8 +265,9 @@ def generate_candidates(
     Returns: [N, n_candidates] int64 item indices.
     """
     n_shoppers, n_categories = category_weights.shape
-    weights = (1.0 - retrieval.explore_fraction) * category_weights + retrieval.explore_fraction / n_categories
-    cdf = np.cumsum(weights, axis=1)
+    cdf = np.multiply(category_weights, 1.0 - retrieval.explore_fraction)  # the weights, then their cdf, in place
+    cdf += retrieval.explore_fraction / n_categories
+    np.cumsum(cdf, axis=1, out=cdf)
     cdf /= cdf[:, -1:]
     uniforms = rng.random((n_shoppers, n_candidates + n_categories), dtype=np.float32)
     category = _draw_categories(cdf, uniforms[:, :n_candidates])

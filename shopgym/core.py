@@ -226,11 +226,21 @@ class MarketSimulator:
 
         components = reward_components(clicked, units, churned, price, cost, x_clicked)
         if routine is not None:  # the store's total: routine lines count in revenue, profit, discounts and units
+            # q·p·x, q·(p·x − k) and q·p·(1 − x)⁺ per line, in place (the same numbers), summed per shopper
             line = np.maximum(routine.item, 0)
             line_price, line_cost, x = catalog.price.take(line), catalog.cost.take(line), routine.paid_fraction
-            components["revenue"] += (routine.units * line_price * x).sum(axis=1)
-            components["profit"] += (routine.units * (line_price * x - line_cost)).sum(axis=1)
-            components["discount_cost"] += (routine.units * line_price * np.maximum(1.0 - x, 0.0)).sum(axis=1)
+            spent = routine.units * line_price  # q·p, then q·p·x
+            discount = np.subtract(1.0, x)  # 1 − x, then q·p·(1 − x)⁺
+            np.maximum(discount, 0.0, out=discount)
+            discount *= spent
+            spent *= x
+            components["revenue"] += spent.sum(axis=1)
+            margin = line_price  # p·x − k, then q·(p·x − k)
+            margin *= x
+            margin -= line_cost
+            margin *= routine.units
+            components["profit"] += margin.sum(axis=1)
+            components["discount_cost"] += discount.sum(axis=1)
             components["units"] += routine.units.sum(axis=1)
         reward = self.reward_fn(components)
         if np.shape(reward) != (n,):

@@ -37,16 +37,17 @@ class RoutineLines:
     paid_fraction: np.ndarray
 
 
-def _price_utility(
-    state: ShopperState, coef: Coefficients, rho: np.ndarray, x: np.ndarray, rows: np.ndarray | slice = slice(None)
-) -> np.ndarray:
-    """u of paid fraction ``x`` against reference ``rho`` (broadcast with the shoppers ``rows`` as [N, 1])."""
-    beta = (coef.price_sensitivity_scale * state.price_sensitivity[rows])[:, None]
-    return (
-        -beta * np.log(x)
-        + state.gain_coef[rows][:, None] * np.maximum(rho - x, 0.0)
-        - state.loss_coef[rows][:, None] * np.maximum(x - rho, 0.0)
-    )
+def _reference_terms(gap: np.ndarray, gain: np.ndarray, loss: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """η⁺·(ρ − x)⁺ − η⁻·(x − ρ)⁺, in place of ``gap`` = ρ − x [N, ·], for the shoppers' η⁺ ``gain`` and η⁻ ``loss``
+    [N, 1]; ``scratch`` is an array of the same shape to overwrite. Computed as η⁺·max(ρ − x, 0) + η⁻·min(ρ − x, 0),
+    in fewer passes over the array: one of the two terms is zero, and x − ρ is exactly −(ρ − x) in floating point,
+    so every number is the same (bar the sign of a zero, which e^u does not see), also once −β·ln x is added."""
+    np.minimum(gap, 0.0, out=scratch)
+    scratch *= loss
+    np.maximum(gap, 0.0, out=gap)
+    gap *= gain
+    gap += scratch
+    return gap
 
 
 def routine_lines(
@@ -61,34 +62,60 @@ def routine_lines(
     """Draw the routine lines of a visit (module docstring). ``offer_item`` [N] and ``offer_units`` [N] are the
     shown item bought at the visit (−1 and 0: none), whose units count as stock; ``shelf`` [n_items] is the paid
     fraction of every item today (None: list price)."""
+    # Hot in simulated stores: the arrays are built in place, and only the drawn lines look up their item. Any
+    # change here must keep every output bit (same draws in the same order, same floating-point results).
     n, n_categories = state.inventory.shape
-    stock = state.inventory.copy()
-    buyers = np.flatnonzero(offer_units > 0)
-    stock[buyers, catalog.category.take(offer_item[buyers])] += offer_units[buyers]
     rho = state.reference_price
+    gain, loss = state.gain_coef[:, None], state.loss_coef[:, None]
     within = catalog.popularity / np.bincount(catalog.category, catalog.popularity, n_categories)[catalog.category]
     # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight
     special = np.zeros(0, dtype=np.int64) if shelf is None else np.flatnonzero(shelf != 1.0)
     special_category = catalog.category[special]  # non-decreasing: the catalog is sorted by category
-    list_weight = (1.0 - np.bincount(special_category, within[special], n_categories)) * np.exp(
-        _price_utility(state, coef, rho, np.ones(1))
-    )
+    list_weight = rho - 1.0  # u at list price (−β·ln 1 = 0), then its weight
+    _reference_terms(list_weight, gain, loss, np.empty_like(list_weight))
+    np.exp(list_weight, out=list_weight)
+    list_weight *= 1.0 - np.bincount(special_category, within[special], n_categories)
     total = list_weight.copy()
     if special.size:  # per shopper, the running sum of the special items' weights, category after category
         x = shelf[special]
-        running = np.cumsum(within[special] * np.exp(_price_utility(state, coef, rho[:, special_category], x)), axis=1)
+        weight = rho[:, special_category]  # ρ − x, then u, then the weight w·e^u
+        weight -= x
+        price_term = np.empty_like(weight)
+        _reference_terms(weight, gain, loss, price_term)
+        beta = coef.price_sensitivity_scale * state.price_sensitivity
+        np.multiply((-beta)[:, None], np.log(x), out=price_term)  # −β·ln x
+        weight += price_term
+        np.exp(weight, out=weight)
+        weight *= within[special]
+        padded = np.empty((n, special.size + 1))  # padded[:, k] = sum of the first k
+        padded[:, 0] = 0.0
+        running = padded[:, 1:]
+        np.cumsum(weight, axis=1, out=running)
         first = np.searchsorted(special_category, np.arange(n_categories))  # each category's range in ``special``
         last = np.searchsorted(special_category, np.arange(n_categories), side="right")
-        padded = np.concatenate([np.zeros((n, 1)), running], axis=1)  # padded[:, k] = sum of the first k
         total += padded[:, last] - padded[:, first]
     chance = state.routine_purchase[:, None]
+    logit = state.inventory.copy()  # the stock after the visit's purchase, then the log-odds of a line
+    buyers = np.flatnonzero(offer_units > 0)
+    logit[buyers, catalog.category.take(offer_item[buyers])] += offer_units[buyers]
+    logit *= coef.inventory_weight
     with np.errstate(divide="ignore"):
-        logit = np.log(chance) - np.log1p(-chance) - coef.inventory_weight * stock + np.log(total)
-    line = rng.random((n, n_categories)) < 1.0 / (1.0 + np.exp(-logit))
+        np.subtract(np.log(chance) - np.log1p(-chance), logit, out=logit)
+        logit += np.log(total)
+    np.negative(logit, out=logit)  # then 1 / (1 + e^{−logit}), the chance of a line
+    np.exp(logit, out=logit)
+    logit += 1.0
+    np.divide(1.0, logit, out=logit)
+    line = rng.random((n, n_categories)) < logit
 
     # the item: from the list-priced rest by popularity, or one of the special items by weight
-    target = rng.random((n, n_categories)) * total
-    from_list = target < list_weight
+    target = rng.random((n, n_categories))
+    target *= total
+    row, column = np.divmod(np.flatnonzero(line), n_categories)  # the lines, in order
+    from_list = target[row, column] < list_weight[row, column]
+    item = np.full((n, n_categories), -1)
+    paid = np.ones((n, n_categories))
+    pick_row, pick_column = row[from_list], column[from_list]
     rest = within.copy()
     rest[special] = 0.0
     start, count = catalog.category_start, catalog.category_count
@@ -98,9 +125,12 @@ def routine_lines(
     edges = catalog.category + (cumulative - np.repeat(before, count)) / np.repeat(
         np.maximum(cumulative[end] - before, 1e-300), count
     )
-    at = np.arange(n_categories) + target / np.maximum(list_weight, 1e-300)
-    item = np.minimum(np.searchsorted(edges, np.minimum(at, np.arange(1, n_categories + 1)), side="right"), end)
-    row, column = np.nonzero(line & ~from_list)
+    at = pick_column + target[pick_row, pick_column] / np.maximum(list_weight[pick_row, pick_column], 1e-300)
+    picked = np.minimum(np.searchsorted(edges, np.minimum(at, pick_column + 1), side="right"), end[pick_column])
+    item[pick_row, pick_column] = picked
+    if shelf is not None:
+        paid[pick_row, pick_column] = shelf.take(picked)
+    row, column = row[~from_list], column[~from_list]
     if row.size:  # a binary search in each pair's category range of the running sum
         goal = padded[row, first[column]] + target[row, column] - list_weight[row, column]
         low, high = first[column], last[column] - 1
@@ -109,9 +139,13 @@ def routine_lines(
             below = running[row, middle] < goal
             low, high = np.where(below, middle + 1, low), np.where(below, high, middle)
         item[row, column] = special[low]
-    item = np.where(line, item, -1)
-    safe = np.maximum(item, 0)
-    paid = np.where(line, 1.0 if shelf is None else shelf.take(safe), 1.0)
-    extra = rng.poisson(state.routine_extra_units[:, None] + coef.stockpile_rate * np.maximum(rho - paid, 0.0))
-    units = np.where(line, 1 + np.minimum(extra, round(coef.max_quantity) - 1), 0)
+        paid[row, column] = shelf.take(special[low])
+    lam = rho - paid
+    np.maximum(lam, 0.0, out=lam)
+    lam *= coef.stockpile_rate
+    lam += state.routine_extra_units[:, None]
+    extra = rng.poisson(lam)
+    np.minimum(extra, round(coef.max_quantity) - 1, out=extra)
+    extra += 1
+    units = np.where(line, extra, 0)
     return RoutineLines(item=item, units=units, paid_fraction=paid)

@@ -107,6 +107,8 @@ class ShopperState:
 
     def take(self, rows: np.ndarray | slice) -> ShopperState:
         """A copy of the given rows."""
+        if isinstance(rows, np.ndarray) and rows.ndim:  # an index array or mask: indexing makes the copy
+            return ShopperState(**{f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)})
         return ShopperState(**{f.name: getattr(self, f.name)[rows].copy() for f in dataclasses.fields(self)})
 
     def copy(self) -> ShopperState:
