@@ -10,16 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from shopgym.experiments.cli_checks import (
-    at_least,
-    fail,
-    known_scenario,
-    model_options,
-    parse_flags,
-    positive,
-    with_options,
+from shopgym.experiments.cli_checks import fail, known_scenario, model_options, parse_flags, with_options
+from shopgym.experiments.command_configs import (
+    DATA_DEFAULTS,
+    CalibrateConfig,
+    DescribeConfig,
+    FetchConfig,
+    FidelityConfig,
 )
-from shopgym.experiments.command_configs import DescribeConfig, FetchConfig
 from shopgym.experiments.configs import unknown_choice
 from shopgym.params import ParameterError
 
@@ -91,19 +89,12 @@ def data_describe(
     typer.echo(f"report in {out / 'tafeng.md'}")
 
 
+@with_options(*model_options(CalibrateConfig))
 def calibrate(
     data: Annotated[str, typer.Argument(help="obd (Open Bandit click logs) or tafeng (Ta Feng transactions)")],
     out: Annotated[Path, typer.Option(help="the scenario YAML to write (with its provenance block)")],
-    base: Annotated[str, typer.Option(help="obd: the preset whose shoppers are fitted")] = "fashion",
-    name: Annotated[str | None, typer.Option(help="the calibrated scenario's name [default: zozotown, tafeng]")] = None,
-    policy: Annotated[str, typer.Option(help="obd: the logs' policy, random or bts")] = "random",
-    campaign: Annotated[str, typer.Option(help="obd: the logs' campaign, all, men or women")] = "all",
     path: Annotated[Path | None, typer.Option(help="the data folder or file (default: the fetched copy)")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the simulated logs")] = 0,
-    simulated_rows: Annotated[int, typer.Option(help="obd: impressions simulated per search step")] = 5_000_000,
-    shoppers: Annotated[int, typer.Option(help="tafeng: shopper slots of each simulated store")] = 6000,
-    steps: Annotated[int, typer.Option(help="tafeng: search steps after the Jacobian")] = 24,
-    burn_in: Annotated[int, typer.Option(help="tafeng: days simulated before the window")] = 365,
+    **flags: Any,
 ) -> None:
     """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
     values). obd, the click side: a logged click model fitted by maximum likelihood, then the base preset's outside
@@ -112,10 +103,9 @@ def calibrate(
     statistics (docs/calibration.md)."""
     from shopgym.scenarios import save_scenario
 
-    if data not in ("obd", "tafeng"):
-        fail(unknown_choice("data set", data, ["obd", "tafeng"]))
-    positive(simulated_rows=simulated_rows, shoppers=shoppers)
-    at_least(0, seed=seed, steps=steps, burn_in=burn_in)
+    if data not in DATA_DEFAULTS:
+        fail(unknown_choice("data set", data, list(DATA_DEFAULTS)))
+    options: CalibrateConfig = parse_flags(CalibrateConfig, flags).on(data)
     if out.is_dir():
         fail(f"--out {str(out)!r} is a folder: name the scenario file to write")
     try:
@@ -123,12 +113,21 @@ def calibrate(
             from shopgym.calibration.obd import calibrate_obd
 
             scenario, provenance = calibrate_obd(
-                known_scenario(base), name or "zozotown", policy, campaign, path, seed, simulated_rows, typer.echo
+                known_scenario(options.base),
+                options.name,
+                options.policy,
+                options.campaign,
+                path,
+                options.seed,
+                options.simulated_rows,
+                typer.echo,
             )
         else:
             from shopgym.calibration.tafeng import calibrate_tafeng
 
-            scenario, provenance = calibrate_tafeng(name or "tafeng", path, seed, shoppers, steps, burn_in, typer.echo)
+            scenario, provenance = calibrate_tafeng(
+                options.name, path, options.seed, options.shoppers, options.steps, options.burn_in, typer.echo
+            )
     except (ParameterError, OSError) as error:
         fail(str(error))
     save_scenario(scenario, out, provenance)
@@ -143,38 +142,46 @@ def calibrate(
         typer.echo(f"wrote {out}: distance {provenance['distance']:.4f} after {provenance['simulations']} simulations")
 
 
+@with_options(*model_options(FidelityConfig))
 def fidelity(
     scenario: Annotated[str, typer.Argument(help="a preset name or a scenario YAML")],
     data: Annotated[str, typer.Argument(help="obd (Open Bandit uniform random logs) or tafeng (Ta Feng)")],
     out: Annotated[Path, typer.Option(help="folder for fidelity.json, fidelity.md and the figures")],
-    campaign: Annotated[str, typer.Option(help="obd: the logs' campaign, all, men or women")] = "all",
     path: Annotated[Path | None, typer.Option(help="the data folder or file (default: the fetched copy)")] = None,
-    replicates: Annotated[int | None, typer.Option(help="simulated logs of the real size [default: 100, 20]")] = None,
-    bootstrap: Annotated[
-        int | None, typer.Option(help="bootstrap resamples of the real log [default: 1000, 200]")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="seed of the simulated logs and the bootstrap")] = 0,
-    burn_in: Annotated[int, typer.Option(help="tafeng: days simulated before the windows")] = 365,
+    **flags: Any,
 ) -> None:
     """Compare a scenario's shoppers with real ones: every statistic of the real log and of logs simulated under
     its policy, each with a 95 % interval and a verdict, in fidelity.json, fidelity.md and figures."""
-    if data not in ("obd", "tafeng"):
-        fail(unknown_choice("data set", data, ["obd", "tafeng"]))
-    replicates = replicates or (100 if data == "obd" else 20)
-    bootstrap = bootstrap or (1000 if data == "obd" else 200)
-    at_least(2, replicates=replicates, bootstrap=bootstrap)
-    at_least(0, seed=seed, burn_in=burn_in)
+    if data not in DATA_DEFAULTS:
+        fail(unknown_choice("data set", data, list(DATA_DEFAULTS)))
+    options: FidelityConfig = parse_flags(FidelityConfig, flags).on(data)
     if out.exists() and not out.is_dir():
         fail(f"--out {str(out)!r} is a file: name a folder")
     try:
         if data == "obd":
             from shopgym.calibration.obd import obd_fidelity
 
-            rows = obd_fidelity(known_scenario(scenario), out, campaign, path, replicates, bootstrap, seed)
+            rows = obd_fidelity(
+                known_scenario(scenario),
+                out,
+                options.campaign,
+                path,
+                options.replicates,
+                options.bootstrap,
+                options.seed,
+            )
         else:
             from shopgym.calibration.tafeng_fidelity import tafeng_fidelity
 
-            windows = tafeng_fidelity(known_scenario(scenario), out, path, replicates, bootstrap, seed, burn_in)
+            windows = tafeng_fidelity(
+                known_scenario(scenario),
+                out,
+                path,
+                options.replicates,
+                options.bootstrap,
+                options.seed,
+                options.burn_in,
+            )
             rows = [row for window in windows.values() for row in window]
     except (ParameterError, OSError) as error:
         fail(str(error))
