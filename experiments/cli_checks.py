@@ -28,18 +28,6 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def at_least(minimum: int, **values: int | None) -> None:
-    """Fail naming the flag of any value (keyword = flag name with _ for -) below ``minimum``; None is allowed."""
-    for name, value in values.items():
-        if value is not None and value < minimum:
-            fail(f"--{name.replace('_', '-')} must be ≥ {minimum}, got {value}")
-
-
-def positive(**values: int | None) -> None:
-    """Fail naming the flag of any value below 1."""
-    at_least(1, **values)
-
-
 def known_scenario(value: str) -> str:
     """A ``--scenario``: a preset name or a YAML path (read later); another name gets the closest preset."""
     if value not in list_scenarios() and not value.endswith((".yml", ".yaml")):
