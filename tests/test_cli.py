@@ -296,11 +296,13 @@ def test_command_flags_are_their_config_models_fields(name, model, left_out):
         (["bench"], "BenchConfig"),
         (["data", "fetch"], "FetchConfig"),
         (["data", "describe"], "DescribeConfig"),
+        (["calibrate"], "CalibrateConfig"),
+        (["fidelity"], "FidelityConfig"),
     ],
 )
 def test_commands_without_a_config_file_take_their_flags_from_command_configs(path, model):
-    """The flags of quickstart, sweep, bench and the data commands are the fields of their model in
-    command_configs: its default (shown in --help) and its description as help (issue 11)."""
+    """The flags of quickstart, sweep, bench, the data commands, calibrate and fidelity are the fields of their
+    model in command_configs: its default (shown in --help) and its description as help (issue 11)."""
     import typer.main
     from typer.testing import CliRunner
 
@@ -331,6 +333,10 @@ def test_commands_without_a_config_file_take_their_flags_from_command_configs(pa
         (["data", "fetch", "obd", "--timeout", "-1"], "--timeout must be > 0.0, got -1.0"),
         (["data", "describe", "tafeng", "--out", "x", "--bootstrap", "1"], "--bootstrap must be ≥ 2, got 1"),
         (["data", "describe", "tafeng", "--out", "x", "--seed", "-1"], "--seed must be ≥ 0, got -1"),
+        (["calibrate", "obd", "--out", "x.yml", "--seed", "-1"], "--seed must be ≥ 0, got -1"),
+        (["calibrate", "tafeng", "--out", "x.yml", "--steps", "-1"], "--steps must be ≥ 0, got -1"),
+        (["fidelity", "tafeng", "tafeng", "--out", "r", "--replicates", "0"], "--replicates must be ≥ 2, got 0"),
+        (["fidelity", "zozotown", "obd", "--out", "r", "--bootstrap", "1"], "--bootstrap must be ≥ 2, got 1"),
     ],
 )
 def test_a_bad_flag_value_names_the_flag(args, message):
@@ -340,3 +346,48 @@ def test_a_bad_flag_value_names_the_flag(args, message):
 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and result.stderr.strip() == f"shopgym: error: {message}"
+
+
+def test_calibrate_and_fidelity_defaults_per_data_set_come_from_one_mapping(monkeypatch):
+    """--name, --replicates and --bootstrap default per data set: their --help lists each data set's value, written
+    from DATA_DEFAULTS, and a flag left out takes it from there; a flag given stands (issue 11: no default copied
+    into help text or code)."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from shopgym.calibration import obd, tafeng, tafeng_fidelity
+    from shopgym.experiments.cli import app
+    from shopgym.experiments.command_configs import DATA_DEFAULTS, DataDefaults
+
+    commands = typer.main.get_command(app).commands
+    for field in DataDefaults._fields:
+        name = "calibrate" if field == "name" else "fidelity"
+        option = next(p for p in commands[name].params if p.name == field)
+        shown = ", ".join(f"{getattr(defaults, field)} on {data}" for data, defaults in DATA_DEFAULTS.items())
+        assert option.default is None and option.help.endswith(f" (default: {shown})")
+        page = " ".join(CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "300"}).stdout.split())
+        assert option.help in page
+
+    called = []
+
+    def stop(*args):
+        called.append(args)
+        raise OSError("stopped before the work")
+
+    for module, function in [(obd, "calibrate_obd"), (tafeng, "calibrate_tafeng"), (obd, "obd_fidelity")]:
+        monkeypatch.setattr(module, function, stop)
+    monkeypatch.setattr(tafeng_fidelity, "tafeng_fidelity", stop)
+    # each command line, and where its data set's function takes the name or the replicates and bootstrap
+    runs = [
+        (["calibrate", "obd"], ["--name", "mine"], slice(1, 2)),
+        (["calibrate", "tafeng"], ["--name", "mine"], slice(0, 1)),
+        (["fidelity", "default", "obd"], ["--replicates", "3", "--bootstrap", "4"], slice(4, 6)),
+        (["fidelity", "default", "tafeng"], ["--replicates", "3", "--bootstrap", "4"], slice(3, 5)),
+    ]
+    for line, given, taken in runs:
+        defaults = DATA_DEFAULTS[line[-1]]
+        expected = {(): defaults[:1] if line[0] == "calibrate" else defaults[1:], tuple(given): tuple(given[1::2])}
+        for flags, values in expected.items():
+            result = CliRunner().invoke(app, [*line, "--out", "nowhere/x", *flags])
+            assert result.stderr.strip() == "shopgym: error: stopped before the work"
+            assert tuple(map(str, called.pop()[taken])) == tuple(map(str, values))
