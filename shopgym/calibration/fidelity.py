@@ -21,12 +21,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from shopgym.calibration.clicks import ClickLog, fit_clicks
 from shopgym.files import write_atomic
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; only an annotation here
 
 __all__ = [
     "CLICK_STATISTICS",
