@@ -153,7 +153,8 @@ class RunDirectory:
         today's, or it recorded none (a run from before they were recorded, whose markets are unknown)."""
         recorded = (self.recorded() or {}).get("scenarios")
         for ref, digest in scenarios.items():
-            shown = ref if len(ref) <= 80 else ref[:77] + "..."
+            # a preset name or a file path in full (what the user must find); an inline mapping cut short
+            shown = ref if not ref.startswith("{") or len(ref) <= 80 else ref[:77] + "..."
             if not isinstance(recorded, dict) or ref not in recorded:
                 raise RunError(
                     f"{str(self.path)!r} holds a {what} that recorded no fingerprint of scenario {shown!r}, which may"
