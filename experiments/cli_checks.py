@@ -12,6 +12,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import typer
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from rich.markup import escape
 
 from shopgym.experiments.configs import unknown_choice
 from shopgym.scenarios import list_scenarios
@@ -78,7 +79,8 @@ def model_options(
         help_text = (helps or {}).get(name) or field.description
         if override:
             kind, default, help_text = kind | None, None, f"override: {help_text}"
-        annotation = Annotated[kind, typer.Option(help=help_text)]
+        # typer renders help as rich markup, which would swallow a "[…]" in a description
+        annotation = Annotated[kind, typer.Option(help=escape(help_text) if help_text else help_text)]
         options.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
     return options
 

@@ -322,6 +322,28 @@ def test_commands_without_a_config_file_take_their_flags_from_command_configs(pa
             assert f"{field.description} [default: {shown_default}]" in shown
 
 
+def test_a_description_in_brackets_shows_in_help():
+    """typer renders help as rich markup: model_options escapes it, so "[…]" in a description is not swallowed."""
+    import typer
+    from pydantic import BaseModel, Field
+    from typer.testing import CliRunner
+
+    from shopgym.experiments.cli_checks import model_options, with_options
+
+    class Bracketed(BaseModel):
+        level: int = Field(1, description="price level [low, mid or high]")
+
+    app = typer.Typer()
+
+    @app.command()
+    @with_options(*model_options(Bracketed))
+    def run(**flags: object) -> None:
+        """A command with one bracketed flag."""
+
+    shown = " ".join(CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "price level [low, mid or high]" in shown
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
