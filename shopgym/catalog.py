@@ -72,6 +72,7 @@ class Catalog:
     quality: np.ndarray  # [n] utility units, shown to shoppers as a rating
     popularity_weight: np.ndarray  # [n] unnormalised base popularity, exp(s·(appeal + noise))
     popularity: np.ndarray  # [n] base popularity share, sums to 1
+    popularity_within: np.ndarray  # [n] base popularity share within the item's category, sums to 1 per category
     category_centroid: np.ndarray  # [C, d] unit norm
     category_start: np.ndarray  # [C] first item of each category
     category_count: np.ndarray  # [C] items per category (≥ 1)
@@ -158,6 +159,7 @@ def _assemble(
         quality=quality,
         popularity_weight=popularity,
         popularity=share,
+        popularity_within=share / np.bincount(category, share, n_categories)[category],
         category_centroid=centroid,
         category_start=start,
         category_count=count,

@@ -67,7 +67,7 @@ def routine_lines(
     n, n_categories = state.inventory.shape
     rho = state.reference_price
     gain, loss = state.gain_coef[:, None], state.loss_coef[:, None]
-    within = catalog.popularity / np.bincount(catalog.category, catalog.popularity, n_categories)[catalog.category]
+    within = catalog.popularity_within
     # items off list price are few: the rest of a category shares one utility, e^{u at list} times its weight
     special = np.zeros(0, dtype=np.int64) if shelf is None else np.flatnonzero(shelf != 1.0)
     special_category = catalog.category[special]  # non-decreasing: the catalog is sorted by category

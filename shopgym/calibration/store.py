@@ -161,9 +161,7 @@ def simulate_store(
     simulator.seed(simulator_seed)
     rng = np.random.default_rng(store_seed)
     catalog = simulator.catalog
-    sales = (
-        catalog.popularity / np.bincount(catalog.category, catalog.popularity)[catalog.category] / catalog.n_categories
-    )
+    sales = catalog.popularity_within / catalog.n_categories  # each category is as likely to get a line at list price
     shelves = [store.shelf(rng, burn_in + days, sales) for _, store in calendar]
     state = simulator.new_shoppers(shoppers)
     visit_day = rng.integers(-burn_in, 1, shoppers)  # each slot's shopper's next visit
