@@ -214,10 +214,12 @@ def test_tafeng_is_a_calibrated_preset_with_its_provenance() -> None:
     assert set(provenance["statistics"]) == set(TARGETS)
     calendar, _ = store_calendar("tafeng")
     assert [day for day, _ in calendar] == [0, 92] and all(isinstance(p, StorePolicy) for _, p in calendar)
-    # a small store of the preset's shoppers fills baskets as big as the provenance says the fit's store did
-    simulated = store_statistics(simulate_store(scenario, 92, 1500, 0, calendar[0][1], burn_in=200))
+    # the fit's store (its slots, seed, burn-in and thinning) fills baskets as big as the provenance says it did; the
+    # preset's values are the fit's rounded to 4 decimals, so the store is not the same to the last line
+    kept, days = provenance["fitted"]["store.kept"], provenance["burn_in_days"]
+    log = simulate_store(scenario, 92, provenance["shoppers"], provenance["seed"], calendar[0][1], days, kept)
     fitted = provenance["statistics"]["lines per visit"]["simulated"]
-    assert abs(simulated["lines per visit"] / fitted - 1) < 0.05
+    assert abs(store_statistics(log)["lines per visit"] / fitted - 1) < 0.02
 
 
 def _obd_log_folder(root: Path, seed: int) -> Path:
@@ -283,7 +285,23 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     records = json.loads((out / "fidelity.json").read_text())
     assert {r["window"] for r in records} == {"Nov 2000 – Jan 2001", "Feb 2001 (held out)"}
     assert all(r["tolerance"] > 0 for r in records if r["real"])  # a real 0 has a tolerance of 0, left out
-    assert "under the store policies (shelf and till) in the scenario's provenance" in (out / "fidelity.md").read_text()
+    report = (out / "fidelity.md").read_text()
+    assert "under the store policies (shelf and till) in the scenario's provenance" in report
+    assert "-item catalog pooled" in report  # a thinned fit: the report pools stores of the scenario's own catalog
+
+
+def test_pooled_stores_are_other_customers_and_other_products() -> None:
+    from shopgym.calibration.store import simulate_store
+    from shopgym.calibration.tafeng_fidelity import _pooled
+
+    scenario = get_scenario("tafeng").replace(catalog={"n_items": 400, "n_categories": 20})
+    logs = [simulate_store(scenario, 20, 50, seed, burn_in=20) for seed in (0, 1)]
+    pooled = _pooled(logs, 400)
+    assert len(pooled) == len(logs[0]) + len(logs[1])
+    first = np.arange(len(pooled)) < len(logs[0])
+    np.testing.assert_array_equal(pooled.product[~first], logs[1].product + 400)  # the second store's own products
+    assert not set(pooled.customer[first]) & set(pooled.customer[~first])
+    np.testing.assert_array_equal(pooled.paid, np.concatenate([log.paid for log in logs]))
 
 
 @pytest.mark.parametrize(

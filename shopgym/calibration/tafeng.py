@@ -42,7 +42,7 @@ WINDOWS = {"Nov 2000 – Jan 2001": ("2000-11-01", "2001-01-31"), "Feb 2001 (hel
 #: taking a fifth of it; 125 equally likely categories give a similar top-10 share (a design choice, not a fit).
 TAFENG_CATEGORIES = 125
 #: Items of the calibrated catalog. The fit simulates a store of this catalog whose shoppers are thinned to the log's
-#: products sold per customer; the fidelity report scales the catalog up with the log's customers.
+#: products sold per customer; the fidelity report pools independent such stores to the log's customers.
 TAFENG_ITEMS = 3000
 
 
