@@ -42,6 +42,7 @@ class SegmentTable:
     budget_cap: np.ndarray
     visit_interval: np.ndarray
     visit_interval_sd: np.ndarray
+    first_visit_churn: np.ndarray
     routine_purchase: np.ndarray
     routine_purchase_sd: np.ndarray
     routine_extra_units: np.ndarray

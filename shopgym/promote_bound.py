@@ -107,8 +107,8 @@ _OFF = {
 
 def promote_reduction(scenario: str | Scenario = "default") -> Scenario:
     """The reduced Promote market of ``scenario`` (see the module docstring): one category, every segment a shopper
-    type without spread, no budget limit, no routine lines, no stock, fatigue, repurchase penalty, taste drift or
-    market drift, and every shown price forming the reference (ν = 1)."""
+    type without spread, no budget limit, no routine lines, no trial shoppers, no stock, fatigue, repurchase
+    penalty, taste drift or market drift, and every shown price forming the reference (ν = 1)."""
     base = resolve_scenario(scenario)
     no_spread = dict.fromkeys(_SPREADS, 0.0)
     segments = [
@@ -118,6 +118,7 @@ def promote_reduction(scenario: str | Scenario = "default") -> Scenario:
                 "budget_income": NO_BUDGET_LIMIT,
                 "budget_cap": NO_BUDGET_LIMIT,
                 "routine_purchase": 0.0,
+                "first_visit_churn": 0.0,
             }
         ).model_dump()
         for s in base.segments
@@ -151,7 +152,7 @@ def check_reduced(scenario: Scenario, catalog: Catalog) -> None:
     for index, s in enumerate(scenario.segments):
         wrong += [
             f"segments.{index}.{name} = {getattr(s, name)!r} (needs 0)"
-            for name in (*_SPREADS, "routine_purchase")
+            for name in (*_SPREADS, "routine_purchase", "first_visit_churn")
             if getattr(s, name)
         ]
         if min(s.budget_income, s.budget_cap) < top:

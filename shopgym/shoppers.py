@@ -54,7 +54,8 @@ class ShopperState:
     lately), ``inventory`` [N, C] (units in stock per category) and ``consumption_rate`` (share of it used per day),
     ``owned`` [N, OWNED_MEMORY] the last items bought (most recent first, −1 = none),
     ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its ``budget_income`` (per day) /
-    ``budget_cap``, ``visit_interval`` (mean days between visits), ``routine_purchase`` and ``routine_extra_units``
+    ``budget_cap``, ``visit_interval`` (mean days between visits), ``first_visit_churn`` (the extra chance of
+    leaving after the first visit), ``routine_purchase`` and ``routine_extra_units``
     (routine lines, docs/model.md §5), and ``day``: days from the shopper's first visit to the next one.
 
     Observable history (what a platform logs): ``visits``, ``history_taste`` [N, d] (EMA of embeddings of
@@ -80,6 +81,7 @@ class ShopperState:
     budget_income: np.ndarray
     budget_cap: np.ndarray
     visit_interval: np.ndarray
+    first_visit_churn: np.ndarray
     routine_purchase: np.ndarray
     routine_extra_units: np.ndarray
     day: np.ndarray
@@ -183,6 +185,7 @@ def sample_shoppers(
         budget_income=income.copy(),
         budget_cap=cap.copy(),
         visit_interval=interval,
+        first_visit_churn=seg.first_visit_churn[segment].copy(),
         routine_purchase=routine,
         routine_extra_units=seg.routine_extra_units[segment].copy(),
         day=np.zeros(n, dtype=np.int64),
@@ -328,6 +331,9 @@ def transition(state: ShopperState, catalog: Catalog, coef: Coefficients, visit:
 
     state.engagement = engagement_after(state.engagement, coef, clicks, bought)
     hazard = churn_hazard(state.engagement, coef)
+    if state.first_visit_churn.any():  # trial shoppers leave after their first visit (only where a segment has them)
+        first = state.visits == 0
+        hazard = np.where(first, 1.0 - (1.0 - hazard) * (1.0 - state.first_visit_churn), hazard)
 
     # taste drifts toward what was bought; the platform's history follows clicks and purchases
     if buyers.size:

@@ -65,6 +65,17 @@ def test_the_routine_spread_gives_households_their_own_basket_size():
     np.testing.assert_array_equal(none.routine_purchase, 0.0)  # no routine lines stays none
 
 
+def test_trial_shoppers_leave_after_their_first_visit_and_only_then():
+    base = small_scenario(dynamics={"churn_min": 0.1, "churn_max": 0.1})
+    scenario = base.replace(segments=[s.model_dump() | {"first_visit_churn": 0.4} for s in base.segments])
+    sim = make_simulator(scenario, choice_model=NeverClick())
+    state = sim.new_shoppers(40_000)
+    first = sim.step(state, *nothing_shown(40_000)).churned.mean()
+    assert abs(first - (1 - 0.9 * 0.6)) < 0.01  # 1 − (1 − h)(1 − f₁) = 0.46
+    later = sim.step(state, *nothing_shown(40_000)).churned.mean()  # (the leavers stay in the batch: a second visit)
+    assert abs(later - 0.1) < 0.01
+
+
 def test_markets_without_intervals_or_routine_lines_report_neither():
     sim = make_simulator(small_scenario())
     outcome = sim.step(sim.new_shoppers(10), *nothing_shown(10))
@@ -140,12 +151,13 @@ def test_routine_lines_count_in_the_reward_stock_and_reference_price():
     np.testing.assert_allclose(state.reference_price, expected)
 
 
-def test_the_promote_bound_refuses_routine_lines():
-    reduced = promote_reduction(shoppers_with(routine_purchase=0.2))
+@pytest.mark.parametrize("field", ["routine_purchase", "first_visit_churn"])
+def test_the_promote_bound_refuses_routine_lines_and_trial_shoppers(field):
+    reduced = promote_reduction(shoppers_with(**{field: 0.2}))
     sim = make_simulator(reduced)
-    check_reduced(reduced, sim.catalog)  # the reduction switches them off: they would add to every reward
-    changed = reduced.replace(segments=[s.model_dump() | {"routine_purchase": 0.2} for s in reduced.segments])
-    with pytest.raises(ParameterError, match="segments.0.routine_purchase = 0.2"):
+    check_reduced(reduced, sim.catalog)  # the reduction switches them off: the DP knows neither
+    changed = reduced.replace(segments=[s.model_dump() | {field: 0.2} for s in reduced.segments])
+    with pytest.raises(ParameterError, match=f"segments.0.{field} = 0.2"):
         check_reduced(changed, sim.catalog)
 
 
