@@ -98,8 +98,8 @@ def calibrate(
 ) -> None:
     """Fit a scenario to logged data and write it as YAML with a provenance block (data, rows, dates, fitted
     values). obd, the click side: a logged click model fitted by maximum likelihood, then the base preset's outside
-    utility, position decay and item spread moved until simulated logs give the same fit. tafeng, visits, baskets,
-    prices and the store's pricing: twenty parameters moved until a simulated store log gives the real log's
+    utility, position decay and item spread moved until simulated logs give the same fit. tafeng: the parameters of
+    visits, baskets, prices and the store's pricing moved until a simulated store log gives the real log's
     statistics (docs/calibration.md)."""
     from shopgym.scenarios import save_scenario
 

@@ -1,14 +1,15 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Twenty-two parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty-three parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
-seed at every step) give the real log's values of twenty-two statistics (:data:`TARGETS`):
+seed at every step) give the real log's values of twenty-four statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
-- the mean days between visits, its log-normal spread across shoppers and the churn hazard against the mean gap,
-  the share of one-visit customers and the visits per customer;
+- the mean days between visits, its log-normal spread across shoppers, the churn hazard and the share of trial
+  shoppers who leave after their first visit against the mean gap, the share of gaps of at most 7 days, the share
+  of one-visit customers, the visits per customer and the share of the first 30 days' customers seen again later;
 - the routine-line chance, its spread across shoppers, extra units and stockpiling rate against lines per visit,
   their sd, units per line and units per discounted line;
 - the catalog's popularity noise and the share of the simulated store's slots kept in the log (a store thinned
@@ -16,13 +17,13 @@ seed at every step) give the real log's values of twenty-two statistics (:data:`
   lines;
 - the shoppers' price sensitivity β and gain coefficient η⁺ against the slopes of log units per product-day below
   and above the regular price (:func:`shopgym.calibration.reference_prices.fit_price_response`);
-- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length, depth and
-  how much they favour the best sellers, its share of item-days priced above list and the rise, and its discounts
-  at the till (share, depth), against the share of lines sold below the regular price, their mean depth, the
-  length of discount spells, the top 10 % of products' share of the lines above the regular price (where a best
-  seller's promotion makes the promotional price its regular one, its list-price days sell above it), the share
-  of discounted lines beside a regular-price line of the same day and their depth, the share of lines above the
-  regular price and their mean rise.
+- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length, depth
+  and how much they favour the best sellers, its share of item-days priced above list and the rise, and its
+  discounts at the till (share, depth), against the share of lines sold below the regular price, their mean
+  depth, the length of discount spells, the top 10 % of products' share of the lines above the regular price
+  (where a best seller's promotion makes the promotional price its regular one, its list-price days sell above
+  it), the share of discounted lines beside a regular-price line of the same day and their depth, the share of
+  lines above the regular price and their mean rise.
 
 The reference regression's coefficients are not targets: the fidelity report checks them. Gaps are measured on a
 scale where each is comparable (log for levels, relative for shares and slopes). The search takes bounded
@@ -99,6 +100,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("segments.visit_interval", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
     Knob("segments.visit_interval_sd", _same, _same, 0.0, 3.0),
     Knob("dynamics.churn", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
+    Knob("segments.first_visit_churn", _sigmoid, _logit, _logit(1e-4), _logit(0.95)),
     Knob("segments.routine_purchase", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
     Knob("segments.routine_purchase_sd", _same, _same, 0.0, 5.0),
     Knob("segments.routine_extra_units", _same, _same, 0.0, 20.0),
@@ -130,6 +132,8 @@ TARGETS: dict[str, str] = {
     "days between visits (mean)": "log",
     "customers with one visit (share)": "relative",
     "visits per customer": "log",
+    "gaps of at most 7 days (share)": "relative",
+    "customers of the first 30 days back later (share)": "relative",
     "lines per visit": "log",
     "lines per visit (sd)": "log",
     "units per line": "log",
@@ -203,6 +207,7 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
         "segments.visit_interval": max(segment.visit_interval, 7.0),
         "segments.visit_interval_sd": max(segment.visit_interval_sd, 0.5),
         "dynamics.churn": min(max(base.dynamics.churn_max, 0.01), 0.5),
+        "segments.first_visit_churn": 0.3,
         "segments.routine_purchase": max(segment.routine_purchase, 0.05),
         "segments.routine_purchase_sd": 1.0,
         "segments.routine_extra_units": segment.routine_extra_units,
