@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import transforms
 
 from shopgym.experiments.stats import MIN_SEEDS, SHOPPERS_CI, mean_ci
 
@@ -42,13 +43,14 @@ def plot_comparison(
         _error_bars(ax, names, shopper_intervals, -0.25, "dimgrey", 1.0, SHOPPERS_CI)
     if reference is not None:
         ax.axvline(summary[reference][0], color="black", linestyle="--", linewidth=1.2, label=reference)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # below the axis label (inside the axes it hid the shortest bars)
+        below = transforms.offset_copy(ax.transAxes, fig=fig, y=-36, units="points")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, fontsize=7, frameon=False)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
