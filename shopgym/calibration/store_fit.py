@@ -17,13 +17,13 @@ seed at every step) give the real log's values of twenty-four statistics (:data:
   lines;
 - the shoppers' price sensitivity β and gain coefficient η⁺ against the slopes of log units per product-day below
   and above the regular price (:func:`shopgym.calibration.reference_prices.fit_price_response`);
-- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length, depth
-  and how much they favour the best sellers, its share of item-days priced above list and the rise, and its
-  discounts at the till (share, depth), against the share of lines sold below the regular price, their mean
-  depth, the length of discount spells, the top 10 % of products' share of the lines above the regular price
-  (where a best seller's promotion makes the promotional price its regular one, its list-price days sell above
-  it), the share of discounted lines beside a regular-price line of the same day and their depth, the share of
-  lines above the regular price and their mean rise.
+- the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length, depth and
+  how much they favour the best sellers, its share of item-days priced above list and the rise, and its discounts
+  at the till (share, depth), against the share of lines sold below the regular price, their mean depth, the
+  length of discount spells, the top 10 % of products' share of the lines above the regular price (where a best
+  seller's promotion makes the promotional price its regular one, its list-price days sell above it), the share
+  of discounted lines beside a regular-price line of the same day and their depth, the share of lines above the
+  regular price and their mean rise.
 
 The reference regression's coefficients are not targets: the fidelity report checks them. Gaps are measured on a
 scale where each is comparable (log for levels, relative for shares and slopes). The search takes bounded
