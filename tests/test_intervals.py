@@ -162,6 +162,40 @@ def test_project_targets_are_judged_in_the_results_script():
     assert continual_target({"strategies": forgetting}).endswith("**not met**.")
 
 
+def test_marketing_target_is_judged_on_the_comparison_summary():
+    from shopgym.experiments.results.common import TARGETS
+    from shopgym.experiments.results.suites import marketing_target
+
+    config = CompareConfig(
+        agents=[{"algo": "ppo", "n_timesteps": 100}, {"algo": "dqn", "n_timesteps": 100}],
+        baselines=["never_discount", "myopic_oracle"],
+        oracle="myopic oracle",
+    )
+
+    def policy(kind: str, iqm: float, low: float, high: float) -> dict:
+        return {"kind": kind, "profit_per_shopper": {"iqm": iqm, "low": low, "high": high, "n": 5}}
+
+    policies = {
+        "PPO (100 steps)": policy("agent", 120.0, 115.0, 125.0),
+        "DQN (100 steps)": policy("agent", 200.0, 190.0, 210.0),  # not the target's algorithm: not judged
+        "never discount": policy("baseline", 100.0, 98.0, 102.0),
+        "myopic oracle": policy("oracle", 150.0, 149.0, 151.0),
+    }
+    summary = {"policies": policies, "best_baseline": "never discount", "oracle": "myopic oracle"}
+    assert TARGETS.marketing_algo == "ppo" and TARGETS.marketing_gain == 0.10
+    verdict = marketing_target(config, summary)
+    assert verdict.startswith("Best non-oracle baseline: **never discount** (100.0 [98.0, 102.0]).")
+    assert "Project target (PPO (100 steps) at least +10 % above `never discount`" in verdict
+    assert "**met**" in verdict and "DQN (100 steps) at least" not in verdict
+    assert "PPO (100 steps) earns 80 % of `myopic oracle`" in verdict
+    policies["PPO (100 steps)"] = policy("agent", 120.0, 101.0, 125.0)  # +20 %, but the intervals overlap
+    assert "**not met**" in marketing_target(config, summary)
+    policies["PPO (100 steps)"] = policy("agent", 105.0, 103.0, 107.0)  # apart, but only +5 %
+    assert "**not met**" in marketing_target(config, summary)
+    no_ppo = config.model_copy(update={"agents": config.agents[1:]})
+    assert "not assessed" in marketing_target(no_ppo, summary)
+
+
 def test_project_targets_come_from_their_config(tmp_path):
     from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
     from shopgym.experiments.results.common import TARGETS
@@ -174,6 +208,7 @@ def test_project_targets_come_from_their_config(tmp_path):
     one_pair = TARGETS.model_copy(update={"transfer_pairs": 1})
     assert transfer_target({"pairs": [pair]}, one_pair).endswith("**met**.")
     bad = tmp_path / "targets.yml"
-    bad.write_text("pricing_ratio: 1.5\nmarketing_gain: 0.1\ntransfer_threshold_fraction: 0.5\ntransfer_pairs: 2\n")
+    good = (CONFIG_DIR / "targets.yml").read_text()
+    bad.write_text(good.replace("pricing_ratio: 0.95", "pricing_ratio: 1.5"))
     with pytest.raises(ParameterError, match="pricing_ratio"):
         load_config(bad, TargetsConfig)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopgym.experiments.configs import CONFIG_DIR, TargetsConfig, load_config
+from shopgym.experiments.configs import CONFIG_DIR, CompareConfig, TargetsConfig, load_config
 from shopgym.experiments.continual import ContinualSummary
 from shopgym.experiments.continual import render_report as continual_report
 from shopgym.experiments.markets import scenario_digests
@@ -68,17 +68,51 @@ def agents_against_baselines(summary: dict[str, Any]) -> str:
     for name, policy in policies.items():
         if policy["kind"] == "agent":
             score = policy["profit_per_shopper"]
-            change = 100 * (score["iqm"] / reference["iqm"] - 1) if reference["iqm"] else float("nan")
-            apart = (
-                has_interval(score)
-                and has_interval(reference)
-                and (score["low"] > reference["high"] or score["high"] < reference["low"])
-            )
+            change, apart = _versus(score, reference)
             parts.append(
                 f"{name}: {format_interval(score)}, {change:+.1f} % "
                 f"({'non-overlapping' if apart else 'overlapping or no'} intervals)"
             )
     return f"Best non-oracle baseline: **{best}** ({format_interval(reference)}). " + "; ".join(parts) + "."
+
+
+def _versus(score: dict[str, Any], reference: dict[str, Any]) -> tuple[float, bool]:
+    """An IQM profit per shopper against a reference's: the change in %, and whether their 95 % CIs over seeds are
+    apart (both exist and do not overlap)."""
+    change = 100 * (score["iqm"] / reference["iqm"] - 1) if reference["iqm"] else float("nan")
+    apart = (
+        has_interval(score)
+        and has_interval(reference)
+        and (score["low"] > reference["high"] or score["high"] < reference["low"])
+    )
+    return change, apart
+
+
+def marketing_target(config: CompareConfig, summary: dict[str, Any], targets: TargetsConfig = TARGETS) -> str:
+    """The comparison's agents against its best non-oracle baseline (:func:`agents_against_baselines`) and the
+    project's Marketing-v1 target judged on them: each agent of ``targets.marketing_algo`` at least
+    ``targets.marketing_gain`` above that baseline, its 95 % CI over seeds above the baseline's; and how close it
+    comes to the comparison's oracle."""
+    policies, best = summary["policies"], summary["best_baseline"]
+    judged = [spec.label for spec in config.agents if spec.algo == targets.marketing_algo]
+    finding = agents_against_baselines(summary)
+    if best is None or not judged:
+        return f"{finding} Project target: not assessed, the comparison lacks a baseline or a {targets.marketing_algo}."
+    reference = policies[best]["profit_per_shopper"]
+    parts = []
+    for name in judged:
+        score = policies[name]["profit_per_shopper"]
+        change, apart = _versus(score, reference)
+        met = change >= 100 * targets.marketing_gain and apart and score["low"] > reference["high"]
+        parts.append(
+            f"Project target ({name} at least +{100 * targets.marketing_gain:.0f} % above `{best}`, 95 % CIs over"
+            f" seeds apart): **{'met' if met else 'not met'}**."
+        )
+        oracle = summary["oracle"]
+        if oracle is not None and policies[oracle]["profit_per_shopper"]["iqm"]:
+            share = 100 * score["iqm"] / policies[oracle]["profit_per_shopper"]["iqm"]
+            parts.append(f"{name} earns {share:.0f} % of `{oracle}`, which reads the hidden shopper state.")
+    return " ".join([finding, *parts])
 
 
 @dataclass(frozen=True)
@@ -111,10 +145,18 @@ PAGE_SUITES = {
 QUICK_HYPERPARAMS = "default:\n  n_envs: 16\n  n_steps: 16\n  batch_size: 64\n  n_epochs: 1\n"
 
 
-def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool, name: str | None = None) -> list[str]:
+def suite_section(
+    kind: str,
+    folder: Path,
+    out_dir: Path,
+    quick: bool,
+    name: str | None = None,
+    target: Callable[[Any, dict[str, Any]], str] | None = None,
+) -> list[str]:
     """Run (or read back) the ``kind`` suite (a key of :data:`PAGE_SUITES`) of ``experiments/configs/{name}.yml``
     (``name`` defaults to ``kind``) in ``folder``, and return its report as a section of the page, its figures
-    copied beside the page with the config's name in front."""
+    copied beside the page with the config's name in front. Below the report: ``target(config, summary)`` where
+    this config is held to a project target, else the suite's own target or finding."""
     suite, page = SUITES[kind], PAGE_SUITES[kind]
     name = name or kind
     overrides: dict[str, Any] = {}
@@ -137,7 +179,8 @@ def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool, name: str
     config = suite.config.model_validate(recorded["config"])
     run.check_scenarios(scenario_digests(config), recorded.get("kind", kind), "delete the folder to rerun this section")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    report, target = page.report(config, summary, folder), page.target(summary)
+    report = page.report(config, summary, folder)
+    verdict = target(config, summary) if target else page.target(summary)
 
     def copied(picture: str) -> str:
         return picture if picture.startswith(f"{name}_") else f"{name}_{picture}"
@@ -150,7 +193,7 @@ def suite_section(kind: str, folder: Path, out_dir: Path, quick: bool, name: str
     return [
         report.rstrip(),
         "",
-        target,
+        verdict,
         "",
         f"Reproduce this section alone: `{command}` (same numbers for the same config).",
         "",
