@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-#: Baselines a comparison can build from the task alone (the greedy model needs logs to fit: see agent_results).
+#: Baselines a comparison can build from the task alone (the greedy model needs logs to fit).
 COMPARABLE = sorted(set(POLICIES) - {"greedy"})
 
 Steps = Annotated[int, Field(ge=1, le=10**10)]

@@ -48,6 +48,36 @@ def test_agent_results_quick(tmp_path):
     assert out.read_text() == text.replace("<!-- section: memory -->\n", "<!-- section: memory -->\nkept by the page\n")
 
 
+def test_marketing_section_is_the_compare_suite(tmp_path):
+    """The page's Marketing-v1 section runs the compare suite on experiments/configs/marketing.yml (tiny budgets
+    with --quick): the section is that comparison's report, with the project's target judged below it; a rerun of
+    the section alone into a copy of the page leaves every other section as the page has it."""
+    page = (ROOT / "docs" / "results.md").read_text()
+    out, store = tmp_path / "results.md", tmp_path / "store"
+    out.write_text(page)
+    args = ("-m", "shopgym.experiments.agent_results", "--quick", "--sections", "marketing")
+    result = run(*args, "--out", str(out), "--cache", str(store))
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text()
+    start, end = "<!-- section: marketing -->\n", "<!-- section: memory -->\n"
+    assert text.split(start)[0] == page.split(start)[0] and text.split(end)[1] == page.split(end)[1]
+    section = text.split(start)[1].split(end)[0]
+    report = (store / "marketing" / "report.md").read_text()
+    table = [line for line in report.splitlines() if line.startswith("|")]
+    assert table and all(line in section.splitlines() for line in table)  # the suite's own table, as written
+    summary = json.loads((store / "marketing" / "summary.json").read_text())
+    assert set(summary["policies"]) == {
+        "PPO (1,024 steps)",  # --quick's agent
+        *("random", "popular", "margin", "never discount", "calendar (20 % off every 4th visit)"),
+        *("epsilon-greedy bandit", "LinUCB", "linear Thompson", "myopic oracle"),
+    }
+    assert f"Best non-oracle baseline: **{summary['best_baseline']}**" in section
+    assert "Project target (PPO (1,024 steps) at least +10 % above" in section
+    assert "`shopgym compare experiments/configs/marketing.yml`" in section
+    for picture in ("marketing_comparison.png", "marketing_improvement.png", "marketing_learning_curves.png"):
+        assert f"]({picture})" in section and (tmp_path / picture).stat().st_size > 10_000
+
+
 def test_pricing_screen_tiny(tmp_path):
     log = tmp_path / "screen.log"
     changes = '{"gae_lambda": 0.5}'

@@ -1,6 +1,7 @@
-"""The suite sections: each suite config of ``experiments/configs/`` (transfer, continual learning, and the
-comparisons on the calibrated markets) run (or read back) in its own folder, its report as a section of the
-page, and the project's target for it judged here (the suites' own reports state results, not our targets)."""
+"""The suite sections: each suite config of ``experiments/configs/`` (transfer, continual learning, the
+Marketing-v1 comparison and those on the calibrated markets) run (or read back) in its own folder, its report as a
+section of the page, and the project's target for it judged here (the suites' own reports state results, not our
+targets)."""
 
 from __future__ import annotations
 
