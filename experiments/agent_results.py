@@ -1,7 +1,7 @@
 """Agent results for docs/results.md: Pricing-v1 against the exact optimum, the Marketing-v1 comparison,
 training speed, and the transfer and continual-learning suites.
 
-Run: ``python -m shopgym.experiments.agent_results`` (about 45 minutes on 2 CPU cores for the Marketing-v1
+Run: ``python -m shopgym.experiments.agent_results`` (104 minutes on 2 shared CPU cores for the Marketing-v1
 comparison, plus about an hour each for the transfer and continual suites of ``experiments/configs/``; ``--quick``
 for a smoke run). Every finished run is a cell of the store ``runs/agent_results/full/`` (one JSON file each,
 written atomically), and the suites keep their own resumable folders in it, so a killed run resumes where it
@@ -43,7 +43,7 @@ PENDING = {
     "pricing": "Pricing-v1: PPO and DQN against the exact optimum (3 presets × 5 seeds × 200,000 steps)",
     "mechanisms": "Pricing-v1: which mechanism produces which price path",
     "promote_bound": "Promote-v1 (reduced): how far from optimal?",
-    "marketing": "Marketing-v1: every policy on the same shoppers (`experiments/configs/marketing.yml`, about 45 min)",
+    "marketing": "Marketing-v1: every policy on the same shoppers (`experiments/configs/marketing.yml`, about 1.7 hours)",
     "memory": "Promote-v1: does memory help? (RecurrentPPO against PPO, 3 seeds × 300,000 steps)",
     "speed": "Training speed (PPO on Marketing-v1)",
     "transfer": "Transfer (`experiments/configs/transfer.yml`, about an hour)",
