@@ -43,7 +43,7 @@ PENDING = {
     "pricing": "Pricing-v1: PPO and DQN against the exact optimum (3 presets × 5 seeds × 200,000 steps)",
     "mechanisms": "Pricing-v1: which mechanism produces which price path",
     "promote_bound": "Promote-v1 (reduced): how far from optimal?",
-    "marketing": "Marketing-v1: every policy on the same shoppers (`experiments/configs/marketing.yml`, about 1.7 hours)",
+    "marketing": "Marketing-v1: every policy on the same shoppers (`experiments/configs/marketing.yml`, 1.7 h)",
     "memory": "Promote-v1: does memory help? (RecurrentPPO against PPO, 3 seeds × 300,000 steps)",
     "speed": "Training speed (PPO on Marketing-v1)",
     "transfer": "Transfer (`experiments/configs/transfer.yml`, about an hour)",
