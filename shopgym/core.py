@@ -217,6 +217,9 @@ class MarketSimulator:
             routine = routine_lines(self.visit_rng, state, catalog, coef, item, units, shelf)
         if (state.visit_interval > 1.0).any():
             gap = self.visit_rng.geometric(1.0 / state.visit_interval)
+            if state.topup_chance.any():  # a share of returns are top-up trips, a day or two later
+                topup = self.visit_rng.random(n) < state.topup_chance
+                gap = np.where(topup, self.visit_rng.geometric(1.0 / state.topup_interval), gap)
         record = VisitRecord(
             items, paid_fraction, item, units, spent,
             None if routine is None else routine.units, None if routine is None else routine.paid_fraction, gap,

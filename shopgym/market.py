@@ -43,6 +43,8 @@ class SegmentTable:
     visit_interval: np.ndarray
     visit_interval_sd: np.ndarray
     first_visit_churn: np.ndarray
+    topup_chance: np.ndarray
+    topup_interval: np.ndarray
     routine_purchase: np.ndarray
     routine_purchase_sd: np.ndarray
     routine_extra_units: np.ndarray

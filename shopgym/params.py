@@ -209,6 +209,14 @@ class SegmentParams(_Section):
         description="share of new shoppers who leave after their first visit (trial shoppers), besides the churn "
         "hazard",
     )
+    topup_chance: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="share of a shopper's returns that are top-up trips, after topup_interval days on average, "
+        "instead of the usual interval",
+    )
+    topup_interval: float = Field(2.0, ge=1.0, le=365.0, description="mean days until a top-up trip")
     routine_purchase: float = Field(
         0.0,
         ge=0.0,

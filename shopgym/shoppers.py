@@ -55,8 +55,9 @@ class ShopperState:
     ``owned`` [N, OWNED_MEMORY] the last items bought (most recent first, −1 = none),
     ``fatigue`` [N, C], ``engagement`` ∈ [0, 1], ``wallet`` (currency) and its ``budget_income`` (per day) /
     ``budget_cap``, ``visit_interval`` (mean days between visits), ``first_visit_churn`` (the extra chance of
-    leaving after the first visit), ``routine_purchase`` and ``routine_extra_units``
-    (routine lines, docs/model.md §5), and ``day``: days from the shopper's first visit to the next one.
+    leaving after the first visit), ``topup_chance`` and ``topup_interval`` (top-up trips), ``routine_purchase``
+    and ``routine_extra_units`` (routine lines, docs/model.md §5), and ``day``: days from the shopper's first visit
+    to the next one.
 
     Observable history (what a platform logs): ``visits``, ``history_taste`` [N, d] (EMA of embeddings of
     clicked and bought items), ``category_share`` [N, C] (EMA of purchases per category), ``exposure`` [N, C]
@@ -82,6 +83,8 @@ class ShopperState:
     budget_cap: np.ndarray
     visit_interval: np.ndarray
     first_visit_churn: np.ndarray
+    topup_chance: np.ndarray
+    topup_interval: np.ndarray
     routine_purchase: np.ndarray
     routine_extra_units: np.ndarray
     day: np.ndarray
@@ -186,6 +189,8 @@ def sample_shoppers(
         budget_cap=cap.copy(),
         visit_interval=interval,
         first_visit_churn=seg.first_visit_churn[segment].copy(),
+        topup_chance=seg.topup_chance[segment].copy(),
+        topup_interval=seg.topup_interval[segment].copy(),
         routine_purchase=routine,
         routine_extra_units=seg.routine_extra_units[segment].copy(),
         day=np.zeros(n, dtype=np.int64),

@@ -76,6 +76,18 @@ def test_trial_shoppers_leave_after_their_first_visit_and_only_then():
     assert abs(later - 0.1) < 0.01
 
 
+def test_top_up_trips_are_a_share_of_returns_a_day_or_two_later():
+    def gaps(**segment) -> np.ndarray:
+        sim = make_simulator(shoppers_with(visit_interval=20.0, **segment), choice_model=NeverClick())
+        return sim.step(sim.new_shoppers(40_000), *nothing_shown(40_000)).gap
+
+    mixed, plain = gaps(topup_chance=0.3, topup_interval=2.0), gaps()
+    assert abs(mixed.mean() - (0.3 * 2.0 + 0.7 * 20.0)) < 0.3
+    # P(gap = 1) = 0.3 · 1/2 + 0.7 · 1/20: the top-ups make a day's gap four times as likely as without them
+    assert abs((mixed == 1).mean() - 0.185) < 0.01 and abs((plain == 1).mean() - 0.05) < 0.005
+    np.testing.assert_array_equal(gaps(topup_interval=2.0), plain)  # no top-ups: no draws, the same gaps
+
+
 def test_markets_without_intervals_or_routine_lines_report_neither():
     sim = make_simulator(small_scenario())
     outcome = sim.step(sim.new_shoppers(10), *nothing_shown(10))
