@@ -127,7 +127,7 @@ class CalibrateConfig(_ByData):
     seed: int = Field(0, ge=0, description="seed of the simulated logs")
     simulated_rows: int = Field(5_000_000, ge=1, description="obd: impressions simulated per search step")
     shoppers: int = Field(6000, ge=1, description="tafeng: shopper slots of each simulated store")
-    steps: int = Field(24, ge=0, description="tafeng: search steps after the Jacobian")
+    steps: int = Field(12, ge=0, description="tafeng: joint search steps after the Jacobian (after the blocks' start)")
     burn_in: int = Field(365, ge=0, description="tafeng: days simulated before the window")
 
 

@@ -22,7 +22,7 @@ from shopgym.calibration.clicks import (
     simulate_impressions,
 )
 from shopgym.calibration.fidelity import CLICK_STATISTICS, FidelityRow, Statistic, compare, write_report
-from shopgym.calibration.store_fit import KNOBS
+from shopgym.calibration.store_fit import BLOCKS, KNOBS, START_CYCLES, TARGETS
 from shopgym.params import ParameterError
 from shopgym.scenarios import get_scenario, load_scenario, preset_provenance, read_provenance, save_scenario
 
@@ -202,7 +202,7 @@ def test_zozotown_is_a_calibrated_preset_with_its_provenance() -> None:
 
 def test_tafeng_is_a_calibrated_preset_with_its_provenance() -> None:
     from shopgym.calibration.store import StorePolicy, simulate_store
-    from shopgym.calibration.store_fit import TARGETS, store_statistics
+    from shopgym.calibration.store_fit import store_statistics
     from shopgym.calibration.tafeng_fidelity import store_calendar
 
     scenario = get_scenario("tafeng")
@@ -276,7 +276,8 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     assert "wrote" in done.stdout and load_scenario(scenario).name == "tiny"
     provenance = read_provenance(scenario)
     assert provenance["lines"] == 92 * 20 * 3 and set(provenance["store_policy"]) == {"2000-11-01", "2001-02-01"}
-    assert provenance["simulations"] >= 1 + len(KNOBS) + 1  # start, the Jacobian and a step
+    # each block's start and Jacobian in every round of the start, then the joint start, Jacobian and a step
+    assert provenance["simulations"] >= START_CYCLES * (len(BLOCKS) + len(KNOBS)) + 1 + len(KNOBS) + 1
     out = tmp_path / "report"
     fidelity = [*run, "fidelity", str(scenario), "tafeng", "--path", str(data), "--out", str(out), "--burn-in", "20"]
     done = subprocess.run([*fidelity, "--replicates", "2", "--bootstrap", "5"], capture_output=True, text=True)
@@ -288,6 +289,13 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     report = (out / "fidelity.md").read_text()
     assert "under the store policies (shelf and till) in the scenario's provenance" in report
     assert "-item catalog pooled" in report  # a thinned fit: the report pools stores of the scenario's own catalog
+
+
+def test_the_blocks_of_the_start_split_the_knobs_and_the_statistics() -> None:
+    knobs = [name for names, _ in BLOCKS for name in names]
+    targets = [name for _, statistics in BLOCKS for name in statistics]
+    assert sorted(knobs) == sorted(knob.name for knob in KNOBS) and len(set(knobs)) == len(knobs)
+    assert sorted(targets) == sorted(TARGETS) and len(set(targets)) == len(targets)
 
 
 def test_pooled_stores_are_other_customers_and_other_products() -> None:
@@ -366,3 +374,6 @@ def test_data_describe_writes_the_tafeng_report(tmp_path: Path) -> None:
     assert {"gain", "loss", "loss_aversion"} <= set(fitted["reference_price"])
     assert "| lines per visit |" in (out / "tafeng.md").read_text()
     assert (out / "tafeng_gaps_and_discounts.png").stat().st_size > 10_000
+    assert (out / "tafeng_visits_per_day.png").stat().st_size > 10_000
+    assert fitted["partly_recorded_days"] == {}  # the same visits every day
+    assert "Partly recorded days of Nov 2000 – Jan 2001" in (out / "tafeng.md").read_text()

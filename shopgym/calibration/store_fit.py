@@ -1,14 +1,15 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Twenty-three parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty-four parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
 seed at every step) give the real log's values of twenty-four statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
-- the mean days between visits, its log-normal spread across shoppers, the churn hazard and the share of trial
-  shoppers who leave after their first visit against the mean gap, the share of gaps of at most 7 days, the share
+- the mean days between visits, its log-normal spread across shoppers, the churn hazard, the share of trial
+  shoppers who leave after their first visit and the share of returns that are top-up trips (the base's
+  ``topup_interval`` days later on average) against the mean gap, the share of gaps of at most 7 days, the share
   of one-visit customers, the visits per customer and the share of the first 30 days' customers seen again later;
 - the routine-line chance, its spread across shoppers, extra units and stockpiling rate against lines per visit,
   their sd, units per line and units per discounted line;
@@ -25,16 +26,17 @@ seed at every step) give the real log's values of twenty-four statistics (:data:
   of discounted lines beside a regular-price line of the same day and their depth, the share of lines above the
   regular price and their mean rise.
 
-The reference regression's coefficients are not targets: the fidelity report checks them. Gaps are measured on a
-scale where each is comparable (log for levels, relative for shares and slopes). The search takes bounded
-Levenberg–Marquardt steps (``scipy.optimize.lsq_linear`` within the parameters' ranges) on a Jacobian measured by
-finite differences and updated by Broyden's rule after every step; a step that does not lower the distance raises
-the damping tenfold (shorter steps, turned toward steepest descent; one that does lowers it tenfold), and after two
-such steps in a row the Jacobian is measured again and the damping dropped. The log's other statistics are not
-fitted: they are what the fidelity report checks.
+The simulated log is recorded through the real log's recording gaps (:mod:`shopgym.calibration.recording`): a visit
+on a day the real log holds only part of is kept with that day's share, so both logs lose the same visits. The
+reference regression's coefficients are not targets: the fidelity report checks them. Gaps are measured on a scale
+where each is comparable (log for levels, relative for shares and slopes). The search starts where each block of
+knobs (:data:`BLOCKS`, the pairs above) was fitted on its own statistics, the others fixed, in turn for two rounds;
+then it takes bounded Levenberg–Marquardt steps (``scipy.optimize.lsq_linear`` within the parameters' ranges) on a
+Jacobian measured by finite differences and updated by Broyden's rule after every step; a step that does not lower
+the distance raises the damping tenfold (shorter steps, turned toward steepest descent; one that does lowers it
+tenfold), and after two such steps in a row the Jacobian is measured again and the damping dropped. The log's other
+statistics are not fitted: they are what the fidelity report checks.
 
-Longer than the house's 350 lines because the knobs, the targets, the map between them and the search are read
-together; the search (:class:`_Search`) is the part to move out if it grows.
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import optimize
 
+from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
+from shopgym.calibration.search import Knob, Search
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
@@ -54,9 +57,9 @@ from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import resolve_scenario
 
 __all__ = [
+    "BLOCKS",
     "KNOBS",
     "TARGETS",
-    "Knob",
     "StoreCalibration",
     "calibrate_later_policy",
     "calibrate_store",
@@ -77,18 +80,6 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-@dataclass(frozen=True)
-class Knob:
-    """One fitted parameter: its name, the map between its value and the search coordinate z (where a step of
-    0.1 is small), and the range of z."""
-
-    name: str
-    value: Callable[[float], float]
-    coordinate: Callable[[float], float]
-    low: float
-    high: float
-
-
 def _same(z: float) -> float:
     return z
 
@@ -101,6 +92,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("segments.visit_interval_sd", _same, _same, 0.0, 3.0),
     Knob("dynamics.churn", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
     Knob("segments.first_visit_churn", _sigmoid, _logit, _logit(1e-4), _logit(0.95)),
+    Knob("segments.topup_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.9)),
     Knob("segments.routine_purchase", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
     Knob("segments.routine_purchase_sd", _same, _same, 0.0, 5.0),
     Knob("segments.routine_extra_units", _same, _same, 0.0, 20.0),
@@ -153,17 +145,71 @@ TARGETS: dict[str, str] = {
 }
 
 
+#: The knobs in blocks, each with the statistics it is matched on alone (the pairs of the module docstring). The
+#: joint search starts where each block in turn, for :data:`START_CYCLES` rounds, was fitted on its own statistics
+#: with the other knobs fixed: a joint search from a rough start spends its first steps on the large gaps and then
+#: stalls (in the simulation noise) far from where the blocks alone would have gone.
+BLOCKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        ("catalog.price_log_mean", "catalog.price_log_sd", "catalog.margin"),
+        ("unit price (median)", "unit price p75 / p25", "gross margin (products priced above ASSET)"),
+    ),
+    (
+        tuple(knob.name for knob in KNOBS if knob.name.startswith("store.") and knob.name != "store.kept"),
+        (
+            "lines discounted > 2 % below regular (share)",
+            "discount depth (mean, discounted lines)",
+            "discounted days of sale in a row (mean)",
+            "discounted lines beside a regular-price line (share)",
+            "discount depth (mean, lines beside a regular-price line)",
+            "lines > 2 % above regular (share)",
+            "price rise (mean, lines above regular)",
+            "lines above regular of the top 10 % of products (share)",
+        ),
+    ),
+    (
+        (
+            "segments.visit_interval",
+            "segments.visit_interval_sd",
+            "dynamics.churn",
+            "segments.first_visit_churn",
+            "segments.topup_chance",
+        ),
+        (
+            "days between visits (mean)",
+            "customers with one visit (share)",
+            "visits per customer",
+            "gaps of at most 7 days (share)",
+            "customers of the first 30 days back later (share)",
+        ),
+    ),
+    (
+        (
+            "segments.routine_purchase",
+            "segments.routine_purchase_sd",
+            "segments.routine_extra_units",
+            "choice.stockpile_rate",
+        ),
+        ("lines per visit", "lines per visit (sd)", "units per line", "units per discounted line"),
+    ),
+    (
+        ("catalog.popularity_noise", "store.kept"),
+        ("products sold per customer", "lines of the top 10 % of products (share)"),
+    ),
+    (
+        ("segments.price_sensitivity", "segments.gain_coef"),
+        ("price response: slope below the regular price", "price response: slope above the regular price"),
+    ),
+)
+#: Rounds over the blocks before the joint search.
+START_CYCLES = 2
+#: Levenberg–Marquardt steps per block and round.
+BLOCK_STEPS = 5
+
+
 def store_statistics(log: TransactionLog) -> dict[str, float]:
     """Every transaction and reference-regression statistic of ``log``, by name."""
     return {name: statistic.compute(log) for name, statistic in _STATISTICS.items()}
-
-
-def _gap(simulated: float, real: float, scale: str) -> float:
-    if not np.isfinite(simulated):
-        return 10.0  # the simulated log does not define it (no discounted line, nothing to regress): far off
-    if scale == "log":
-        return math.log(max(simulated, 1e-9) / real)
-    return (simulated - real) / (abs(real) or 1.0)  # relative
 
 
 def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tuple[Scenario, StorePolicy]:
@@ -204,10 +250,13 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
         "catalog.price_log_mean": base.catalog.price_log_mean,
         "catalog.price_log_sd": max(0.5 * (base.catalog.price_log_sd_between + base.catalog.price_log_sd_within), 0.05),
         "catalog.margin": min(max(0.5 * (base.catalog.margin_low + base.catalog.margin_high), 0.12), 0.85),
-        "segments.visit_interval": max(segment.visit_interval, 7.0),
-        "segments.visit_interval_sd": max(segment.visit_interval_sd, 0.5),
-        "dynamics.churn": min(max(base.dynamics.churn_max, 0.01), 0.5),
-        "segments.first_visit_churn": 0.3,
+        # regular trips every few weeks, a fifth of returns top-ups, trial shoppers: where a sketch of the visit
+        # process alone (Nelder-Mead on the visit statistics) went
+        "segments.visit_interval": 25.0,
+        "segments.visit_interval_sd": 0.3,
+        "dynamics.churn": 0.05,
+        "segments.first_visit_churn": 0.6,
+        "segments.topup_chance": 0.2,
         "segments.routine_purchase": max(segment.routine_purchase, 0.05),
         "segments.routine_purchase_sd": 1.0,
         "segments.routine_extra_units": segment.routine_extra_units,
@@ -232,8 +281,9 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
 @dataclass(frozen=True)
 class StoreCalibration:
     """A calibrated scenario and store policy, the knobs' fitted ``values`` (rounded to 4 decimals, as set in
-    both), the real and the closest simulated statistics (by name), and the path of the search: per simulation,
-    the knobs' values and the distance (root mean square of the gaps)."""
+    both), the real and the closest simulated statistics (by name), the path of the joint search: per simulation,
+    the knobs' values and the distance (root mean square of the gaps), and the simulations of its start (the
+    blocks' searches, :data:`BLOCKS`)."""
 
     scenario: Scenario
     policy: StorePolicy
@@ -241,6 +291,7 @@ class StoreCalibration:
     real: dict[str, float]
     simulated: dict[str, float]
     path: list[dict[str, float]]
+    start_simulations: int = 0
 
     @property
     def distance(self) -> float:
@@ -259,77 +310,12 @@ class StoreCalibration:
         return self.simulated[CUSTOMERS] / self.scenario.catalog.n_items
 
 
-class _Search:
-    """Bounded Levenberg–Marquardt on the gaps of ``targets`` over ``knobs`` (module docstring), keeping the path
-    and the closest point. ``simulate`` maps the knobs' values to the simulated statistics."""
-
-    def __init__(
-        self,
-        knobs: tuple[Knob, ...],
-        targets: dict[str, str],
-        real: dict[str, float],
-        simulate: Callable[[dict[str, float]], dict[str, float]],
-    ) -> None:
-        missing = [name for name in targets if not np.isfinite(real[name])]
-        if missing:
-            raise ParameterError(f"the real log does not define {missing[0]!r}: too small to calibrate to")
-        nonpositive = [name for name, scale in targets.items() if scale == "log" and real[name] <= 0]
-        if nonpositive:
-            raise ParameterError(f"the real log's {nonpositive[0]!r} is {real[nonpositive[0]]}: need > 0 to match")
-        self.knobs, self.targets, self.real, self.simulate = knobs, targets, real, simulate
-        self.path: list[dict[str, float]] = []
-        self.best: tuple[float, dict[str, float], dict[str, float]] = (math.inf, {}, {})
-
-    def gaps(self, z: np.ndarray) -> np.ndarray:
-        values = {knob.name: knob.value(float(v)) for knob, v in zip(self.knobs, z, strict=True)}
-        simulated = self.simulate(values)
-        gap = np.array([_gap(simulated[name], self.real[name], scale) for name, scale in self.targets.items()])
-        distance = float(np.sqrt(np.mean(gap**2)))
-        self.path.append({**{k: round(v, 6) for k, v in values.items()}, "distance": round(distance, 6)})
-        if distance < self.best[0]:
-            self.best = (distance, values, simulated)
-        return gap
-
-    def run(self, start: dict[str, float], steps: int, say: Callable[[str], None]) -> None:
-        z = np.array([knob.coordinate(start[knob.name]) for knob in self.knobs])
-        low, high = np.array([k.low for k in self.knobs]), np.array([k.high for k in self.knobs])
-        gap = self.gaps(z)
-        say(f"start: distance {self.path[-1]['distance']:.4f}")
-        jacobian, failures, damping = self.jacobian(z, gap, high, say), 0, 0.0
-        for index in range(steps):
-            if failures == 2:  # the updated Jacobian no longer points downhill: measure it again here, undamped
-                jacobian, failures, damping = self.jacobian(z, gap, high, say), 0, 0.0
-            # Levenberg–Marquardt: min |J·s + gap|² + damping·|s|² within the bounds, as one bounded least squares
-            system = np.vstack([jacobian, math.sqrt(damping) * np.eye(z.size)])
-            target = np.concatenate([-gap, np.zeros(z.size)])
-            step = optimize.lsq_linear(system, target, bounds=(low - z, high - z)).x
-            step *= min(1.0, 1.0 / max(np.abs(step).max(), 1e-12))  # no coordinate moves more than 1 at once
-            new_gap = self.gaps(z + step)
-            jacobian += np.outer(new_gap - gap - jacobian @ step, step) / max(float(step @ step), 1e-12)
-            if np.sum(new_gap**2) < np.sum(gap**2):
-                z, gap, failures, damping = z + step, new_gap, 0, damping / 10
-            else:  # a shorter step, turned toward steepest descent
-                failures, damping = failures + 1, max(10 * damping, 0.01 * float(np.sum(jacobian**2)) / z.size)
-            say(f"step {index + 1}: distance {math.sqrt(np.mean(gap**2)):.4f}")
-
-    def jacobian(self, z: np.ndarray, gap: np.ndarray, high: np.ndarray, say: Callable[[str], None]) -> np.ndarray:
-        """Forward differences of the gaps, a step of 0.1 in each coordinate (backward at the upper bound)."""
-        jacobian = np.empty((gap.size, z.size))
-        for k in range(z.size):
-            h = 0.1 if z[k] + 0.1 <= high[k] else -0.1
-            moved = z.copy()
-            moved[k] += h
-            jacobian[:, k] = (self.gaps(moved) - gap) / h
-        say(f"Jacobian measured ({z.size} simulations)")
-        return jacobian
-
-
 def calibrate_store(
     real: TransactionLog,
     base: Scenario | str = "grocery",
     seed: int = 0,
     shoppers: int = 6000,
-    steps: int = 24,
+    steps: int = 12,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> StoreCalibration:
@@ -341,34 +327,38 @@ def calibrate_store(
     base = resolve_scenario(base)
     days = int(real.day.max()) + 1 if len(real) else 0
     policy = StorePolicy()
+    share = recorded_share(real)
 
     def simulate(values: dict[str, float]) -> dict[str, float]:
         scenario, store = _apply(base, policy, values)
         log = simulate_store(scenario, days, shoppers, seed, store, burn_in, values["store.kept"])
+        log = record(log, share, np.random.default_rng(seed))
         return store_statistics(log) | {CUSTOMERS: float(np.unique(log.customer).size)}
 
-    search = _Search(KNOBS, TARGETS, store_statistics(real), simulate)
-    search.run(_start(base, search.real), steps, progress or (lambda _: None))
+    say = progress or (lambda _: None)
+    search = Search(KNOBS, TARGETS, store_statistics(real), simulate)
+    start, started = _start(base, search.real), 0
+    for cycle in range(START_CYCLES):
+        for names, targets in BLOCKS:
+            fixed = dict(start)
+            block = Search(
+                tuple(knob for knob in KNOBS if knob.name in names),
+                {name: TARGETS[name] for name in targets},
+                search.real,
+                lambda values, fixed=fixed: simulate(fixed | values),
+            )
+            block.run({name: start[name] for name in names}, BLOCK_STEPS, lambda _: None)
+            start, started = fixed | block.best[1], started + len(block.path)
+            say(f"start, round {cycle + 1}: {names[0].split('.')[1]} and its block, distance {block.best[0]:.4f}")
+    search.run(start, steps, say)
     values = {name: round(value, 4) for name, value in search.best[1].items()}
     scenario, store = _apply(base, policy, values)
-    return StoreCalibration(scenario, store, values, search.real, search.best[2], search.path)
+    return StoreCalibration(scenario, store, values, search.real, search.best[2], search.path, started)
 
 
-#: The store-side knobs and statistics: what a later window's shelf policy is fitted on.
-STORE_KNOBS = tuple(knob for knob in KNOBS if knob.name.startswith("store.") and knob.name != "store.kept")
-STORE_TARGETS = {
-    name: TARGETS[name]
-    for name in (
-        "lines discounted > 2 % below regular (share)",
-        "discount depth (mean, discounted lines)",
-        "discounted days of sale in a row (mean)",
-        "discounted lines beside a regular-price line (share)",
-        "discount depth (mean, lines beside a regular-price line)",
-        "lines > 2 % above regular (share)",
-        "price rise (mean, lines above regular)",
-        "lines above regular of the top 10 % of products (share)",
-    )
-}
+#: The store-side knobs and statistics (the store's block): what a later window's shelf policy is fitted on.
+STORE_KNOBS = tuple(knob for knob in KNOBS if knob.name in BLOCKS[1][0])
+STORE_TARGETS = {name: TARGETS[name] for name in BLOCKS[1][1]}
 
 
 def calibrate_later_policy(
@@ -387,14 +377,16 @@ def calibrate_later_policy(
     log), with the shoppers of ``scenario`` and ``policy`` before it (the store thinned to a share ``kept`` of its
     slots, as fitted): the store changed its shelf, the shoppers stayed."""
     days = int(real.day.max()) + 1 if len(real) else 0
+    share = recorded_share(real)
 
     def simulate(values: dict[str, float]) -> dict[str, float]:
         later = StorePolicy(**(policy.model_dump() | {k.split(".")[1]: v for k, v in values.items()}))
         calendar = [(0, policy), (first_day, later)]
         log = simulate_store(scenario, first_day + days, shoppers, seed, calendar, burn_in, kept)
         window = log.take(np.flatnonzero(log.day >= first_day))
-        return store_statistics(replace(window, day=window.day - first_day))
+        window = replace(window, day=window.day - first_day)
+        return store_statistics(record(window, share, np.random.default_rng(seed)))
 
-    search = _Search(STORE_KNOBS, STORE_TARGETS, store_statistics(real), simulate)
+    search = Search(STORE_KNOBS, STORE_TARGETS, store_statistics(real), simulate)
     search.run({f"store.{k}": v for k, v in policy.model_dump().items()}, steps, progress or (lambda _: None))
     return StorePolicy(**{name.split(".")[1]: round(value, 4) for name, value in search.best[1].items()})

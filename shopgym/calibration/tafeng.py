@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
+from shopgym.calibration.recording import recorded_share
 from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
 from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_later_policy, calibrate_store
 from shopgym.calibration.transaction_log import TransactionLog
@@ -69,7 +70,7 @@ def calibrate_tafeng(
     path: str | os.PathLike[str] | None = None,
     seed: int = 0,
     shoppers: int = 6000,
-    steps: int = 24,
+    steps: int = 12,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Scenario, dict[str, Any]]:
@@ -105,13 +106,20 @@ def calibrate_tafeng(
         "fitted": fit.values,
         "customers_per_item": round(fit.customers_per_item, 4),
         "store_policy": {first: fit.policy.model_dump(), WINDOWS[held_name][0]: later.model_dump()},
+        "partly_recorded_days": _partly_recorded(fitted),
         "statistics": {
             name: {"real": round(fit.real[name], 4), "simulated": round(fit.simulated[name], 4)} for name in TARGETS
         },
         "distance": round(fit.distance, 4),
-        "simulations": len(fit.path),
+        "simulations": fit.start_simulations + len(fit.path),
     }
     return fit.scenario.replace(name=name, description=description), provenance
+
+
+def _partly_recorded(log: TransactionLog) -> dict[str, float]:
+    """The log's partly recorded days (:func:`shopgym.calibration.recording.recorded_share`): date → share."""
+    share = recorded_share(log)
+    return {str(log.origin + day): round(float(share[day]), 4) for day in np.flatnonzero(share < 1)}
 
 
 def _figures(logs: dict[str, TransactionLog], out: Path) -> list[str]:
@@ -130,7 +138,22 @@ def _figures(logs: dict[str, TransactionLog], out: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(out / "tafeng_gaps_and_discounts.png", dpi=120)
     plt.close(fig)
-    return ["tafeng_gaps_and_discounts.png"]
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    for (name, log), color in zip(logs.items(), ("tab:blue", "tab:orange"), strict=False):
+        _, _, day = log.visits
+        visits = np.bincount(day)
+        dates = log.origin + np.arange(visits.size)
+        share = recorded_share(log)
+        ax.bar(dates, visits, width=1.0, color=color, label=name)
+        gaps = share < 1
+        if gaps.any():
+            ax.bar(dates[gaps], visits[gaps], width=1.0, color="tab:red", label=f"{name}: partly recorded")
+    ax.set(ylabel="visits (customer-days)", title="Visits per day")
+    ax.legend(fontsize=8, ncol=3, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out / "tafeng_visits_per_day.png", dpi=120)
+    plt.close(fig)
+    return ["tafeng_gaps_and_discounts.png", "tafeng_visits_per_day.png"]
 
 
 def describe_tafeng(
@@ -161,6 +184,7 @@ def describe_tafeng(
                 **{k: getattr(fit, k).as_dict() for k in ("price_elasticity", "gain", "loss", "loss_aversion")},
             },
             "price_response": {"below": response.below.as_dict(), "above": response.above.as_dict()},
+            "partly_recorded_days": _partly_recorded(window),
         }
     out.mkdir(parents=True, exist_ok=True)
     figures = _figures(logs, out)
@@ -214,5 +238,10 @@ def _markdown(report: dict, statistics: tuple[Statistic, ...], figures: list[str
         for n, w in windows.items()
     )
     lines += ["", f"{fits}; reference smoothing memory {windows[names[0]]['reference_price']['memory']}.", ""]
+    for name, window in windows.items():
+        days = window["partly_recorded_days"]
+        held = ", ".join(f"{date} ({100 * share:.0f} %)" for date, share in days.items()) or "none"
+        lines.append(f"Partly recorded days of {name} (share of the weekday's median visits): {held}.")
+    lines.append("")
     lines += [f"![{Path(f).stem}]({f})" for f in figures]
     return "\n".join(lines) + "\n"

@@ -1,15 +1,16 @@
 """A scenario's shoppers next to Ta Feng's: the fidelity report on the fitted window and the held-out month.
 
-:func:`tafeng_fidelity` simulates the store over both windows at once (November to February, after a burn-in),
-with the shelf policy of each window taken from the scenario's provenance block (the store's discounting, which
-the log records; :func:`shopgym.calibration.tafeng.calibrate_tafeng` fits it), or the default policy for a
-scenario without one. Each replicate is a log of about the real log's size in the first window. A calibrated
-preset's store is thinned (provenance ``customers_per_item``: its log holds as many customers per item as the
-real one, on the preset's own catalog), so a replicate pools as many independent stores of the preset's market as
-make the real log's customers, each store's items distinct products: the statistics are those of the market a
-user gets, at the real log's sample size. (Scaling the catalog up instead is another market: sales drawn in
-categories of 206 items are more concentrated than in the preset's categories of 24.) A scenario without
-``customers_per_item`` is one store with enough slots. Every statistic of :mod:`shopgym.calibration.transactions`
+:func:`tafeng_fidelity` simulates the store over both windows at once (November to February, after a burn-in), with
+the shelf policy of each window taken from the scenario's provenance block (the store's discounting, which the log
+records; :func:`shopgym.calibration.tafeng.calibrate_tafeng` fits it), or the default policy for a scenario without
+one. Each replicate is a log of about the real log's size in the first window. A calibrated preset's store is
+thinned (provenance ``customers_per_item``: its log holds as many customers per item as the real one, on the
+preset's own catalog), so a replicate pools as many independent stores of the preset's market as make the real log's
+customers, each store's items distinct products: the statistics are those of the market a user gets, at the real
+log's sample size. (Scaling the catalog up instead is another market: sales drawn in categories of 206 items are
+more concentrated than in the preset's categories of 24.) A scenario without ``customers_per_item`` is one store
+with enough slots. Each simulated window is recorded through the real window's recording gaps
+(:mod:`shopgym.calibration.recording`), as the fit's are. Every statistic of :mod:`shopgym.calibration.transactions`
 and the reference-price regression's coefficients are then compared per window
 (:func:`shopgym.calibration.fidelity.compare`), with figures: gaps between visits, discount depth, the response of
 units sold to the price against the reference price, and retention.
@@ -30,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shopgym.calibration.fidelity import FidelityRow, compare, fidelity_records, fidelity_table
+from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
@@ -72,15 +74,23 @@ def store_calendar(scenario: str) -> tuple[list[tuple[int, StorePolicy]], str]:
 
 
 def _simulated_windows(
-    scenario: Scenario, calendar: list, stores: int, shoppers: int, seed: int, burn_in: int
+    scenario: Scenario,
+    calendar: list,
+    stores: int,
+    shoppers: int,
+    seed: int,
+    burn_in: int,
+    shares: dict[str, np.ndarray],
 ) -> dict[str, TransactionLog]:
     """The windows of ``stores`` independent stores of ``shoppers`` slots each (seeds ``seed``, ``seed`` + 1, …),
-    pooled into one log: the k-th store's customers and items are other customers and products than the others'."""
+    pooled into one log: the k-th store's customers and items are other customers and products than the others'.
+    Each window is recorded through the real window's gaps ``shares`` (:func:`shopgym.calibration.recording.record`)."""
     first, last = np.datetime64(min(w[0] for w in WINDOWS.values())), np.datetime64(max(w[1] for w in WINDOWS.values()))
     days = int((last - first).astype(int)) + 1
     logs = [simulate_store(scenario, days, shoppers, seed + k, calendar, burn_in) for k in range(stores)]
     log = logs[0] if stores == 1 else _pooled(logs, scenario.catalog.n_items)
-    return {name: log.between(*window) for name, window in WINDOWS.items()}
+    rng = np.random.default_rng(seed)
+    return {name: record(log.between(*window), shares[name], rng) for name, window in WINDOWS.items()}
 
 
 def _pooled(logs: list[TransactionLog], n_items: int) -> TransactionLog:
@@ -123,11 +133,12 @@ def tafeng_fidelity(
             f"; {stores} stores of the scenario's {market.catalog.n_items:,}-item catalog pooled, each of about"
             f" {per_store:,} customers ({per_item} customers per item, as fitted)"
         )
-    pilot = _simulated_windows(market, calendar, 1, PILOT_SHOPPERS, seed, burn_in)[first]
+    shares = {name: recorded_share(log) for name, log in real.items()}
+    pilot = _simulated_windows(market, calendar, 1, PILOT_SHOPPERS, seed, burn_in, shares)[first]
     per_slot = max(np.unique(pilot.customer).size, 1) / PILOT_SHOPPERS
     shoppers = max(1, round(per_store / per_slot))
     sims = [
-        _simulated_windows(market, calendar, stores, shoppers, seed + 1 + r * stores, burn_in)
+        _simulated_windows(market, calendar, stores, shoppers, seed + 1 + r * stores, burn_in, shares)
         for r in range(replicates)
     ]
     rows = {name: compare(STATISTICS, real[name], [sim[name] for sim in sims], bootstrap, seed) for name in WINDOWS}
