@@ -49,7 +49,7 @@ import numpy as np
 
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
-from shopgym.calibration.search import Knob, Search
+from shopgym.calibration.search import Knob, Search, statistic_gap
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
@@ -281,9 +281,11 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
 @dataclass(frozen=True)
 class StoreCalibration:
     """A calibrated scenario and store policy, the knobs' fitted ``values`` (rounded to 4 decimals, as set in
-    both), the real and the closest simulated statistics (by name), the path of the joint search: per simulation,
-    the knobs' values and the distance (root mean square of the gaps), and the simulations of its start (the
-    blocks' searches, :data:`BLOCKS`)."""
+    both), the real statistics and those of the returned scenario and policy simulated once more (by name), the
+    path of the joint search: per simulation, the knobs' values and the distance (root mean square of the gaps),
+    and the simulations of its start (the blocks' searches, :data:`BLOCKS`). The search returns the closest of
+    its simulated stores, a draw picked for its luck among hundreds; simulated once more at the rounded values
+    (which draws other random numbers), its statistics and :attr:`distance` are a fair measure of the fit."""
 
     scenario: Scenario
     policy: StorePolicy
@@ -296,7 +298,8 @@ class StoreCalibration:
     @property
     def distance(self) -> float:
         """The distance of the returned scenario's simulated statistics from the real ones."""
-        return min(step["distance"] for step in self.path)
+        gaps = [statistic_gap(self.simulated[name], self.real[name], scale) for name, scale in TARGETS.items()]
+        return float(np.sqrt(np.mean(np.square(gaps))))
 
     @property
     def kept(self) -> float:
@@ -353,7 +356,7 @@ def calibrate_store(
     search.run(start, steps, say)
     values = {name: round(value, 4) for name, value in search.best[1].items()}
     scenario, store = _apply(base, policy, values)
-    return StoreCalibration(scenario, store, values, search.real, search.best[2], search.path, started)
+    return StoreCalibration(scenario, store, values, search.real, simulate(values), search.path, started)
 
 
 #: The store-side knobs and statistics (the store's block): what a later window's shelf policy is fitted on.

@@ -111,7 +111,7 @@ def calibrate_tafeng(
             name: {"real": round(fit.real[name], 4), "simulated": round(fit.simulated[name], 4)} for name in TARGETS
         },
         "distance": round(fit.distance, 4),
-        "simulations": fit.start_simulations + len(fit.path),
+        "simulations": fit.start_simulations + len(fit.path) + 1,  # and the returned scenario once more
     }
     return fit.scenario.replace(name=name, description=description), provenance
 
