@@ -323,8 +323,9 @@ def calibrate_store(
     progress: Callable[[str], None] | None = None,
 ) -> StoreCalibration:
     """Fit the :data:`KNOBS` of ``base`` (and of a store policy) so that a log of the real log's length in days,
-    simulated from ``shoppers`` slots, gives the real log's :data:`TARGETS` (module docstring); ``steps``
-    Levenberg–Marquardt steps after the Jacobian. Same seed, same result."""
+    simulated from ``shoppers`` slots, gives the real log's :data:`TARGETS` (module docstring): a start block by
+    block (:data:`BLOCKS`), then ``steps`` joint Levenberg–Marquardt steps after the Jacobian; the statistics
+    returned are those of the fitted scenario simulated once more. Same seed, same result."""
     if steps < 0 or shoppers < 1:
         raise ParameterError(f"steps = {steps}, shoppers = {shoppers}: allowed ≥ 0, ≥ 1")
     base = resolve_scenario(base)
