@@ -1,7 +1,7 @@
 """A log's recording gaps, and recording a simulated log through them.
 
-Ta Feng's log holds about a tenth of a normal day's visits from 19 to 25 December 2000, and a third or less from 3
-to 7 January and on 24 and 25 January 2001 (the Lunar New Year). Whether the records are lost or the store was
+Ta Feng's log holds about a tenth of a normal day's visits from 19 to 25 December 2000, and under half from 3 to 7
+January and on 24 and 25 January 2001 (the Lunar New Year). Whether the records are lost or the store was
 shut, a shopper due on such a day is missing from the log: a weekly shopper's gaps there read as 14 days, and
 someone who came twice may read as a one-visit customer. A simulated store records every visit. So that the two
 logs are read alike, the fit (:mod:`shopgym.calibration.store_fit`) and the fidelity report record the simulated
