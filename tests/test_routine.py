@@ -252,6 +252,23 @@ def test_price_rises_take_their_share_of_the_days_off_promotion_and_leave_discou
     assert np.array_equal(np.minimum(shelf[:50], 1.0), unchanged)  # rises draw from a stream of their own
 
 
+def test_short_sales_add_a_second_depth_on_every_item_and_leave_the_promotions_alone():
+    sales = np.random.default_rng(1).lognormal(0.0, 1.0, 400)
+    sales /= sales.sum()
+    promotions = StorePolicy(discount_chance=0.1, discount_days=30.0, discount_depth=0.05, discount_focus=2.0)
+    policy = promotions.model_copy(update={"sale_chance": 0.1, "sale_days": 3.0, "sale_depth": 0.15})
+    plain, shelf = (p.shelf(np.random.default_rng(0), 3000, sales) for p in (promotions, policy))
+    assert np.all(shelf <= plain) and np.array_equal(plain < 1, (plain < 1) & (shelf < 1))  # the deeper discount
+    sale = shelf < plain  # item-days a sale made deeper
+    top = sales >= np.quantile(sales, 0.9)
+    assert abs(sale[:, ~top].mean() - 0.1) < 0.01  # every item alike, where no promotion runs
+    assert abs((1 - shelf[sale]).mean() - 0.15) < 0.01
+    begins = sale[1:] & ~sale[:-1]
+    assert 2.8 < sale[1:].sum() / begins.sum() < 3.1  # spells of 3 days (a few cut short by a promotion)
+    assert np.array_equal(policy.model_copy(update={"sale_chance": 0.0}).shelf(np.random.default_rng(0), 50, sales),
+                          plain[:50])  # fmt: skip
+
+
 def test_focused_promotions_fall_on_the_best_sellers():
     sales = np.random.default_rng(1).lognormal(0.0, 1.0, 400)
     sales /= sales.sum()

@@ -35,7 +35,11 @@ class StorePolicy(BaseModel):
     With ``discount_focus`` γ > 0 promotions fall on the best sellers (loss leaders): an item's share of days on
     promotion is ∝ its share of sales^γ, averaging ``discount_chance`` over the items before each is capped at 95 %,
     so a best seller can sell most of its units at its promotional price.
-    Price rises above list come and go by a second, independent chain with the same spell length, on a share
+    Short sales come and go by a chain of their own, on a share ``sale_chance`` of the item-days (every item alike),
+    in spells of ``sale_days`` days, each at one depth drawn around ``sale_depth``; an item-day in both pays the
+    deeper discount. A best seller's long promotion becomes its regular price in the log, so the two chains give
+    the store two depths: the invisible one of its loss leaders, and the visible one of its weekly sales.
+    Price rises above list come and go by a third, independent chain with the promotions' spell length, on a share
     ``rise_chance`` of the item-days not on promotion, each at one rise drawn around ``rise_size``. Apart from the
     shelf, a share ``checkout_chance`` of the lines get a discount at the till (a member price or a coupon, drawn
     around ``checkout_depth``): the shopper chose the line at the shelf price, the log shows what was paid."""
@@ -49,6 +53,11 @@ class StorePolicy(BaseModel):
     )
     discount_depth: float = Field(
         0.1, ge=0.02, le=0.9, description="mean discount of a promotion: 2 % + an exponential, capped at 90 %"
+    )
+    sale_chance: float = Field(0.0, ge=0.0, le=0.95, description="share of item-days in a short sale")
+    sale_days: float = Field(2.0, ge=1.0, le=365.0, description="mean length of a short sale (days)")
+    sale_depth: float = Field(
+        0.1, ge=0.02, le=0.9, description="mean discount of a short sale: 2 % + an exponential, capped at 90 %"
     )
     rise_chance: float = Field(0.0, ge=0.0, le=0.95, description="share of item-days off promotion priced above list")
     rise_size: float = Field(
@@ -69,17 +78,20 @@ class StorePolicy(BaseModel):
     def shelf(self, rng: np.random.Generator, days: int, sales: np.ndarray) -> np.ndarray:
         """[days, n_items] paid fraction of every item on each day (list price = 1), each chain started from its
         stationary share; ``sales`` [n_items] is each item's expected share of the sales at list prices (what
-        ``discount_focus`` weighs). The rise chain draws from a child of ``rng``, so the discounts are the same with or
-        without rises."""
+        ``discount_focus`` weighs). The rise and sale chains draw from children of ``rng`` (spawned only when they
+        are on), so the promotions are the same with or without them."""
         n_items = sales.size
         chance = _focused(self.discount_chance, self.discount_focus, sales)
         discount = _Spells(rng, chance, self.discount_days, self.discount_depth, 0.9, n_items)
         rise = None  # on a stream of its own, so that rises leave the discounts' calendar as it was
         if self.rise_chance:
             rise = _Spells(rng.spawn(1)[0], self.rise_chance, self.discount_days, self.rise_size, 2.0, n_items)
+        sale = None
+        if self.sale_chance:
+            sale = _Spells(rng.spawn(1)[0], self.sale_chance, self.sale_days, self.sale_depth, 0.9, n_items)
         shelf = np.ones((days, n_items))
         for day in range(days):
-            shelf[day] = 1.0 - discount.today()
+            shelf[day] = 1.0 - (discount.today() if sale is None else np.maximum(discount.today(), sale.today()))
             if rise is not None:
                 shelf[day] = np.where(shelf[day] < 1.0, shelf[day], 1.0 + rise.today())
         return shelf
