@@ -168,6 +168,7 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic("days between visits (median)", lambda log: _summary(visit_gaps(log), np.median)),
     _statistic("days between visits (mean)", lambda log: _summary(visit_gaps(log))),
     _statistic("gaps of at most 7 days (share)", lambda log: _summary(visit_gaps(log) <= 7), percent=True),
+    _statistic("gaps of one day (share)", lambda log: _summary(visit_gaps(log) == 1), percent=True),
     _statistic("customers of the first 30 days back later (share)", _retention, percent=True),
     _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
     _statistic("lines per visit (sd)", lambda log: _summary(np.bincount(log.visits[0]), np.std)),
