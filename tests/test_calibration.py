@@ -276,6 +276,10 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     assert "wrote" in done.stdout and load_scenario(scenario).name == "tiny"
     provenance = read_provenance(scenario)
     assert provenance["lines"] == 92 * 20 * 3 and set(provenance["store_policy"]) == {"2000-11-01", "2001-02-01"}
+    first, later = provenance["store_policy"].values()
+    promotions = [name for name in first if name.startswith("discount_")]
+    assert [first[n] for n in promotions] == [later[n] for n in promotions]  # February keeps the long promotions
+    assert first["sale_chance"] == 0 < later["sale_chance"]  # and has short sales of its own
     # each block's start and Jacobian in every round of the start, then the joint start, Jacobian and a step
     assert provenance["simulations"] >= START_CYCLES * (len(BLOCKS) + len(KNOBS)) + 1 + len(KNOBS) + 1
     out = tmp_path / "report"
