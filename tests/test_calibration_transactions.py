@@ -46,6 +46,7 @@ TINY_EXPECTED = {
     "days between visits (median)": 10.0,
     "days between visits (mean)": 50 / 3,
     "gaps of at most 7 days (share)": 1 / 3,
+    "gaps of one day (share)": 0.0,  # gaps of 3, 37 and 10 days
     "customers of the first 30 days back later (share)": 1 / 3,
     "lines per visit": 8 / 6,
     "lines per visit (sd)": float(np.std([2, 1, 1, 2, 1, 1])),
@@ -74,6 +75,12 @@ def test_every_statistic_on_a_tiny_log_has_its_known_value() -> None:
     assert set(TINY_EXPECTED) == set(STATISTICS)
     for name, expected in TINY_EXPECTED.items():
         assert STATISTICS[name].compute(TINY) == pytest.approx(expected, nan_ok=True), name
+
+
+def test_gaps_of_one_day_are_a_share_of_all_gaps() -> None:
+    # customer 1 visits on days 0, 1, 2 and 4, customer 2 on days 3 and 11: gaps 1, 1, 2 and 8
+    log = make_log([(1, d, 10, 1, 1, 10.0, 8.0) for d in (0, 1, 2, 4)] + [(2, d, 10, 1, 1, 10.0, 8.0) for d in (3, 11)])
+    assert STATISTICS["gaps of one day (share)"].compute(log) == pytest.approx(0.5)
 
 
 def test_discount_spells_count_consecutive_days_of_sale_below_the_regular_price() -> None:

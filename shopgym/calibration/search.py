@@ -17,7 +17,22 @@ from scipy import optimize
 
 from shopgym.params import ParameterError
 
-__all__ = ["Knob", "Search", "statistic_gap"]
+__all__ = ["Knob", "Search", "identity", "logit", "sigmoid", "statistic_gap"]
+
+
+def logit(p: float) -> float:
+    """log(p / (1 − p)): a share's search coordinate."""
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(z: float) -> float:
+    """The share at search coordinate z (the inverse of :func:`logit`)."""
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def identity(z: float) -> float:
+    """A parameter that is its own search coordinate."""
+    return z
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
-from shopgym.calibration.search import Knob, Search, statistic_gap
+from shopgym.calibration.search import Knob, Search, identity, logit, sigmoid, statistic_gap
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
@@ -61,7 +61,6 @@ __all__ = [
     "KNOBS",
     "TARGETS",
     "StoreCalibration",
-    "calibrate_later_policy",
     "calibrate_store",
     "store_statistics",
 ]
@@ -72,46 +71,34 @@ MARGIN_HALF_WIDTH = 0.1
 CUSTOMERS = "customers"
 
 
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def _same(z: float) -> float:
-    return z
-
-
 KNOBS: tuple[Knob, ...] = (
-    Knob("catalog.price_log_mean", _same, _same, -5.0, 12.0),
+    Knob("catalog.price_log_mean", identity, identity, -5.0, 12.0),
     Knob("catalog.price_log_sd", math.exp, math.log, math.log(0.05), math.log(5.0)),
-    Knob("catalog.margin", _same, _same, MARGIN_HALF_WIDTH + 0.01, 0.98 - MARGIN_HALF_WIDTH),
+    Knob("catalog.margin", identity, identity, MARGIN_HALF_WIDTH + 0.01, 0.98 - MARGIN_HALF_WIDTH),
     Knob("segments.visit_interval", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
-    Knob("segments.visit_interval_sd", _same, _same, 0.0, 3.0),
-    Knob("dynamics.churn", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
-    Knob("segments.first_visit_churn", _sigmoid, _logit, _logit(1e-4), _logit(0.95)),
-    Knob("segments.topup_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.9)),
-    Knob("segments.routine_purchase", _sigmoid, _logit, _logit(1e-4), _logit(0.99)),
-    Knob("segments.routine_purchase_sd", _same, _same, 0.0, 5.0),
-    Knob("segments.routine_extra_units", _same, _same, 0.0, 20.0),
-    Knob("choice.stockpile_rate", _same, _same, 0.0, 100.0),
-    Knob("segments.price_sensitivity", _same, _same, 0.0, 20.0),
-    Knob("segments.gain_coef", _same, _same, 0.0, 50.0),
-    Knob("catalog.popularity_noise", _same, _same, 0.0, 10.0),
+    Knob("segments.visit_interval_sd", identity, identity, 0.0, 3.0),
+    Knob("dynamics.churn", sigmoid, logit, logit(1e-4), logit(0.99)),
+    Knob("segments.first_visit_churn", sigmoid, logit, logit(1e-4), logit(0.95)),
+    Knob("segments.topup_chance", sigmoid, logit, logit(1e-4), logit(0.9)),
+    Knob("segments.routine_purchase", sigmoid, logit, logit(1e-4), logit(0.99)),
+    Knob("segments.routine_purchase_sd", identity, identity, 0.0, 5.0),
+    Knob("segments.routine_extra_units", identity, identity, 0.0, 20.0),
+    Knob("choice.stockpile_rate", identity, identity, 0.0, 100.0),
+    Knob("segments.price_sensitivity", identity, identity, 0.0, 20.0),
+    Knob("segments.gain_coef", identity, identity, 0.0, 50.0),
+    Knob("catalog.popularity_noise", identity, identity, 0.0, 10.0),
     # the share of the simulated slots whose lines make the log: a store thinned to the real sales per product
     Knob("store.kept", math.exp, math.log, math.log(0.01), 0.0),
     # at most 40 % of the item-days: the regular price is the most frequent one, so a store that discounts an item
     # on most days (or sells most of its units on those days) makes a discounted price its regular one
-    Knob("store.discount_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
+    Knob("store.discount_chance", sigmoid, logit, logit(1e-4), logit(0.4)),
     Knob("store.discount_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
-    Knob("store.discount_depth", _same, _same, 0.02, 0.9),
-    Knob("store.discount_focus", _same, _same, 0.0, 4.0),
-    Knob("store.rise_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
-    Knob("store.rise_size", _same, _same, 0.02, 2.0),
-    Knob("store.checkout_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.9)),
-    Knob("store.checkout_depth", _same, _same, 0.02, 0.9),
+    Knob("store.discount_depth", identity, identity, 0.02, 0.9),
+    Knob("store.discount_focus", identity, identity, 0.0, 4.0),
+    Knob("store.rise_chance", sigmoid, logit, logit(1e-4), logit(0.4)),
+    Knob("store.rise_size", identity, identity, 0.02, 2.0),
+    Knob("store.checkout_chance", sigmoid, logit, logit(1e-4), logit(0.9)),
+    Knob("store.checkout_depth", identity, identity, 0.02, 0.9),
 )
 
 _STATISTICS = {s.name: s for s in (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)}
@@ -358,59 +345,3 @@ def calibrate_store(
     values = {name: round(value, 4) for name, value in search.best[1].items()}
     scenario, store = _apply(base, policy, values)
     return StoreCalibration(scenario, store, values, search.real, simulate(values), search.path, started)
-
-
-#: The knobs of a later window's short sales (:class:`StorePolicy`), which the first window's fit leaves off.
-SALE_KNOBS: tuple[Knob, ...] = (
-    Knob("store.sale_chance", _sigmoid, _logit, _logit(1e-4), _logit(0.4)),
-    Knob("store.sale_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
-    Knob("store.sale_depth", _same, _same, 0.02, 0.9),
-)
-#: The store-side statistics (the store's block) and the knobs a later window's shelf policy moves: the store's
-#: block but its long promotions (``discount_*``), whose spells outlast a month and which a month of the log cannot
-#: refit (refitted on February, they deepened from 12 % to 16 % off and the baskets grew from 7.3 to 8.8 lines a
-#: visit), plus short sales of the window's own.
-LATER_KNOBS = (
-    *(knob for knob in KNOBS if knob.name in BLOCKS[1][0] and not knob.name.startswith("store.discount")),
-    *SALE_KNOBS,
-)
-STORE_TARGETS = {name: TARGETS[name] for name in BLOCKS[1][1]}
-
-
-def calibrate_later_policy(
-    real: TransactionLog,
-    scenario: Scenario,
-    policy: StorePolicy,
-    first_day: int,
-    kept: float = 1.0,
-    seed: int = 0,
-    shoppers: int = 6000,
-    steps: int = 6,
-    burn_in: int = 365,
-    progress: Callable[[str], None] | None = None,
-) -> StorePolicy:
-    """The store policy from ``first_day`` on that gives the discounted and raised lines of ``real`` (that window's
-    log), with the shoppers of ``scenario`` and ``policy`` before it (the store thinned to a share ``kept`` of its
-    slots, as fitted): the store changed its shelf, the shoppers stayed. It keeps ``policy``'s long promotions and
-    moves :data:`LATER_KNOBS` (its rises, short sales and till discounts), starting from ``policy``'s, with a few
-    short sales at the window's visible depth where ``policy`` has none."""
-    days = int(real.day.max()) + 1 if len(real) else 0
-    share = recorded_share(real)
-
-    def simulate(values: dict[str, float]) -> dict[str, float]:
-        later = StorePolicy(**(policy.model_dump() | {k.split(".")[1]: v for k, v in values.items()}))
-        calendar = [(0, policy), (first_day, later)]
-        log = simulate_store(scenario, first_day + days, shoppers, seed, calendar, burn_in, kept)
-        window = log.take(np.flatnonzero(log.day >= first_day))
-        window = replace(window, day=window.day - first_day)
-        return store_statistics(record(window, share, np.random.default_rng(seed)))
-
-    real_statistics = store_statistics(real)
-    search = Search(LATER_KNOBS, STORE_TARGETS, real_statistics, simulate)
-    start = {f"store.{k}": v for k, v in policy.model_dump().items()}
-    if not policy.sale_chance:  # a few short sales at the window's visible depth
-        depth = real_statistics["discount depth (mean, discounted lines)"]
-        start |= {"store.sale_chance": 0.02, "store.sale_days": 2.0, "store.sale_depth": min(max(depth, 0.03), 0.85)}
-    search.run({knob.name: start[knob.name] for knob in LATER_KNOBS}, steps, progress or (lambda _: None))
-    moved = {name.split(".")[1]: round(value, 4) for name, value in search.best[1].items()}
-    return StorePolicy(**(policy.model_dump() | moved))

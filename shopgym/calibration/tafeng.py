@@ -25,9 +25,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shopgym.calibration.fidelity import Statistic, bootstrap_statistics, show_value
+from shopgym.calibration.later_policy import calibrate_later_policy
 from shopgym.calibration.recording import recorded_share
 from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
-from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_later_policy, calibrate_store
+from shopgym.calibration.store_fit import KNOBS, TARGETS, calibrate_store
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS, discounted_lines, visit_gaps
 from shopgym.datasets import load_tafeng

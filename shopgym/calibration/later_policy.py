@@ -1,0 +1,80 @@
+"""A later window's store policy, fitted with the shoppers of an earlier window's fit (Ta Feng's February after
+November to January): the store changed its shelf, the shoppers stayed.
+
+:func:`calibrate_later_policy` keeps the earlier policy's long promotions, whose spells outlast a month, and moves
+its rises, its till and a chain of short sales (:class:`shopgym.calibration.store.StorePolicy`) until a store
+simulated through both windows gives the later window's store statistics, by the search of
+:mod:`shopgym.calibration.search`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from shopgym.calibration.recording import record, recorded_share
+from shopgym.calibration.search import Knob, Search, identity, logit, sigmoid
+from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.calibration.store_fit import BLOCKS, KNOBS, TARGETS, store_statistics
+from shopgym.calibration.transaction_log import TransactionLog
+from shopgym.params import Scenario
+
+__all__ = ["LATER_KNOBS", "SALE_KNOBS", "STORE_TARGETS", "calibrate_later_policy"]
+
+#: The knobs of a later window's short sales (:class:`StorePolicy`), which the first window's fit leaves off.
+SALE_KNOBS: tuple[Knob, ...] = (
+    Knob("store.sale_chance", sigmoid, logit, logit(1e-4), logit(0.4)),
+    Knob("store.sale_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
+    Knob("store.sale_depth", identity, identity, 0.02, 0.9),
+)
+#: The store-side statistics (the store's block) and the knobs a later window's shelf policy moves: the store's
+#: block but its long promotions (``discount_*``), whose spells outlast a month and which a month of the log cannot
+#: refit (refitted on February, they deepened from 12 % to 16 % off and the baskets grew from 7.3 to 8.8 lines a
+#: visit), plus short sales of the window's own.
+LATER_KNOBS = (
+    *(knob for knob in KNOBS if knob.name in BLOCKS[1][0] and not knob.name.startswith("store.discount")),
+    *SALE_KNOBS,
+)
+STORE_TARGETS = {name: TARGETS[name] for name in BLOCKS[1][1]}
+
+
+def calibrate_later_policy(
+    real: TransactionLog,
+    scenario: Scenario,
+    policy: StorePolicy,
+    first_day: int,
+    kept: float = 1.0,
+    seed: int = 0,
+    shoppers: int = 6000,
+    steps: int = 6,
+    burn_in: int = 365,
+    progress: Callable[[str], None] | None = None,
+) -> StorePolicy:
+    """The store policy from ``first_day`` on that gives the discounted and raised lines of ``real`` (that window's
+    log), with the shoppers of ``scenario`` and ``policy`` before it (the store thinned to a share ``kept`` of its
+    slots, as fitted): the store changed its shelf, the shoppers stayed. It keeps ``policy``'s long promotions and
+    moves :data:`LATER_KNOBS` (its rises, short sales and till discounts), starting from ``policy``'s, with a few
+    short sales at the window's visible depth where ``policy`` has none."""
+    days = int(real.day.max()) + 1 if len(real) else 0
+    share = recorded_share(real)
+
+    def simulate(values: dict[str, float]) -> dict[str, float]:
+        later = StorePolicy(**(policy.model_dump() | {k.split(".")[1]: v for k, v in values.items()}))
+        calendar = [(0, policy), (first_day, later)]
+        log = simulate_store(scenario, first_day + days, shoppers, seed, calendar, burn_in, kept)
+        window = log.take(np.flatnonzero(log.day >= first_day))
+        window = replace(window, day=window.day - first_day)
+        return store_statistics(record(window, share, np.random.default_rng(seed)))
+
+    real_statistics = store_statistics(real)
+    search = Search(LATER_KNOBS, STORE_TARGETS, real_statistics, simulate)
+    start = {f"store.{k}": v for k, v in policy.model_dump().items()}
+    if not policy.sale_chance:  # a few short sales at the window's visible depth
+        depth = real_statistics["discount depth (mean, discounted lines)"]
+        start |= {"store.sale_chance": 0.02, "store.sale_days": 2.0, "store.sale_depth": min(max(depth, 0.03), 0.85)}
+    search.run({knob.name: start[knob.name] for knob in LATER_KNOBS}, steps, progress or (lambda _: None))
+    moved = {name.split(".")[1]: round(value, 4) for name, value in search.best[1].items()}
+    return StorePolicy(**(policy.model_dump() | moved))
