@@ -49,7 +49,7 @@ def calibrate_later_policy(
     kept: float = 1.0,
     seed: int = 0,
     shoppers: int = 6000,
-    steps: int = 6,
+    steps: int = 8,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> StorePolicy:

@@ -38,7 +38,7 @@ class StorePolicy(BaseModel):
     Short sales come and go by a chain of their own, on a share ``sale_chance`` of the item-days (every item alike),
     in spells of ``sale_days`` days, each at one depth drawn around ``sale_depth``; an item-day in both pays the
     deeper discount. A best seller's long promotion becomes its regular price in the log, so the two chains give
-    the store two depths: the invisible one of its loss leaders, and the visible one of its weekly sales.
+    the store two depths: the invisible one of its loss leaders, and the visible one of its short sales.
     Price rises above list come and go by a third, independent chain with the promotions' spell length, on a share
     ``rise_chance`` of the item-days not on promotion, each at one rise drawn around ``rise_size``. Apart from the
     shelf, a share ``checkout_chance`` of the lines get a discount at the till (a member price or a coupon, drawn

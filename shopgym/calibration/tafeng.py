@@ -84,7 +84,9 @@ def calibrate_tafeng(
     fit = calibrate_store(fitted, tafeng_base(), seed, shoppers, steps, burn_in, say)
     say("February's shelf policy (the shoppers fixed)")
     first_day = int(fitted.day.max()) + 1
-    later = calibrate_later_policy(held, fit.scenario, fit.policy, first_day, fit.kept, seed, shoppers, 8, burn_in, say)
+    later = calibrate_later_policy(
+        held, fit.scenario, fit.policy, first_day, fit.kept, seed, shoppers, burn_in=burn_in, progress=say
+    )
     first, last = WINDOWS[fit_name]
     description = (
         f"Calibrated to the Ta Feng grocery log ({first} to {last}): visits, days between them, churn, baskets, "
