@@ -9,14 +9,13 @@ simulated through both windows gives the later window's store statistics, by the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from shopgym.calibration.recording import record, recorded_share
-from shopgym.calibration.search import Knob, Search, identity, logit, sigmoid
+from shopgym.calibration.search import Knob, Search, days_knob, identity, logit, sigmoid
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.store_fit import BLOCKS, KNOBS, TARGETS, store_statistics
 from shopgym.calibration.transaction_log import TransactionLog
@@ -27,7 +26,7 @@ __all__ = ["LATER_KNOBS", "SALE_KNOBS", "STORE_TARGETS", "calibrate_later_policy
 #: The knobs of a later window's short sales (:class:`StorePolicy`), which the first window's fit leaves off.
 SALE_KNOBS: tuple[Knob, ...] = (
     Knob("store.sale_chance", sigmoid, logit, logit(1e-4), logit(0.4)),
-    Knob("store.sale_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
+    days_knob("store.sale_days"),
     Knob("store.sale_depth", identity, identity, 0.02, 0.9),
 )
 #: The store-side statistics (the store's block) and the knobs a later window's shelf policy moves: the store's

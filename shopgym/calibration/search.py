@@ -17,7 +17,7 @@ from scipy import optimize
 
 from shopgym.params import ParameterError
 
-__all__ = ["Knob", "Search", "identity", "logit", "sigmoid", "statistic_gap"]
+__all__ = ["Knob", "Search", "days_knob", "identity", "logit", "sigmoid", "statistic_gap"]
 
 
 def logit(p: float) -> float:
@@ -45,6 +45,11 @@ class Knob:
     coordinate: Callable[[float], float]
     low: float
     high: float
+
+
+def days_knob(name: str) -> Knob:
+    """A mean length in days, 1 to 365, searched as z = log(days − 1)."""
+    return Knob(name, lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0))
 
 
 def statistic_gap(simulated: float, real: float, scale: str) -> float:

@@ -49,7 +49,7 @@ import numpy as np
 
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
-from shopgym.calibration.search import Knob, Search, identity, logit, sigmoid, statistic_gap
+from shopgym.calibration.search import Knob, Search, days_knob, identity, logit, sigmoid, statistic_gap
 from shopgym.calibration.store import StorePolicy, simulate_store
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
@@ -75,7 +75,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("catalog.price_log_mean", identity, identity, -5.0, 12.0),
     Knob("catalog.price_log_sd", math.exp, math.log, math.log(0.05), math.log(5.0)),
     Knob("catalog.margin", identity, identity, MARGIN_HALF_WIDTH + 0.01, 0.98 - MARGIN_HALF_WIDTH),
-    Knob("segments.visit_interval", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
+    days_knob("segments.visit_interval"),
     Knob("segments.visit_interval_sd", identity, identity, 0.0, 3.0),
     Knob("dynamics.churn", sigmoid, logit, logit(1e-4), logit(0.99)),
     Knob("segments.first_visit_churn", sigmoid, logit, logit(1e-4), logit(0.95)),
@@ -92,7 +92,7 @@ KNOBS: tuple[Knob, ...] = (
     # at most 40 % of the item-days: the regular price is the most frequent one, so a store that discounts an item
     # on most days (or sells most of its units on those days) makes a discounted price its regular one
     Knob("store.discount_chance", sigmoid, logit, logit(1e-4), logit(0.4)),
-    Knob("store.discount_days", lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0)),
+    days_knob("store.discount_days"),
     Knob("store.discount_depth", identity, identity, 0.02, 0.9),
     Knob("store.discount_focus", identity, identity, 0.0, 4.0),
     Knob("store.rise_chance", sigmoid, logit, logit(1e-4), logit(0.4)),
