@@ -48,6 +48,7 @@ class SegmentTable:
     routine_purchase: np.ndarray
     routine_purchase_sd: np.ndarray
     routine_extra_units: np.ndarray
+    initial_stock: np.ndarray
 
     def scaled(self, factor: float) -> SegmentTable:
         return dataclasses.replace(self, weight=self.weight * factor)
@@ -70,6 +71,7 @@ class Coefficients:
     category_nest: float
     slate_nest: float
     inventory_weight: float
+    pantry_weight: float
     stockpile_rate: float
     max_quantity: float
     repurchase_penalty: float

@@ -230,6 +230,9 @@ class SegmentParams(_Section):
     routine_extra_units: float = Field(
         0.0, ge=0.0, le=20.0, description="mean extra units of a routine line (Poisson, capped by max_quantity)"
     )
+    initial_stock: float = Field(
+        0.5, ge=0.0, le=100.0, description="mean units per category a new shopper has in stock (uniform on [0, 2·x])"
+    )
 
 
 class ChoiceParams(_Section):
@@ -259,6 +262,9 @@ class ChoiceParams(_Section):
     )
     inventory_weight: float = Field(
         1.0, ge=0.0, le=50.0, description="ψ: purchase log-odds lost per unit of the category in stock"
+    )
+    pantry_weight: float = Field(
+        0.0, ge=0.0, le=50.0, description="ψ_p: routine-line log-odds lost per unit in stock over all categories"
     )
     stockpile_rate: float = Field(
         4.0, ge=0.0, le=100.0, description="extra units bought ~ Poisson(rate·(ρ − x)⁺): stockpiling on deals"

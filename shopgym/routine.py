@@ -6,12 +6,13 @@ line responds to price through the shopper's own price sensitivity β and refere
 against the category's reference price ρ_c, the same terms as the purchase of a shown item (docs/model.md §5):
 
     u_i = −χβ·ln s_i + η⁺·(ρ_c − s_i)⁺ − η⁻·(s_i − ρ_c)⁺        (s_i the item's shelf paid fraction)
-    P(line in c) = σ(logit π_r − ψ·I_c + ln Σ_{i∈c} w_i·e^{u_i})  (w_i the item's popularity share within c)
+    P(line in c) = σ(logit π_r − ψ·I_c − ψ_p·Σ_k I_k + ln Σ_{i∈c} w_i·e^{u_i})  (w_i: popularity share within c)
     P(item i | line in c) = w_i·e^{u_i} / Σ_{j∈c} w_j·e^{u_j}
     units = 1 + min(X, Q − 1),  X ~ Poisson(μ_r + ς·(ρ_c − s_i)⁺)  (μ_r = ``routine_extra_units``)
 
 I_c is the stock after the visit's purchase of a shown item, so a stockpiled offer replaces routine lines. At list
-prices and ρ_c = 1 the log-sum is 0 and π_r is the chance of a line in a category with no stock.
+prices and ρ_c = 1 the log-sum is 0 and π_r is the chance of a line in a category with no stock. With the pantry
+weight ψ_p > 0 a full pantry shortens the whole basket: a trip soon after the last has fewer lines.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def routine_lines(
     logit = state.inventory.copy()  # the stock after the visit's purchase, then the log-odds of a line
     buyers = np.flatnonzero(offer_units > 0)
     logit[buyers, catalog.category.take(offer_item[buyers])] += offer_units[buyers]
+    pantry = logit.sum(axis=1, keepdims=True) if coef.pantry_weight else None
     logit *= coef.inventory_weight
+    if pantry is not None:
+        logit += coef.pantry_weight * pantry
     with np.errstate(divide="ignore"):
         np.subtract(np.log(chance) - np.log1p(-chance), logit, out=logit)
         logit += np.log(total)

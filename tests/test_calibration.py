@@ -22,7 +22,10 @@ from shopgym.calibration.clicks import (
     simulate_impressions,
 )
 from shopgym.calibration.fidelity import CLICK_STATISTICS, FidelityRow, Statistic, compare, write_report
-from shopgym.calibration.store_fit import BLOCKS, KNOBS, START_CYCLES, TARGETS
+from shopgym.calibration.store_fit import BLOCKS, KNOBS, START_CYCLES, TARGETS, calibrate_store
+from shopgym.calibration.tafeng import TAFENG_START
+from shopgym.calibration.transaction_log import TransactionLog
+from shopgym.datasets import load_tafeng
 from shopgym.params import ParameterError
 from shopgym.scenarios import get_scenario, load_scenario, preset_provenance, read_provenance, save_scenario
 
@@ -300,6 +303,16 @@ def test_the_blocks_of_the_start_split_the_knobs_and_the_statistics() -> None:
     targets = [name for _, statistics in BLOCKS for name in statistics]
     assert sorted(knobs) == sorted(knob.name for knob in KNOBS) and len(set(knobs)) == len(knobs)
     assert sorted(targets) == sorted(TARGETS) and len(set(targets)) == len(targets)
+    assert set(TAFENG_START) == {knob.name for knob in KNOBS}  # the Ta Feng fit's start sets every knob
+    for knob in KNOBS:
+        assert knob.low <= knob.coordinate(TAFENG_START[knob.name]) <= knob.high, knob.name
+
+
+def test_a_start_without_every_knob_names_what_is_missing(tmp_path: Path) -> None:
+    log = TransactionLog.of(load_tafeng(_tafeng_file(tmp_path / "ta_feng.csv", seed=1)))
+    start = {name: value for name, value in TAFENG_START.items() if name != "choice.pantry_weight"}
+    with pytest.raises(ParameterError, match=r"missing \['choice.pantry_weight'\], unknown \[\]"):
+        calibrate_store(log, "grocery", shoppers=10, steps=0, start=start)
 
 
 def test_pooled_stores_are_other_customers_and_other_products() -> None:

@@ -50,6 +50,7 @@ TINY_EXPECTED = {
     "customers of the first 30 days back later (share)": 1 / 3,
     "lines per visit": 8 / 6,
     "lines per visit (sd)": float(np.std([2, 1, 1, 2, 1, 1])),
+    "lines per visit a day after the last": float("nan"),  # no gap of one day
     "units per line": 10 / 8,
     "units per discounted line": 2.0,  # product 10 on day 40
     "spend per visit (median)": 19.0,  # visits spend 50, 10, 18, 25, 10, 20
@@ -81,6 +82,15 @@ def test_gaps_of_one_day_are_a_share_of_all_gaps() -> None:
     # customer 1 visits on days 0, 1, 2 and 4, customer 2 on days 3 and 11: gaps 1, 1, 2 and 8
     log = make_log([(1, d, 10, 1, 1, 10.0, 8.0) for d in (0, 1, 2, 4)] + [(2, d, 10, 1, 1, 10.0, 8.0) for d in (3, 11)])
     assert STATISTICS["gaps of one day (share)"].compute(log) == pytest.approx(0.5)
+
+
+def test_lines_a_day_after_the_last_visit_average_over_quick_trips_only() -> None:
+    # customer 1 visits on days 0 (3 lines), 1 (1 line), 2 (2 lines) and 5 (4 lines); customer 2 on day 1 (2 lines),
+    # the day after customer 1's first visit, which is no trip back
+    rows = [(1, 0, p, 1, 1, 10.0, 8.0) for p in (1, 2, 3)] + [(1, 1, 1, 1, 1, 10.0, 8.0)]
+    rows += [(1, 2, p, 1, 1, 10.0, 8.0) for p in (1, 2)] + [(1, 5, p, 1, 1, 10.0, 8.0) for p in (1, 2, 3, 4)]
+    rows += [(2, 1, p, 1, 1, 10.0, 8.0) for p in (1, 2)]
+    assert STATISTICS["lines per visit a day after the last"].compute(make_log(rows)) == pytest.approx(1.5)
 
 
 def test_discount_spells_count_consecutive_days_of_sale_below_the_regular_price() -> None:

@@ -88,6 +88,31 @@ def test_top_up_trips_are_a_share_of_returns_a_day_or_two_later():
     np.testing.assert_array_equal(gaps(topup_interval=2.0), plain)  # no top-ups: no draws, the same gaps
 
 
+def test_new_shoppers_bring_the_segments_initial_stock():
+    def stock(**segment) -> np.ndarray:
+        return make_simulator(shoppers_with(routine_purchase=0.2, **segment)).new_shoppers(20_000).inventory
+
+    default = stock()
+    assert default.min() >= 0.0 and default.max() < 1.0 and abs(default.mean() - 0.5) < 0.01  # uniform on [0, 1)
+    np.testing.assert_array_equal(stock(initial_stock=0.5), default)  # the default draws as before
+    np.testing.assert_array_equal(stock(initial_stock=0.0), 0.0)
+    np.testing.assert_allclose(stock(initial_stock=2.0), 4.0 * default)
+
+
+def test_a_full_pantry_shortens_every_category_of_the_basket():
+    sim = make_simulator(shoppers_with(routine_purchase=0.3, reference_price_sd=0.0), choice_model=NeverClick())
+    flat = dataclasses.replace(sim.market.coefficients, inventory_weight=0.0)
+    state = sim.new_shoppers(40_000)
+    state.inventory[:] = 0.0
+    state.inventory[:, 0] = 2.0  # two units of category 0 in every pantry
+    plain = routine_lines(np.random.default_rng(0), state, sim.catalog, flat, *no_purchase(40_000))
+    full = routine_lines(np.random.default_rng(0), state, sim.catalog, dataclasses.replace(flat, pantry_weight=0.5),
+                         *no_purchase(40_000))  # fmt: skip
+    assert abs((plain.item >= 0).mean() - 0.3) < 0.005
+    chance = 1 / (1 + np.exp(-(np.log(0.3 / 0.7) - 0.5 * 2.0)))
+    assert abs((full.item[:, 1:] >= 0).mean() - chance) < 0.005  # every category, not only the one in stock
+
+
 def test_markets_without_intervals_or_routine_lines_report_neither():
     sim = make_simulator(small_scenario())
     outcome = sim.step(sim.new_shoppers(10), *nothing_shown(10))

@@ -1,9 +1,9 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Twenty-four parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty-five parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
-seed at every step) give the real log's values of twenty-four statistics (:data:`TARGETS`):
+seed at every step) give the real log's values of twenty-five statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
@@ -11,8 +11,9 @@ seed at every step) give the real log's values of twenty-four statistics (:data:
   shoppers who leave after their first visit and the share of returns that are top-up trips (the base's
   ``topup_interval`` days later on average) against the mean gap, the share of gaps of at most 7 days, the share
   of one-visit customers, the visits per customer and the share of the first 30 days' customers seen again later;
-- the routine-line chance, its spread across shoppers, extra units and stockpiling rate against lines per visit,
-  their sd, units per line and units per discounted line;
+- the routine-line chance, its spread across shoppers, extra units, stockpiling rate and pantry weight against
+  lines per visit, their sd, the lines of a visit a day after the last, units per line and units per discounted
+  line;
 - the catalog's popularity noise and the share of the simulated store's slots kept in the log (a store thinned
   to the log's sales per product) against the products sold per customer and the top 10 % of products' share of
   lines;
@@ -84,6 +85,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("segments.routine_purchase_sd", identity, identity, 0.0, 5.0),
     Knob("segments.routine_extra_units", identity, identity, 0.0, 20.0),
     Knob("choice.stockpile_rate", identity, identity, 0.0, 100.0),
+    Knob("choice.pantry_weight", identity, identity, 0.0, 5.0),
     Knob("segments.price_sensitivity", identity, identity, 0.0, 20.0),
     Knob("segments.gain_coef", identity, identity, 0.0, 50.0),
     Knob("catalog.popularity_noise", identity, identity, 0.0, 10.0),
@@ -115,6 +117,7 @@ TARGETS: dict[str, str] = {
     "customers of the first 30 days back later (share)": "relative",
     "lines per visit": "log",
     "lines per visit (sd)": "log",
+    "lines per visit a day after the last": "log",
     "units per line": "log",
     "units per discounted line": "log",
     "products sold per customer": "log",
@@ -176,8 +179,15 @@ BLOCKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "segments.routine_purchase_sd",
             "segments.routine_extra_units",
             "choice.stockpile_rate",
+            "choice.pantry_weight",
         ),
-        ("lines per visit", "lines per visit (sd)", "units per line", "units per discounted line"),
+        (
+            "lines per visit",
+            "lines per visit (sd)",
+            "lines per visit a day after the last",
+            "units per line",
+            "units per discounted line",
+        ),
     ),
     (
         ("catalog.popularity_noise", "store.kept"),
@@ -217,7 +227,7 @@ def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tup
             "margin_high": margin + MARGIN_HALF_WIDTH,
         },
         dynamics={"churn_min": churn, "churn_max": churn},
-        choice={"stockpile_rate": values["choice.stockpile_rate"]},
+        choice={"stockpile_rate": values["choice.stockpile_rate"], "pantry_weight": values["choice.pantry_weight"]},
     )
     store = {k.split(".")[1]: v for k, v in values.items() if k.startswith("store.") and k != "store.kept"}
     return scenario, StorePolicy(**(policy.model_dump() | store))
@@ -248,6 +258,7 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
         "segments.routine_purchase_sd": 1.0,
         "segments.routine_extra_units": segment.routine_extra_units,
         "choice.stockpile_rate": base.choice.stockpile_rate,
+        "choice.pantry_weight": max(base.choice.pantry_weight, 0.05),  # a guess: a few lines fewer a day later
         # twice the log's slopes: units per product-day given a sale move less than the utility (a guess)
         "segments.price_sensitivity": min(max(-2 * below, 0.1), 19.0),
         "segments.gain_coef": min(max(2 * (below - above), 0.1), 49.0),
@@ -308,13 +319,20 @@ def calibrate_store(
     steps: int = 12,
     burn_in: int = 365,
     progress: Callable[[str], None] | None = None,
+    start: dict[str, float] | None = None,
 ) -> StoreCalibration:
     """Fit the :data:`KNOBS` of ``base`` (and of a store policy) so that a log of the real log's length in days,
     simulated from ``shoppers`` slots, gives the real log's :data:`TARGETS` (module docstring): a start block by
-    block (:data:`BLOCKS`), then ``steps`` joint Levenberg–Marquardt steps after the Jacobian; the statistics
-    returned are those of the fitted scenario simulated once more. Same seed, same result."""
+    block (:data:`BLOCKS`) from ``start`` (a value for every knob; None: a guess from ``base`` and the real log),
+    then ``steps`` joint Levenberg–Marquardt steps after the Jacobian; the statistics returned are those of the
+    fitted scenario simulated once more. Same seed, same result."""
     if steps < 0 or shoppers < 1:
         raise ParameterError(f"steps = {steps}, shoppers = {shoppers}: allowed ≥ 0, ≥ 1")
+    names = {knob.name for knob in KNOBS}
+    if start is not None and set(start) != names:
+        raise ParameterError(
+            f"start: missing {sorted(names - set(start))}, unknown {sorted(set(start) - names)}: give every knob"
+        )
     base = resolve_scenario(base)
     days = int(real.day.max()) + 1 if len(real) else 0
     policy = StorePolicy()
@@ -328,7 +346,7 @@ def calibrate_store(
 
     say = progress or (lambda _: None)
     search = Search(KNOBS, TARGETS, store_statistics(real), simulate)
-    start, started = _start(base, search.real), 0
+    start, started = _start(base, search.real) if start is None else dict(start), 0
     for cycle in range(START_CYCLES):
         for names, targets in BLOCKS:
             fixed = dict(start)

@@ -42,6 +42,13 @@ def visit_gaps(log: TransactionLog) -> np.ndarray:
     return np.diff(day)[customer[1:] == customer[:-1]]
 
 
+def _lines_a_day_later(log: TransactionLog) -> float:
+    """Mean lines of the visits that come a day after the customer's previous one (a quick trip back)."""
+    visit, customer, day = log.visits
+    quick = np.flatnonzero((np.diff(day) == 1) & (customer[1:] == customer[:-1])) + 1
+    return _summary(np.bincount(visit)[quick])
+
+
 def retention_curve(log: TransactionLog, days: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """Of the customers active in the log's first ``days`` days, the share seen again on or after each later day:
     the days (counted from the log's first) and the shares (both empty when the log is no longer than ``days``)."""
@@ -172,6 +179,7 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic("customers of the first 30 days back later (share)", _retention, percent=True),
     _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
     _statistic("lines per visit (sd)", lambda log: _summary(np.bincount(log.visits[0]), np.std)),
+    _statistic("lines per visit a day after the last", _lines_a_day_later),
     _statistic("units per line", lambda log: _summary(log.units)),
     _statistic("units per discounted line", lambda log: _summary(log.units[discounted_lines(log)])),
     _statistic(
