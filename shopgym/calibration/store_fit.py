@@ -328,11 +328,10 @@ def calibrate_store(
     fitted scenario simulated once more. Same seed, same result."""
     if steps < 0 or shoppers < 1:
         raise ParameterError(f"steps = {steps}, shoppers = {shoppers}: allowed ≥ 0, ≥ 1")
-    names = {knob.name for knob in KNOBS}
-    if start is not None and set(start) != names:
-        raise ParameterError(
-            f"start: missing {sorted(names - set(start))}, unknown {sorted(set(start) - names)}: give every knob"
-        )
+    knobs = {knob.name for knob in KNOBS}
+    if start is not None and set(start) != knobs:
+        missing, unknown = sorted(knobs - set(start)), sorted(set(start) - knobs)
+        raise ParameterError(f"start: missing {missing}, unknown {unknown}: give every knob")
     base = resolve_scenario(base)
     days = int(real.day.max()) + 1 if len(real) else 0
     policy = StorePolicy()
