@@ -65,7 +65,8 @@ def statistic_gap(simulated: float, real: float, scale: str) -> float:
 class Search:
     """Bounded Levenberg–Marquardt on the gaps of ``targets`` over ``knobs`` (how it steps: the docstring of
     :mod:`shopgym.calibration.store_fit`), keeping the path and the closest point. ``simulate`` maps the knobs'
-    values to the simulated statistics."""
+    values to the simulated statistics, the same ones every time (common random numbers): a search that two steps
+    from a Jacobian measured where it stands do not move stops, since measuring it again there would repeat them."""
 
     def __init__(
         self,
@@ -99,10 +100,13 @@ class Search:
         low, high = np.array([k.low for k in self.knobs]), np.array([k.high for k in self.knobs])
         gap = self.gaps(z)
         say(f"start: distance {self.path[-1]['distance']:.4f}")
-        jacobian, failures, damping = self.jacobian(z, gap, high, say), 0, 0.0
+        jacobian, failures, damping, moved = self.jacobian(z, gap, high, say), 0, 0.0, False
         for index in range(steps):
             if failures == 2:  # the updated Jacobian no longer points downhill: measure it again here, undamped
-                jacobian, failures, damping = self.jacobian(z, gap, high, say), 0, 0.0
+                if not moved:  # it was measured here: the same simulations would give it and its two steps again
+                    say(f"stopped after {index} steps: no step from a Jacobian measured here lowers the distance")
+                    break
+                jacobian, failures, damping, moved = self.jacobian(z, gap, high, say), 0, 0.0, False
             # Levenberg–Marquardt: min |J·s + gap|² + damping·|s|² within the bounds, as one bounded least squares
             system = np.vstack([jacobian, math.sqrt(damping) * np.eye(z.size)])
             target = np.concatenate([-gap, np.zeros(z.size)])
@@ -111,7 +115,7 @@ class Search:
             new_gap = self.gaps(z + step)
             jacobian += np.outer(new_gap - gap - jacobian @ step, step) / max(float(step @ step), 1e-12)
             if np.sum(new_gap**2) < np.sum(gap**2):
-                z, gap, failures, damping = z + step, new_gap, 0, damping / 10
+                z, gap, failures, damping, moved = z + step, new_gap, 0, damping / 10, True
             else:  # a shorter step, turned toward steepest descent
                 failures, damping = failures + 1, max(10 * damping, 0.01 * float(np.sum(jacobian**2)) / z.size)
             say(f"step {index + 1}: distance {math.sqrt(np.mean(gap**2)):.4f}")

@@ -35,8 +35,9 @@ knobs (:data:`BLOCKS`, the pairs above) was fitted on its own statistics, the ot
 then it takes bounded Levenberg–Marquardt steps (``scipy.optimize.lsq_linear`` within the parameters' ranges) on a
 Jacobian measured by finite differences and updated by Broyden's rule after every step; a step that does not lower
 the distance raises the damping tenfold (shorter steps, turned toward steepest descent; one that does lowers it
-tenfold), and after two such steps in a row the Jacobian is measured again and the damping dropped. The log's other
-statistics are not fitted: they are what the fidelity report checks.
+tenfold), and after two such steps in a row the Jacobian is measured again and the damping dropped, unless it was
+measured at that very point: then the search stops, since the same simulations would repeat the same two steps.
+The log's other statistics are not fitted: they are what the fidelity report checks.
 
 """
 
