@@ -65,8 +65,9 @@ def statistic_gap(simulated: float, real: float, scale: str) -> float:
 class Search:
     """Bounded Levenberg–Marquardt on the gaps of ``targets`` over ``knobs`` (how it steps: the docstring of
     :mod:`shopgym.calibration.store_fit`), keeping the path and the closest point. ``simulate`` maps the knobs'
-    values to the simulated statistics, the same ones every time (common random numbers): a search that two steps
-    from a Jacobian measured where it stands do not move stops, since measuring it again there would repeat them."""
+    values to the simulated statistics, the same ones every time (common random numbers). Where both steps after a
+    Jacobian measured at the current point fail, the search stops: measured again there, the Jacobian and its two
+    steps would be the same simulations."""
 
     def __init__(
         self,
