@@ -104,7 +104,7 @@ def test_ta_feng_statistics_and_reference_prices_as_documented(cache: Path) -> N
 @pytest.mark.longest
 def test_shipped_tafeng_preset_is_a_fresh_fit(cache: Path) -> None:
     """`shopgym calibrate tafeng` rebuilds the shipped preset and its provenance block exactly (about 170 simulated
-    stores; about 6 minutes)."""
+    stores; about 7 minutes)."""
     from shopgym.calibration.tafeng import calibrate_tafeng
     from shopgym.scenarios import get_scenario, preset_provenance
 
