@@ -158,9 +158,7 @@ def sample_shoppers(
     income, cap = seg.budget_income[segment], seg.budget_cap[segment]
     wallet = np.minimum(cap, income * (1.0 + 4.0 * rng.random(n)))
     inventory = rng.random((n, n_categories))
-    stock = seg.initial_stock[segment]
-    if np.any(stock != 0.5):  # uniform on [0, 2·x]; the default x = 0.5 keeps the draw as it was
-        inventory *= 2.0 * stock[:, None]
+    inventory *= 2.0 * seg.initial_stock[segment][:, None]  # uniform on [0, 2·x]; the default x = ½ multiplies by 1
     interval = seg.visit_interval[segment].copy()
     interval_sd = seg.visit_interval_sd[segment]
     if interval_sd.any():
