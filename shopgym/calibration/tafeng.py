@@ -47,9 +47,9 @@ TAFENG_CATEGORIES = 125
 #: products sold per customer; the fidelity report pools independent such stores to the log's customers.
 TAFENG_ITEMS = 3000
 #: Where the Ta Feng fit starts: the values the previous preset's fit (without a pantry) reached from the generic
-#: start, with the pantry weight and the routine-line chance where a fit with the pantry from the generic start went
-#: (it stalled at a distance of 0.17, with the slope below the regular price at −1.57 against −0.81; from here the
-#: blocks reach 0.056; docs/calibration.md).
+#: start, with the pantry weight (0.028 there, rounded) and the routine-line chance where a fit with the pantry from
+#: the generic start went (it stalled at a distance of 0.17, with the slope below the regular price at −1.57 against
+#: −0.81; from here the blocks reach 0.056; docs/calibration.md).
 TAFENG_START: dict[str, float] = {
     "catalog.price_log_mean": 4.2457,
     "catalog.price_log_sd": 0.6077,
