@@ -51,6 +51,8 @@ TINY_EXPECTED = {
     "lines per visit": 8 / 6,
     "lines per visit (sd)": float(np.std([2, 1, 1, 2, 1, 1])),
     "lines per visit a day after the last": float("nan"),  # no gap of one day
+    # one customer with three visits: too few
+    "days between visits vs lines per visit, across customers (rank correlation)": float("nan"),
     "units per line": 10 / 8,
     "units per discounted line": 2.0,  # product 10 on day 40
     "spend per visit (median)": 19.0,  # visits spend 50, 10, 18, 25, 10, 20
@@ -91,6 +93,19 @@ def test_lines_a_day_after_the_last_visit_average_over_quick_trips_only() -> Non
     rows += [(1, 2, p, 1, 1, 10.0, 8.0) for p in (1, 2)] + [(1, 5, p, 1, 1, 10.0, 8.0) for p in (1, 2, 3, 4)]
     rows += [(2, 1, p, 1, 1, 10.0, 8.0) for p in (1, 2)]
     assert STATISTICS["lines per visit a day after the last"].compute(make_log(rows)) == pytest.approx(1.5)
+
+
+def test_gap_basket_correlation_ranks_customers_with_three_visits_or_more() -> None:
+    # customers 1–4 visit every 2, 5, 9 and 20 days, three times, with 1, 2, 4 and 3 lines a visit; customer 5 visits
+    # twice (left out) with 9 lines a visit every day
+    rows = []
+    for customer, (every, lines) in enumerate([(2, 1), (5, 2), (9, 4), (20, 3)], start=1):
+        rows += [(customer, k * every, p, 1, 1, 10.0, 8.0) for k in range(3) for p in range(lines)]
+    rows += [(5, d, p, 1, 1, 10.0, 8.0) for d in (0, 1) for p in range(9)]
+    name = "days between visits vs lines per visit, across customers (rank correlation)"
+    assert STATISTICS[name].compute(make_log(rows)) == pytest.approx(0.8)  # ranks 1 2 3 4 against 1 2 4 3
+    same_baskets = make_log([(c, 3 * k * c, 1, 1, 1, 10.0, 8.0) for c in (1, 2, 3) for k in range(3)])
+    assert np.isnan(STATISTICS[name].compute(same_baskets))
 
 
 def test_discount_spells_count_consecutive_days_of_sale_below_the_regular_price() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy import stats
 
 from shopgym.calibration.fidelity import Statistic
 from shopgym.calibration.transaction_log import DISCOUNT_THRESHOLD, TransactionLog, group_rows, product_days
@@ -47,6 +48,24 @@ def _lines_a_day_later(log: TransactionLog) -> float:
     visit, customer, day = log.visits
     quick = np.flatnonzero((np.diff(day) == 1) & (customer[1:] == customer[:-1])) + 1
     return _summary(np.bincount(visit)[quick])
+
+
+def _gap_basket_correlation(log: TransactionLog, visits: int = 3) -> float:
+    """Across the customers with at least ``visits`` visits, the rank correlation of their mean days between visits
+    with their mean lines per visit: positive where those who come often buy less each time (nan with fewer than
+    three such customers, or where either mean is the same for all)."""
+    visit, customer, day = log.visits
+    ids, first, count = np.unique(customer, return_index=True, return_counts=True)
+    repeat = count >= visits
+    if repeat.sum() < 3:
+        return NAN
+    last = first + count - 1
+    mean_gap = (day[last] - day[first]) / np.maximum(count - 1, 1)
+    mean_lines = np.bincount(np.searchsorted(ids, customer[visit]), minlength=ids.size) / count
+    gap, lines = mean_gap[repeat], mean_lines[repeat]
+    if np.ptp(gap) == 0 or np.ptp(lines) == 0:
+        return NAN
+    return float(stats.spearmanr(gap, lines)[0])
 
 
 def retention_curve(log: TransactionLog, days: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +199,7 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic("lines per visit", lambda log: len(log) / log.visits[1].size if len(log) else NAN),
     _statistic("lines per visit (sd)", lambda log: _summary(np.bincount(log.visits[0]), np.std)),
     _statistic("lines per visit a day after the last", _lines_a_day_later),
+    _statistic("days between visits vs lines per visit, across customers (rank correlation)", _gap_basket_correlation),
     _statistic("units per line", lambda log: _summary(log.units)),
     _statistic("units per discounted line", lambda log: _summary(log.units[discounted_lines(log)])),
     _statistic(
