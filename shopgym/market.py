@@ -47,6 +47,7 @@ class SegmentTable:
     topup_interval: np.ndarray
     routine_purchase: np.ndarray
     routine_purchase_sd: np.ndarray
+    routine_interval_correlation: np.ndarray
     routine_extra_units: np.ndarray
     initial_stock: np.ndarray
 

@@ -227,6 +227,13 @@ class SegmentParams(_Section):
     routine_purchase_sd: float = Field(
         0.0, ge=0.0, le=5.0, description="log-odds sd, across shoppers, of their routine-line chance (basket size)"
     )
+    routine_interval_correlation: float = Field(
+        0.0,
+        ge=-0.99,
+        le=0.99,
+        description="correlation, across shoppers, of the log-odds of their routine-line chance with the log of "
+        "their mean interval between visits (> 0: those who come often fill smaller baskets)",
+    )
     routine_extra_units: float = Field(
         0.0, ge=0.0, le=20.0, description="mean extra units of a routine line (Poisson, capped by max_quantity)"
     )

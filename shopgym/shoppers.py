@@ -132,7 +132,9 @@ def sample_shoppers(
     1 + (m_g − 1)·LogNormal (mean 1, log sd ``visit_interval_sd``), drawn after everything else and only where some
     segment has a spread, so markets without one draw exactly what they did before the interval existed. The
     routine-line chance π_r has log-odds normal around the segment's (sd ``routine_purchase_sd``), drawn last in the
-    same way: some households fill big baskets, others small ones.
+    same way: some households fill big baskets, others small ones. Its normal has correlation
+    ``routine_interval_correlation`` κ with the interval's (where the interval has a spread): with κ > 0 the
+    households that come often fill smaller baskets, as in grocery logs.
     """
     seg = market.segments
     segment = rng.choice(seg.weight.shape[0], size=n, p=seg.weight)
@@ -161,13 +163,19 @@ def sample_shoppers(
     inventory *= 2.0 * seg.initial_stock[segment][:, None]  # uniform on [0, 2·x]; the default x = ½ multiplies by 1
     interval = seg.visit_interval[segment].copy()
     interval_sd = seg.visit_interval_sd[segment]
+    z_interval = None
     if interval_sd.any():
-        scale = np.exp(interval_sd * rng.standard_normal(n) - 0.5 * interval_sd**2)
+        z_interval = rng.standard_normal(n)
+        scale = np.exp(interval_sd * z_interval - 0.5 * interval_sd**2)
         interval = 1.0 + (interval - 1.0) * scale
     routine = seg.routine_purchase[segment].copy()
     routine_sd = seg.routine_purchase_sd[segment]
     if routine_sd.any():
         spread = routine_sd * rng.standard_normal(n)
+        # κ only where the interval has a spread to correlate with
+        kappa = np.where(interval_sd > 0, seg.routine_interval_correlation[segment], 0.0)
+        if z_interval is not None and kappa.any():
+            spread = routine_sd * kappa * z_interval + np.sqrt(1.0 - kappa**2) * spread
         with np.errstate(divide="ignore"):  # π_r = 0 stays 0: no routine lines
             routine = 1.0 / (1.0 + np.exp(np.log1p(-routine) - np.log(routine) - spread))
     zeros = np.zeros(n)

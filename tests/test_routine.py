@@ -65,6 +65,27 @@ def test_the_routine_spread_gives_households_their_own_basket_size():
     np.testing.assert_array_equal(none.routine_purchase, 0.0)  # no routine lines stays none
 
 
+def test_the_basket_correlates_with_the_visit_interval_only_where_the_interval_spreads():
+    def shoppers(n: int, **segment) -> object:
+        settings = {"routine_purchase": 0.2, "routine_purchase_sd": 1.5, "visit_interval": 10.0} | segment
+        return make_simulator(shoppers_with(**settings)).new_shoppers(n)
+
+    state = shoppers(50_000, visit_interval_sd=1.0, routine_interval_correlation=0.6)
+    log_odds = np.log(state.routine_purchase / (1 - state.routine_purchase))
+    assert abs(np.corrcoef(np.log(state.visit_interval - 1.0), log_odds)[0, 1] - 0.6) < 0.02
+    assert abs(log_odds.std() - 1.5) < 0.03 and abs(np.median(state.routine_purchase) - 0.2) < 0.01  # as without κ
+    plain = shoppers(100, visit_interval_sd=1.0)
+    for field in ("visit_interval", "price_sensitivity"):
+        np.testing.assert_array_equal(
+            getattr(shoppers(100, visit_interval_sd=1.0, routine_interval_correlation=0.6), field),
+            getattr(plain, field),
+        )
+    # no interval spread: nothing to correlate with, the same households as without κ
+    np.testing.assert_array_equal(
+        shoppers(100, routine_interval_correlation=0.6).routine_purchase, shoppers(100).routine_purchase
+    )
+
+
 def test_trial_shoppers_leave_after_their_first_visit_and_only_then():
     base = small_scenario(dynamics={"churn_min": 0.1, "churn_max": 0.1})
     scenario = base.replace(segments=[s.model_dump() | {"first_visit_churn": 0.4} for s in base.segments])
