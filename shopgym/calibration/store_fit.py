@@ -1,9 +1,9 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Twenty-five parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty-six parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
-seed at every step) give the real log's values of twenty-five statistics (:data:`TARGETS`):
+seed at every step) give the real log's values of twenty-six statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
@@ -11,9 +11,10 @@ seed at every step) give the real log's values of twenty-five statistics (:data:
   shoppers who leave after their first visit and the share of returns that are top-up trips (the base's
   ``topup_interval`` days later on average) against the mean gap, the share of gaps of at most 7 days, the share
   of one-visit customers, the visits per customer and the share of the first 30 days' customers seen again later;
-- the routine-line chance, its spread across shoppers, extra units, stockpiling rate and pantry weight against
-  lines per visit, their sd, the lines of a visit a day after the last, units per line and units per discounted
-  line;
+- the routine-line chance, its spread across shoppers, extra units, its correlation with the shoppers' visit
+  interval, stockpiling rate and pantry weight against lines per visit, their sd, the lines of a visit a day after
+  the last, the rank correlation of the customers' mean gap with their mean basket, units per line and units per
+  discounted line;
 - the catalog's popularity noise and the share of the simulated store's slots kept in the log (a store thinned
   to the log's sales per product) against the products sold per customer and the top 10 % of products' share of
   lines;
@@ -85,6 +86,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("segments.routine_purchase", sigmoid, logit, logit(1e-4), logit(0.99)),
     Knob("segments.routine_purchase_sd", identity, identity, 0.0, 5.0),
     Knob("segments.routine_extra_units", identity, identity, 0.0, 20.0),
+    Knob("segments.routine_interval_correlation", identity, identity, -0.95, 0.95),
     Knob("choice.stockpile_rate", identity, identity, 0.0, 100.0),
     Knob("choice.pantry_weight", identity, identity, 0.0, 5.0),
     Knob("segments.price_sensitivity", identity, identity, 0.0, 20.0),
@@ -119,6 +121,7 @@ TARGETS: dict[str, str] = {
     "lines per visit": "log",
     "lines per visit (sd)": "log",
     "lines per visit a day after the last": "log",
+    "days between visits vs lines per visit, across customers (rank correlation)": "relative",
     "units per line": "log",
     "units per discounted line": "log",
     "products sold per customer": "log",
@@ -179,6 +182,7 @@ BLOCKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "segments.routine_purchase",
             "segments.routine_purchase_sd",
             "segments.routine_extra_units",
+            "segments.routine_interval_correlation",
             "choice.stockpile_rate",
             "choice.pantry_weight",
         ),
@@ -186,6 +190,7 @@ BLOCKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "lines per visit",
             "lines per visit (sd)",
             "lines per visit a day after the last",
+            "days between visits vs lines per visit, across customers (rank correlation)",
             "units per line",
             "units per discounted line",
         ),
@@ -258,6 +263,7 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
         "segments.routine_purchase": max(segment.routine_purchase, 0.05),
         "segments.routine_purchase_sd": 1.0,
         "segments.routine_extra_units": segment.routine_extra_units,
+        "segments.routine_interval_correlation": 0.0,
         "choice.stockpile_rate": base.choice.stockpile_rate,
         "choice.pantry_weight": max(base.choice.pantry_weight, 0.05),  # a guess: a few lines fewer a day later
         # twice the log's slopes: units per product-day given a sale move less than the utility (a guess)
