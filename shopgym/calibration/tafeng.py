@@ -49,10 +49,10 @@ TAFENG_ITEMS = 3000
 #: Where the Ta Feng fit starts: the values the previous preset's fit (without a pantry) reached from the generic
 #: start, with the pantry weight (0.028 there, rounded) and the routine-line chance where a fit with the pantry from
 #: the generic start went (it stalled at a distance of 0.17, with the slope below the regular price at −1.57 against
-#: −0.81; docs/calibration.md). The visit spread (1.0), top-up share (0.1) and the
-#: correlation of basket with visit interval (0.5) start where the log's heavy shoppers are possible: from the
-#: previous start's spread (0.3, top-ups 0.2) the spread did not move and the correlation went to its bound (0.95),
-#: reaching a rank correlation of 0.11 against the log's 0.18 and a distance of 0.086.
+#: −0.81; docs/calibration.md). The visit spread (1.0), top-up share (0.1) and the correlation κ of basket with
+#: visit interval (0.5) start where the log's heavy shoppers are possible: from the previous start's spread (0.3,
+#: top-ups 0.2) the spread did not move and κ went to its bound (0.95), reaching a rank correlation of 0.11 against
+#: the log's 0.18 and a distance of 0.086.
 TAFENG_START: dict[str, float] = {
     "catalog.price_log_mean": 4.2457,
     "catalog.price_log_sd": 0.6077,
