@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS
 from shopgym.params import ParameterError
 from shopgym.promote_bound import check_reduced, promote_reduction
 from shopgym.routine import routine_lines
@@ -236,6 +237,23 @@ def test_a_simulated_store_log_is_reproducible_and_inside_its_window():
     assert len(other) != len(log)
     _, customer, day = log.visits
     assert np.all(np.diff(day)[customer[1:] == customer[:-1]] >= 1)  # one visit per customer and day
+
+
+def test_a_simulated_store_starts_steady():
+    """Slots start as a store open for ever holds them (slow shoppers stay longer, so they hold more slots): a window
+    at the start looks like one 240 days later. Starting every slot with a new shopper, the first window has
+    0.07 more one-visit customers and 0.14 more visits per customer than the later one."""
+    scenario = grocer(visit_interval=20.0, visit_interval_sd=1.0, first_visit_churn=0.3, topup_chance=0.2)
+    named = {s.name: s.compute for s in TRANSACTION_STATISTICS}
+    early, late = [], []
+    for seed in range(3):
+        log = simulate_store(scenario, 300, 1500, seed, burn_in=0)
+        for window, into in ((("2000-11-01", "2000-12-30"), early), (("2001-06-29", "2001-08-27"), late)):
+            into.append(
+                [named[n](log.between(*window)) for n in ("customers with one visit (share)", "visits per customer")]
+            )
+    one_visit, visits = np.mean(early, axis=0) - np.mean(late, axis=0)
+    assert abs(one_visit) < 0.03 and abs(visits) < 0.07
 
 
 EVEN_SALES = np.full(400, 1 / 400)  # 400 items that sell alike
