@@ -11,10 +11,11 @@ Stationarity: every slot of the batch holds a sequence of shoppers; when a shopp
 after the gap the leaver would have waited. A slot's shopper holds it from their first visit to the next shopper's,
 so a store open for ever holds slow shoppers far more often than new arrivals are slow: a shopper who comes every
 300 days stays for years. The slots start as such a store holds them (:func:`_steady_slots`, renewal theory), and
-a burn-in of ``burn_in`` days then sets what visits change (stock, wallet, reference prices, engagement), so the
-window sees a steady store, with customers of every age, like a window cut from a real log. (Starting every slot
-with a new shopper instead, the window drifts for years toward the slow shoppers: on ``tafeng`` lines per visit
-grew by 15 % between burn-ins of one year and twelve.)
+a burn-in of ``burn_in`` days then sets what visits change (stock, wallet, engagement and reference prices; a slow
+shopper's reference prices take longer than a year, docs/calibration.md), so the window sees a steady store, with
+customers of every age, like a window cut from a real log. (Starting every slot with a new shopper instead, the
+window drifts for years toward the slow shoppers: on the ``tafeng`` preset fitted that way, lines per visit grew
+by 15 % between burn-ins of one year and twelve.)
 """
 
 from __future__ import annotations
