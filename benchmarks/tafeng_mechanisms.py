@@ -24,11 +24,11 @@ import numpy as np
 from shopgym.calibration.clicks import Estimate
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
-from shopgym.calibration.store import StorePolicy, _focused, simulate_store
+from shopgym.calibration.store import StorePolicy, item_sales, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
 from shopgym.calibration.tafeng_fidelity import store_calendar
 from shopgym.calibration.transaction_log import TransactionLog
-from shopgym.calibration.transactions import TRANSACTION_STATISTICS, visit_gaps
+from shopgym.calibration.transactions import TRANSACTION_STATISTICS, customer_means, visit_gaps
 from shopgym.core import MarketSimulator
 from shopgym.params import Scenario
 from shopgym.scenarios import list_scenarios, preset_provenance, read_provenance, resolve_scenario
@@ -67,10 +67,7 @@ def by_gap(logs: list[TransactionLog]) -> list[float]:
 def regulars(log: TransactionLog) -> list[float]:
     """Lines per visit of the customers with 3 visits or more by their mean gap (≤ 4, 4–8, 8–15, over 15 days), the
     share of visits from customers with 11 or more, and the 99th percentile of visits per customer."""
-    visit, customer, day = log.visits
-    ids, first, count = np.unique(customer, return_index=True, return_counts=True)
-    gap = (day[first + count - 1] - day[first]) / np.maximum(count - 1, 1)
-    lines = np.bincount(np.searchsorted(ids, customer[visit]), minlength=ids.size) / count
+    count, gap, lines = customer_means(log)
     repeat = count >= 3
     edges = ((0, 4), (4, 8), (8, 15), (15, 10**6))
     classes = [lines[repeat & (gap > low) & (gap <= high)].mean() for low, high in edges]
@@ -262,9 +259,8 @@ def visits(store: Store) -> list[str]:
 def focus(store: Store) -> list[str]:
     simulator = MarketSimulator(store.scenario, 1, resolve_scenario)
     simulator.seed(0)  # the catalog has a seed of its own (catalog_seed): this seed does not change it
-    catalog = simulator.catalog
-    sales = catalog.popularity_within / catalog.n_categories
-    chance = np.broadcast_to(_focused(store.policy.discount_chance, store.policy.discount_focus, sales), sales.shape)
+    sales = item_sales(simulator.catalog)
+    chance = np.broadcast_to(store.policy.promotion_chance(sales), sales.shape)
     order = np.argsort(-sales)
     top1, top10 = order[: max(1, sales.size // 100)], order[: max(1, sales.size // 10)]
     cells = [f"{100 * store.policy.discount_chance:.1f} %", f"{100 * chance.mean():.1f} %",

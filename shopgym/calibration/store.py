@@ -26,12 +26,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopgym.calibration.transaction_log import TransactionLog
+from shopgym.catalog import Catalog
 from shopgym.core import MarketSimulator
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import resolve_scenario
 from shopgym.shoppers import ShopperState, churn_hazard
 
-__all__ = ["StorePolicy", "simulate_store"]
+__all__ = ["StorePolicy", "item_sales", "simulate_store"]
 
 #: New shoppers drawn per slot, from which :func:`_steady_slots` picks the store's first ones.
 POOL = 4
@@ -90,7 +91,7 @@ class StorePolicy(BaseModel):
         ``discount_focus`` weighs). The rise and sale chains draw from children of ``rng`` (spawned only when they
         are on), so the promotions are the same with or without them."""
         n_items = sales.size
-        chance = _focused(self.discount_chance, self.discount_focus, sales)
+        chance = self.promotion_chance(sales)
         discount = _Spells(rng, chance, self.discount_days, self.discount_depth, 0.9, n_items)
         rise = None  # on a stream of its own, so that rises leave the discounts' calendar as it was
         if self.rise_chance:
@@ -105,14 +106,20 @@ class StorePolicy(BaseModel):
                 shelf[day] = np.where(shelf[day] < 1.0, shelf[day], 1.0 + rise.today())
         return shelf
 
+    def promotion_chance(self, sales: np.ndarray) -> float | np.ndarray:
+        """Each item's share of days on promotion: ``discount_chance`` for all, or with ``discount_focus`` γ > 0 ∝
+        sales^γ (``sales`` [n_items] as in :meth:`shelf`), averaging ``discount_chance`` over the items before each
+        is capped at 95 %."""
+        if not self.discount_focus:
+            return self.discount_chance
+        weight = sales**self.discount_focus
+        return np.minimum(self.discount_chance * weight * sales.size / weight.sum(), 0.95)
 
-def _focused(chance: float, focus: float, sales: np.ndarray) -> float | np.ndarray:
-    """Each item's share of days in a spell: ``chance`` for all, or with ``focus`` γ > 0 ∝ sales^γ, averaging
-    ``chance`` over the items before each is capped at 95 %."""
-    if not focus:
-        return chance
-    weight = sales**focus
-    return np.minimum(chance * weight * sales.size / weight.sum(), 0.95)
+
+def item_sales(catalog: Catalog) -> np.ndarray:
+    """[n_items] each item's expected share of a store's sales at list prices: every category is as likely to get a
+    line, and an item takes its popularity share within its category."""
+    return catalog.popularity_within / catalog.n_categories
 
 
 class _Spells:
@@ -215,7 +222,7 @@ def simulate_store(
     simulator.seed(simulator_seed)
     rng = np.random.default_rng(store_seed)
     catalog = simulator.catalog
-    sales = catalog.popularity_within / catalog.n_categories  # each category is as likely to get a line at list price
+    sales = item_sales(catalog)
     shelves = [store.shelf(rng, burn_in + days, sales) for _, store in calendar]
     state, wait = _steady_slots(simulator, shoppers, rng)
     visit_day = wait - burn_in  # each slot's shopper's next visit

@@ -21,7 +21,14 @@ from scipy import stats
 from shopgym.calibration.fidelity import Statistic
 from shopgym.calibration.transaction_log import DISCOUNT_THRESHOLD, TransactionLog, group_rows, product_days
 
-__all__ = ["TRANSACTION_STATISTICS", "discounted_lines", "raised_lines", "retention_curve", "visit_gaps"]
+__all__ = [
+    "TRANSACTION_STATISTICS",
+    "customer_means",
+    "discounted_lines",
+    "raised_lines",
+    "retention_curve",
+    "visit_gaps",
+]
 
 
 NAN = float("nan")
@@ -50,18 +57,25 @@ def _lines_a_day_later(log: TransactionLog) -> float:
     return _summary(np.bincount(visit)[quick])
 
 
+def customer_means(log: TransactionLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer of ``log`` (in order of id), arrays [customers]: visits, mean days between visits (0 with one
+    visit) and mean lines per visit."""
+    visit, customer, day = log.visits
+    ids, first, count = np.unique(customer, return_index=True, return_counts=True)
+    last = first + count - 1
+    mean_gap = (day[last] - day[first]) / np.maximum(count - 1, 1)
+    mean_lines = np.bincount(np.searchsorted(ids, customer[visit]), minlength=ids.size) / count
+    return count, mean_gap, mean_lines
+
+
 def _gap_basket_correlation(log: TransactionLog, visits: int = 3) -> float:
     """Across the customers with at least ``visits`` visits, the rank correlation of their mean days between visits
     with their mean lines per visit: positive where those who come often buy less each time (nan with fewer than
     three such customers, or where either mean is the same for all)."""
-    visit, customer, day = log.visits
-    ids, first, count = np.unique(customer, return_index=True, return_counts=True)
+    count, mean_gap, mean_lines = customer_means(log)
     repeat = count >= visits
     if repeat.sum() < 3:
         return NAN
-    last = first + count - 1
-    mean_gap = (day[last] - day[first]) / np.maximum(count - 1, 1)
-    mean_lines = np.bincount(np.searchsorted(ids, customer[visit]), minlength=ids.size) / count
     gap, lines = mean_gap[repeat], mean_lines[repeat]
     if np.ptp(gap) == 0 or np.ptp(lines) == 0:
         return NAN
