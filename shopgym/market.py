@@ -73,6 +73,7 @@ class Coefficients:
     slate_nest: float
     inventory_weight: float
     pantry_weight: float
+    routine_value_weight: float
     stockpile_rate: float
     max_quantity: float
     repurchase_penalty: float

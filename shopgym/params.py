@@ -273,6 +273,13 @@ class ChoiceParams(_Section):
     pantry_weight: float = Field(
         0.0, ge=0.0, le=50.0, description="ψ_p: routine-line log-odds lost per unit in stock over all categories"
     )
+    routine_value_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="ω: weight of a category's value (its price log-sum) in the chance of a routine line in it "
+        "(1: discounts add lines; 0: they only change which item is bought)",
+    )
     stockpile_rate: float = Field(
         4.0, ge=0.0, le=100.0, description="extra units bought ~ Poisson(rate·(ρ − x)⁺): stockpiling on deals"
     )

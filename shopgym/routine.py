@@ -6,13 +6,15 @@ line responds to price through the shopper's own price sensitivity β and refere
 against the category's reference price ρ_c, the same terms as the purchase of a shown item (docs/model.md §5):
 
     u_i = −χβ·ln s_i + η⁺·(ρ_c − s_i)⁺ − η⁻·(s_i − ρ_c)⁺        (s_i the item's shelf paid fraction)
-    P(line in c) = σ(logit π_r − ψ·I_c − ψ_p·Σ_k I_k + ln Σ_{i∈c} w_i·e^{u_i})  (w_i: popularity share within c)
+    P(line in c) = σ(logit π_r − ψ·I_c − ψ_p·Σ_k I_k + ω·ln Σ_{i∈c} w_i·e^{u_i})  (w_i: popularity share within c)
     P(item i | line in c) = w_i·e^{u_i} / Σ_{j∈c} w_j·e^{u_j}
     units = 1 + min(X, Q − 1),  X ~ Poisson(μ_r + ς·(ρ_c − s_i)⁺)  (μ_r = ``routine_extra_units``)
 
 I_c is the stock after the visit's purchase of a shown item, so a stockpiled offer replaces routine lines. At list
 prices and ρ_c = 1 the log-sum is 0 and π_r is the chance of a line in a category with no stock. With the pantry
-weight ψ_p > 0 a full pantry shortens the whole basket: a trip soon after the last has fewer lines.
+weight ψ_p > 0 a full pantry shortens the whole basket: a trip soon after the last has fewer lines. The weight ω
+(``routine_value_weight``) of the category's value sets how much a discount adds lines (ω = 1) rather than only
+moving the line to the discounted item (ω = 0).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def routine_lines(
         logit += coef.pantry_weight * pantry
     with np.errstate(divide="ignore"):
         np.subtract(np.log(chance) - np.log1p(-chance), logit, out=logit)
-        logit += np.log(total)
+        logit += coef.routine_value_weight * np.log(total)
     np.negative(logit, out=logit)  # then 1 / (1 + e^{−logit}), the chance of a line
     np.exp(logit, out=logit)
     logit += 1.0

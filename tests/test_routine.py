@@ -180,6 +180,31 @@ def test_a_shelf_discount_draws_routine_lines_to_the_item_by_the_shoppers_price_
     assert (lines.item[:, 0] >= 0).mean() == pytest.approx(0.5, abs=0.01)  # other categories: unchanged
 
 
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_the_category_value_weight_sets_how_much_a_discount_adds_lines(weight):
+    sim = make_simulator(
+        shoppers_with(routine_purchase=0.5, price_sensitivity=2.0, price_sensitivity_sd=0.0, reference_coef_sd=0.0,
+                      reference_price_sd=0.0, gain_coef=1.0),
+        choice_model=NeverClick(),
+    )  # fmt: skip
+    coef = dataclasses.replace(sim.market.coefficients, inventory_weight=0.0, routine_value_weight=weight)
+    state = sim.new_shoppers(40_000)
+    item = int(sim.catalog.category_start[1])
+    shelf = np.ones(sim.catalog.price.size)
+    shelf[item] = 0.8
+    at_list = routine_lines(np.random.default_rng(1), state, sim.catalog, coef, *no_purchase(40_000))
+    lines = routine_lines(np.random.default_rng(1), state, sim.catalog, coef, *no_purchase(40_000), shelf)
+    in_one = sim.catalog.category == 1
+    w = sim.catalog.popularity[item] / sim.catalog.popularity[in_one].sum()
+    boost = np.exp(-2.0 * np.log(0.8) + 1.0 * 0.2)
+    total = 1 - w + w * boost
+    assert abs((lines.item[:, 1] >= 0).mean() - total**weight / (1 + total**weight)) < 0.006  # logit 0 + ω·log-sum
+    chose = lines.item[:, 1][lines.item[:, 1] >= 0]
+    assert abs((chose == item).mean() - w * boost / total) < 0.01  # the item drawn as with ω = 1
+    if weight == 0.0:  # the discount moves no line: the same lines as at list price, some of them to the item
+        np.testing.assert_array_equal(lines.item >= 0, at_list.item >= 0)
+
+
 def test_stock_from_an_offer_bought_at_the_visit_replaces_routine_lines():
     sim = make_simulator(shoppers_with(routine_purchase=0.5), choice_model=NeverClick())
     state = sim.new_shoppers(20_000)
