@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shopgym.calibration.fidelity import compare
-from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
+from shopgym.calibration.reference_prices import fit_category_response, fit_price_response, fit_reference_price
 from shopgym.calibration.transaction_log import TransactionLog, regular_prices
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
 from shopgym.datasets import Transactions
@@ -355,6 +355,40 @@ def test_price_response_recovers_the_slopes_below_and_above_the_regular_price() 
     )
     with pytest.raises(ParameterError, match="prices do not move within products"):
         fit_price_response(steady, min_days=2)
+
+
+def category_log(seed: int, below: float, above: float, categories: int = 30, days: int = 40) -> TransactionLog:
+    """Lines of ``categories`` categories of 4 products over ``days`` days, 200 customers a day: on a day a category
+    is at its regular prices (60 %), 5–30 % off (25 %) or 5–20 % above; its lines that day are Poisson with log
+    mean level + below·min(log P/regular, 0) + above·max(…, 0)."""
+    rng = np.random.default_rng(seed)
+    regular = rng.integers(10, 100, (categories, 4)).astype(np.float64)
+    level = rng.uniform(np.log(5), np.log(40), categories)
+    rows = []
+    for day in range(days):
+        kind = rng.random(categories)
+        factor = np.where(kind < 0.6, 1.0, np.where(kind < 0.85, 1 - rng.uniform(0.05, 0.3, categories),
+                                                    1 + rng.uniform(0.05, 0.2, categories)))  # fmt: skip
+        relative = np.log(factor)
+        lines = rng.poisson(np.exp(level + below * np.minimum(relative, 0) + above * np.maximum(relative, 0)))
+        customers = rng.permutation(200)  # every one of them visits: each day's first 200 lines go one to each
+        for c in range(categories):
+            for k in range(lines[c]):
+                price = round(regular[c, k % 4] * factor[c], 2)
+                rows.append((int(customers[(c + k) % 200]), day, 4 * c + k % 4, c, 1, price, 0.5 * price))
+        rows += [(int(customer), day, 4 * categories, categories, 1, 1.0, 0.5) for customer in customers]
+    return make_log(rows)
+
+
+def test_category_response_tells_lines_added_by_a_discount_from_lines_drawn_to_it() -> None:
+    added = fit_category_response(category_log(0, below=-1.5, above=-2.0))
+    for estimate, truth in ((added.below, -1.5), (added.above, -2.0)):
+        assert estimate.low <= truth <= estimate.high and estimate.high - estimate.low < 1.0
+    drawn = fit_category_response(category_log(1, below=0.0, above=0.0))
+    assert drawn.below.low <= 0.0 <= drawn.below.high and drawn.below.low > -0.6
+    assert drawn.products == 31  # the 30 categories and the one every customer buys from at its one price
+    with pytest.raises(ParameterError, match="transaction log is empty"):
+        fit_category_response(make_log([]))
 
 
 def test_a_discount_at_the_till_shows_beside_regular_price_lines_of_the_day() -> None:

@@ -3,8 +3,10 @@
 :func:`fit_reference_price` regresses log units sold per product-day on the log price relative to the regular price
 and on the gain and loss of the price against an exponentially smoothed reference price, with product fixed effects
 and product-clustered standard errors; :func:`fit_price_response` regresses the same log units on the log price
-below and above the regular price, two slopes. :data:`REFERENCE_STATISTICS` are their coefficients as fidelity
-statistics.
+below and above the regular price, two slopes; :func:`fit_category_response` regresses a category's lines per visit
+of a day on its lines' prices against their regular ones, two slopes again: whether a discount adds lines to its
+category or only draws them to the discounted product. :data:`REFERENCE_STATISTICS` are their coefficients as
+fidelity statistics.
 """
 
 from __future__ import annotations
@@ -17,11 +19,18 @@ from scipy import stats
 
 from shopgym.calibration.clicks import Estimate
 from shopgym.calibration.fidelity import Statistic
-from shopgym.calibration.transaction_log import TransactionLog, product_days
+from shopgym.calibration.transaction_log import TransactionLog, group_rows, product_days
 from shopgym.calibration.transactions import COEFFICIENT_TOLERANCE, NAN
 from shopgym.params import ParameterError
 
-__all__ = ["REFERENCE_STATISTICS", "PriceResponse", "ReferenceFit", "fit_price_response", "fit_reference_price"]
+__all__ = [
+    "REFERENCE_STATISTICS",
+    "PriceResponse",
+    "ReferenceFit",
+    "fit_category_response",
+    "fit_price_response",
+    "fit_reference_price",
+]
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,8 @@ def fit_reference_price(log: TransactionLog, memory: float = 0.7, min_days: int 
 class PriceResponse:
     """The piecewise price response (:func:`fit_price_response`): slopes of log units sold per product-day on
     log(price / regular price) below the regular price (``below``) and above it (``above``), with 95 % intervals;
-    nan where the log has no such product-day."""
+    nan where the log has no such product-day. ``product_days`` and ``products`` count the rows and groups fitted
+    (category-days and categories for :func:`fit_category_response`)."""
 
     below: Estimate
     above: Estimate
@@ -130,6 +140,39 @@ def fit_price_response(log: TransactionLog, min_days: int = 10) -> PriceResponse
     if not moves:
         raise ParameterError("the prices do not move within products: no price response to fit")
     ols = _FixedEffects(columns[:, moves], np.log(days.units[keep]), cluster, "prices below and above the regular")
+    slopes = [
+        ols.estimate(np.eye(len(moves))[moves.index(k)]) if k in moves else Estimate(NAN, NAN, NAN) for k in (0, 1)
+    ]
+    return PriceResponse(slopes[0], slopes[1], int(ols.rows), int(groups.size))
+
+
+def fit_category_response(log: TransactionLog, min_days: int = 10) -> PriceResponse:
+    """Fit log(lines in a category on a day / visits that day) to min(r, 0) and max(r, 0), r the mean of the
+    lines' log(unit price / regular price), with category fixed effects and category-clustered errors, over the
+    categories with lines on at least ``min_days`` days. Where a discount only draws the category's line to the
+    discounted product the lines stay as many; where it adds lines (category incidence) the slope below the regular
+    price is negative. Selection: r is the mean over the lines bought, so a day with few lines has a more extreme
+    r, which pulls both slopes up; the simulated logs share it, so the fit compares like with like."""
+    if not len(log):
+        raise ParameterError("the transaction log is empty: no category response to fit")
+    _, _, visit_day = log.visits
+    visits = np.bincount(visit_day)
+    order, starts = group_rows(log.day, log.category)
+    first = order[starts[:-1]]
+    lines = np.diff(starts)
+    group = np.repeat(np.arange(lines.size), lines)
+    relative = np.bincount(group, np.log(log.unit_price / log.regular_price)[order], lines.size) / lines
+    category, day = log.category[first], log.day[first]
+    keep = np.bincount(category)[category] >= min_days
+    groups, cluster = np.unique(category[keep], return_inverse=True)
+    if groups.size < 2:
+        raise ParameterError(f"min_days = {min_days}: fewer than 2 categories have lines on that many days to fit")
+    columns = np.column_stack([np.minimum(relative[keep], 0.0), np.maximum(relative[keep], 0.0)])
+    moves = [k for k in range(2) if np.ptp(_demeaned(columns[:, k : k + 1], cluster)) > 0]
+    if not moves:
+        raise ParameterError("the prices do not move within categories: no category response to fit")
+    y = np.log(lines[keep] / visits[day[keep]])
+    ols = _FixedEffects(columns[:, moves], y, cluster, "prices below and above the regular")
     slopes = [
         ols.estimate(np.eye(len(moves))[moves.index(k)]) if k in moves else Estimate(NAN, NAN, NAN) for k in (0, 1)
     ]
@@ -186,8 +229,8 @@ def _coefficient(fit: Callable[[TransactionLog], object], name: str) -> Callable
     return value
 
 
-#: The reference-price regression's coefficients (:func:`fit_reference_price`, memory 0.7) and the price
-#: response's slopes (:func:`fit_price_response`), as statistics.
+#: The reference-price regression's coefficients (:func:`fit_reference_price`, memory 0.7), the price response's
+#: slopes (:func:`fit_price_response`) and the category response's (:func:`fit_category_response`), as statistics.
 REFERENCE_STATISTICS: tuple[Statistic[TransactionLog], ...] = tuple(
     Statistic(name, _coefficient(fit, field), tolerance=COEFFICIENT_TOLERANCE, relative=False)
     for name, fit, field in (
@@ -197,5 +240,7 @@ REFERENCE_STATISTICS: tuple[Statistic[TransactionLog], ...] = tuple(
         ("reference regression: −loss − gain (loss aversion)", fit_reference_price, "loss_aversion"),
         ("price response: slope below the regular price", fit_price_response, "below"),
         ("price response: slope above the regular price", fit_price_response, "above"),
+        ("category response: slope below the regular price", fit_category_response, "below"),
+        ("category response: slope above the regular price", fit_category_response, "above"),
     )
 )

@@ -52,13 +52,21 @@ def days_knob(name: str) -> Knob:
     return Knob(name, lambda z: 1.0 + math.exp(z), lambda v: math.log(v - 1.0), -5.0, math.log(364.0))
 
 
+#: On the ``absolute`` scale, the difference that counts as a gap of 1: a regression coefficient's fidelity tolerance
+#: (0.5) then weighs as a share's (10 %).
+ABSOLUTE_UNIT = 5.0
+
+
 def statistic_gap(simulated: float, real: float, scale: str) -> float:
-    """The gap of a simulated statistic from the real one on ``scale``: ``log`` (log of the ratio) or ``relative``
-    (the difference as a share of the real value)."""
+    """The gap of a simulated statistic from the real one on ``scale``: ``log`` (log of the ratio), ``relative``
+    (the difference as a share of the real value) or ``absolute`` (the difference in :data:`ABSOLUTE_UNIT`, for a
+    coefficient whose real value may be about 0)."""
     if not np.isfinite(simulated):
         return 10.0  # the simulated log does not define it (no discounted line, nothing to regress): far off
     if scale == "log":
         return math.log(max(simulated, 1e-9) / real)
+    if scale == "absolute":
+        return (simulated - real) / ABSOLUTE_UNIT
     return (simulated - real) / (abs(real) or 1.0)  # relative
 
 
