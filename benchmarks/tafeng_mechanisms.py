@@ -23,7 +23,7 @@ import numpy as np
 
 from shopgym.calibration.clicks import Estimate
 from shopgym.calibration.recording import record, recorded_share
-from shopgym.calibration.reference_prices import fit_price_response, fit_reference_price
+from shopgym.calibration.reference_prices import fit_category_response, fit_price_response, fit_reference_price
 from shopgym.calibration.store import StorePolicy, item_sales, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
 from shopgym.calibration.tafeng_fidelity import store_calendar
@@ -201,6 +201,45 @@ def february(store: Store) -> list[str]:
     )
 
 
+def stores(store: Store) -> list[str]:
+    """Lines per visit of single stores (the fit's size, thinned as fitted), one row per seed: each is one draw of
+    the catalog and of the promotions' calendar."""
+    (_, winter), (start, _) = store.calendar
+    rows = [("the log", [f"{NAMED['lines per visit'](store.real[w]):.2f}" for w in (FIRST, HELD)] + ["—"])]
+    for seed in range(6):
+        logs = [simulate_store(store.scenario, DAYS + 28, SLOTS, seed, calendar, 365, store.kept)
+                for calendar in (store.calendar, [(0, winter)])]  # fmt: skip
+        values = [NAMED["lines per visit"](logs[0].take(np.flatnonzero(logs[0].day < start)))]
+        values += [NAMED["lines per visit"](log.take(np.flatnonzero(log.day >= start))) for log in logs]
+        rows.append((f"seed {seed}", [f"{v:.2f}" for v in values]))
+    return table(["", "Nov – Jan", "February", "February, November to January's shelf kept"], rows)
+
+
+def value_weight(store: Store) -> list[str]:
+    """The weight ω of a category's prices in the chance of a routine line: the category and product responses on
+    November to January, and the baskets of both windows (February's shelf from day 92), the rest as fitted."""
+    (_, _), (start, _) = store.calendar
+    fitted = store.scenario.choice.routine_value_weight
+    real = [fit_category_response(store.real[FIRST]).below.value, fit_price_response(store.real[FIRST]).below.value,
+            NAMED["lines per visit"](store.real[FIRST]), NAMED["lines per visit"](store.real[HELD])]  # fmt: skip
+    rows = [("the log", [f"{v:.2f}" for v in real] + [f"{real[3] / real[2]:.2f}"])]
+    for weight in dict.fromkeys((fitted, 1.0, 0.5, 0.0)):
+        scenario = store.scenario.replace(choice={"routine_value_weight": weight})
+        values = []
+        for seed in range(2):
+            log = simulate_store(scenario, DAYS + 28, SLOTS, seed, store.calendar, 365, store.kept)
+            first = record(log.take(np.flatnonzero(log.day < start)), store.share, np.random.default_rng(seed))
+            held = log.take(np.flatnonzero(log.day >= start))
+            values.append([fit_category_response(first).below.value, fit_price_response(first).below.value,
+                           NAMED["lines per visit"](first), NAMED["lines per visit"](held)])  # fmt: skip
+        v = np.mean(values, axis=0)
+        label = f"ω = {weight:g}" + (" (the preset)" if weight == fitted else "")
+        rows.append((label, [f"{x:.2f}" for x in v] + [f"{v[3] / v[2]:.2f}"]))
+    header = ["", "category response below the regular price", "product response below it", "lines per visit, "
+              "Nov – Jan", "February", "February / Nov – Jan"]  # fmt: skip
+    return table(header, rows)
+
+
 def prices(store: Store) -> list[str]:
     s, p = store.scenario, store.policy
     variants = [
@@ -305,6 +344,8 @@ TABLES: dict[str, Callable[[Store], list[str]]] = {
     "regulars": regular_shoppers,
     "windows": windows,
     "february": february,
+    "stores": stores,
+    "value-weight": value_weight,
     "prices": prices,
     "visits": visits,
     "focus": focus,
@@ -317,6 +358,9 @@ CAPTIONS = {
     "regulars": "customers with 3 visits or more by their mean gap; seed 0, every line kept",
     "windows": "the rank correlation in 28-day windows; 120 days with February's shelf from day 92, seed 0",
     "february": "120 days, seeds 0–2, every line kept",
+    "stores": "120 days, 6,000 slots each, the fitted share of slots kept",
+    "value-weight": "120 days, seeds 0–1, the fitted share of slots kept, November to January recorded through the "
+    "log's gaps",
     "prices": "seed 1, the fitted share of slots kept; 95 % intervals clustered by product",
     "visits": "seed 1, the fitted share of slots kept, recorded through the log's gaps but the last row",
     "focus": "the promotions' share of days per item, from the catalog's sales at list price",

@@ -1,9 +1,9 @@
 """Calibrating a scenario to a transaction log by indirect inference on simulated store logs.
 
 The shopper model has no likelihood for a transaction log: a visit's lines depend on stock, reference prices and
-the shelf of the day. So the fit matches statistics. Twenty-six parameters (:data:`KNOBS`) are moved until logs
+the shelf of the day. So the fit matches statistics. Twenty-seven parameters (:data:`KNOBS`) are moved until logs
 simulated from the scenario (:func:`shopgym.calibration.store.simulate_store`, common random numbers: the same
-seed at every step) give the real log's values of twenty-six statistics (:data:`TARGETS`):
+seed at every step) give the real log's values of twenty-eight statistics (:data:`TARGETS`):
 
 - the catalog's price level, price spread and margin against the median unit price, its p75/p25 and the gross
   margin;
@@ -18,8 +18,10 @@ seed at every step) give the real log's values of twenty-six statistics (:data:`
 - the catalog's popularity noise and the share of the simulated store's slots kept in the log (a store thinned
   to the log's sales per product) against the products sold per customer and the top 10 % of products' share of
   lines;
-- the shoppers' price sensitivity β and gain coefficient η⁺ against the slopes of log units per product-day below
-  and above the regular price (:func:`shopgym.calibration.reference_prices.fit_price_response`);
+- the shoppers' price sensitivity β, gain coefficient η⁺ and the weight ω of a category's prices in the chance of a
+  routine line against the slopes of log units per product-day below and above the regular price
+  (:func:`shopgym.calibration.reference_prices.fit_price_response`) and of a category's lines per visit of a day
+  (:func:`shopgym.calibration.reference_prices.fit_category_response`);
 - the store's logging policy (:class:`StorePolicy`): its share of item-days on promotion, their length, depth and
   how much they favour the best sellers, its share of item-days priced above list and the rise, and its discounts
   at the till (share, depth), against the share of lines sold below the regular price, their mean depth, the
@@ -31,7 +33,8 @@ seed at every step) give the real log's values of twenty-six statistics (:data:`
 The simulated log is recorded through the real log's recording gaps (:mod:`shopgym.calibration.recording`): a visit
 on a day the real log holds only part of is kept with that day's share, so both logs lose the same visits. The
 reference regression's coefficients are not targets: the fidelity report checks them. Gaps are measured on a scale
-where each is comparable (log for levels, relative for shares and slopes). The search starts where each block of
+where each is comparable (log for levels, relative for shares and slopes, absolute for the category response's
+slopes, which may be about 0). The search starts where each block of
 knobs (:data:`BLOCKS`, the pairs above) was fitted on its own statistics, the others fixed, in turn for two rounds;
 then it takes bounded Levenberg–Marquardt steps (``scipy.optimize.lsq_linear`` within the parameters' ranges) on a
 Jacobian measured by finite differences and updated by Broyden's rule after every step; a step that does not lower
@@ -91,6 +94,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("choice.pantry_weight", identity, identity, 0.0, 5.0),
     Knob("segments.price_sensitivity", identity, identity, 0.0, 20.0),
     Knob("segments.gain_coef", identity, identity, 0.0, 50.0),
+    Knob("choice.routine_value_weight", identity, identity, 0.0, 1.0),
     Knob("catalog.popularity_noise", identity, identity, 0.0, 10.0),
     # the share of the simulated slots whose lines make the log: a store thinned to the real sales per product
     Knob("store.kept", math.exp, math.log, math.log(0.01), 0.0),
@@ -107,8 +111,8 @@ KNOBS: tuple[Knob, ...] = (
 )
 
 _STATISTICS = {s.name: s for s in (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)}
-#: The fitted statistics and the scale their gaps are measured on: ``log`` (log of the ratio) or ``relative`` (the
-#: difference as a share of the real value).
+#: The fitted statistics and the scale their gaps are measured on: ``log`` (log of the ratio), ``relative`` (the
+#: difference as a share of the real value) or ``absolute`` (:func:`shopgym.calibration.search.statistic_gap`).
 TARGETS: dict[str, str] = {
     "unit price (median)": "log",
     "unit price p75 / p25": "log",
@@ -128,6 +132,8 @@ TARGETS: dict[str, str] = {
     "lines of the top 10 % of products (share)": "relative",
     "price response: slope below the regular price": "relative",
     "price response: slope above the regular price": "relative",
+    "category response: slope below the regular price": "absolute",
+    "category response: slope above the regular price": "absolute",
     "lines discounted > 2 % below regular (share)": "relative",
     "discount depth (mean, discounted lines)": "relative",
     "discounted days of sale in a row (mean)": "log",
@@ -200,8 +206,13 @@ BLOCKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ("products sold per customer", "lines of the top 10 % of products (share)"),
     ),
     (
-        ("segments.price_sensitivity", "segments.gain_coef"),
-        ("price response: slope below the regular price", "price response: slope above the regular price"),
+        ("segments.price_sensitivity", "segments.gain_coef", "choice.routine_value_weight"),
+        (
+            "price response: slope below the regular price",
+            "price response: slope above the regular price",
+            "category response: slope below the regular price",
+            "category response: slope above the regular price",
+        ),
     ),
 )
 #: Rounds over the blocks before the joint search.
@@ -233,7 +244,7 @@ def _apply(base: Scenario, policy: StorePolicy, values: dict[str, float]) -> tup
             "margin_high": margin + MARGIN_HALF_WIDTH,
         },
         dynamics={"churn_min": churn, "churn_max": churn},
-        choice={"stockpile_rate": values["choice.stockpile_rate"], "pantry_weight": values["choice.pantry_weight"]},
+        choice={k.split(".")[1]: v for k, v in values.items() if k.startswith("choice.")},
     )
     store = {k.split(".")[1]: v for k, v in values.items() if k.startswith("store.") and k != "store.kept"}
     return scenario, StorePolicy(**(policy.model_dump() | store))
@@ -269,6 +280,7 @@ def _start(base: Scenario, real: dict[str, float]) -> dict[str, float]:
         # twice the log's slopes: units per product-day given a sale move less than the utility (a guess)
         "segments.price_sensitivity": min(max(-2 * below, 0.1), 19.0),
         "segments.gain_coef": min(max(2 * (below - above), 0.1), 49.0),
+        "choice.routine_value_weight": base.choice.routine_value_weight,
         "catalog.popularity_noise": base.catalog.popularity_noise,
         "store.kept": 0.5,
         "store.discount_chance": min(max(discounted * (1 - mixed), 0.01), 0.35),
