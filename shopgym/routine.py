@@ -107,7 +107,10 @@ def routine_lines(
         logit += coef.pantry_weight * pantry
     with np.errstate(divide="ignore"):
         np.subtract(np.log(chance) - np.log1p(-chance), logit, out=logit)
-        logit += coef.routine_value_weight * np.log(total)
+        value = np.log(total)
+        if coef.routine_value_weight != 1.0:  # ω = 1: one pass fewer over the array
+            value *= coef.routine_value_weight
+        logit += value
     np.negative(logit, out=logit)  # then 1 / (1 + e^{−logit}), the chance of a line
     np.exp(logit, out=logit)
     logit += 1.0

@@ -135,15 +135,7 @@ def fit_price_response(log: TransactionLog, min_days: int = 10) -> PriceResponse
     if groups.size < 2:
         raise ParameterError(f"min_days = {min_days}: fewer than 2 products have that many days with sales to fit")
     relative = np.log(days.price[keep] / days.regular[keep])
-    columns = np.column_stack([np.minimum(relative, 0.0), np.maximum(relative, 0.0)])
-    moves = [k for k in range(2) if np.ptp(_demeaned(columns[:, k : k + 1], cluster)) > 0]
-    if not moves:
-        raise ParameterError("the prices do not move within products: no price response to fit")
-    ols = _FixedEffects(columns[:, moves], np.log(days.units[keep]), cluster, "prices below and above the regular")
-    slopes = [
-        ols.estimate(np.eye(len(moves))[moves.index(k)]) if k in moves else Estimate(NAN, NAN, NAN) for k in (0, 1)
-    ]
-    return PriceResponse(slopes[0], slopes[1], int(ols.rows), int(groups.size))
+    return _piecewise(relative, np.log(days.units[keep]), cluster, "products")
 
 
 def fit_category_response(log: TransactionLog, min_days: int = 10) -> PriceResponse:
@@ -167,16 +159,22 @@ def fit_category_response(log: TransactionLog, min_days: int = 10) -> PriceRespo
     groups, cluster = np.unique(category[keep], return_inverse=True)
     if groups.size < 2:
         raise ParameterError(f"min_days = {min_days}: fewer than 2 categories have lines on that many days to fit")
-    columns = np.column_stack([np.minimum(relative[keep], 0.0), np.maximum(relative[keep], 0.0)])
+    return _piecewise(relative[keep], np.log(lines[keep] / visits[day[keep]]), cluster, "categories")
+
+
+def _piecewise(relative: np.ndarray, y: np.ndarray, cluster: np.ndarray, groups: str) -> PriceResponse:
+    """OLS of ``y`` [D] on min(``relative``, 0) and max(``relative``, 0) [D] with a fixed effect per ``cluster``
+    (ids 0 … G − 1, the ``groups`` named in errors) and clustered errors: a slope below and above 0, nan for a side
+    with no row that moves within its group."""
+    columns = np.column_stack([np.minimum(relative, 0.0), np.maximum(relative, 0.0)])
     moves = [k for k in range(2) if np.ptp(_demeaned(columns[:, k : k + 1], cluster)) > 0]
     if not moves:
-        raise ParameterError("the prices do not move within categories: no category response to fit")
-    y = np.log(lines[keep] / visits[day[keep]])
+        raise ParameterError(f"the prices do not move within {groups}: no response to fit")
     ols = _FixedEffects(columns[:, moves], y, cluster, "prices below and above the regular")
     slopes = [
         ols.estimate(np.eye(len(moves))[moves.index(k)]) if k in moves else Estimate(NAN, NAN, NAN) for k in (0, 1)
     ]
-    return PriceResponse(slopes[0], slopes[1], int(ols.rows), int(groups.size))
+    return PriceResponse(slopes[0], slopes[1], int(ols.rows), int(cluster.max()) + 1)
 
 
 def _demeaned(x: np.ndarray, cluster: np.ndarray) -> np.ndarray:
