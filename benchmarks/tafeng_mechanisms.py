@@ -374,17 +374,22 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="compare with docs/calibration.md instead of writing")
     args = parser.parse_args()
     store = Store(args.scenario)
-    text = CALIBRATION.read_text(encoding="utf-8")
-    stale = []
+    blocks = {}
     for name in args.only or TABLES:
         start = time.perf_counter()
         lines = TABLES[name](store)
-        begin, end = f"<!-- tafeng-mechanisms:{name}:begin -->", f"<!-- tafeng-mechanisms:{name}:end -->"
-        block = "\n".join([begin, *lines, end])
+        blocks[name] = "\n".join([f"<!-- tafeng-mechanisms:{name}:begin -->", *lines,
+                                  f"<!-- tafeng-mechanisms:{name}:end -->"])  # fmt: skip
         print(f"{name} ({CAPTIONS[name]}; {time.perf_counter() - start:.0f} s)", *lines, "", sep="\n", flush=True)
-        if block not in text:
-            stale.append(name)
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _, b=block: b, text, flags=re.S)
+    text = CALIBRATION.read_text(encoding="utf-8")  # read now: edits made while the tables computed are kept
+    stale = [name for name, block in blocks.items() if block not in text]
+    for name, block in blocks.items():
+        pattern = (
+            re.escape(f"<!-- tafeng-mechanisms:{name}:begin -->")
+            + ".*?"
+            + re.escape(f"<!-- tafeng-mechanisms:{name}:end -->")
+        )
+        text = re.sub(pattern, lambda _, b=block: b, text, flags=re.S)
     if args.check:
         print(
             f"docs/calibration.md: tables not as computed: {', '.join(stale)}"
