@@ -378,18 +378,13 @@ def main() -> int:
     for name in args.only or TABLES:
         start = time.perf_counter()
         lines = TABLES[name](store)
-        blocks[name] = "\n".join([f"<!-- tafeng-mechanisms:{name}:begin -->", *lines,
-                                  f"<!-- tafeng-mechanisms:{name}:end -->"])  # fmt: skip
+        begin, end = (f"<!-- tafeng-mechanisms:{name}:{edge} -->" for edge in ("begin", "end"))
+        blocks[name] = (begin, end, "\n".join([begin, *lines, end]))
         print(f"{name} ({CAPTIONS[name]}; {time.perf_counter() - start:.0f} s)", *lines, "", sep="\n", flush=True)
     text = CALIBRATION.read_text(encoding="utf-8")  # read now: edits made while the tables computed are kept
-    stale = [name for name, block in blocks.items() if block not in text]
-    for name, block in blocks.items():
-        pattern = (
-            re.escape(f"<!-- tafeng-mechanisms:{name}:begin -->")
-            + ".*?"
-            + re.escape(f"<!-- tafeng-mechanisms:{name}:end -->")
-        )
-        text = re.sub(pattern, lambda _, b=block: b, text, flags=re.S)
+    stale = [name for name, (_, _, block) in blocks.items() if block not in text]
+    for begin, end, block in blocks.values():
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _, b=block: b, text, flags=re.S)
     if args.check:
         print(
             f"docs/calibration.md: tables not as computed: {', '.join(stale)}"
