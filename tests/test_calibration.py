@@ -394,3 +394,28 @@ def test_data_describe_writes_the_tafeng_report(tmp_path: Path) -> None:
     assert (out / "tafeng_visits_per_day.png").stat().st_size > 10_000
     assert fitted["partly_recorded_days"] == {}  # the same visits every day
     assert "Partly recorded days of Nov 2000 – Jan 2001" in (out / "tafeng.md").read_text()
+
+
+def test_february_store_search_averages_several_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every point of the later window's store search is the mean of :data:`REPLICATES` stores, seeds ``seed`` on."""
+    from shopgym.calibration import later_policy
+    from shopgym.calibration.store import StorePolicy
+    from shopgym.calibration.tafeng import tafeng_base, tafeng_windows
+
+    seeds: list[int] = []
+    simulate = later_policy.simulate_store
+
+    def recorded(scenario: object, days: int, shoppers: int, seed: int, *rest: object) -> TransactionLog:
+        seeds.append(seed)
+        return simulate(scenario, days, shoppers, seed, *rest)
+
+    monkeypatch.setattr(later_policy, "simulate_store", recorded)
+    (_, fitted), (_, held) = tafeng_windows(_tafeng_file(tmp_path / "ta_feng.csv", seed=1)).items()
+    first_day = int(fitted.day.max()) + 1
+    policy = StorePolicy(rise_chance=0.01, checkout_chance=0.1)
+    later_policy.calibrate_later_policy(
+        held, tafeng_base(), policy, first_day, seed=5, shoppers=40, steps=0, burn_in=20
+    )
+    assert later_policy.REPLICATES > 1
+    assert seeds == [5 + r for r in range(later_policy.REPLICATES)] * (len(seeds) // later_policy.REPLICATES)
+    assert len(seeds) == later_policy.REPLICATES * (1 + len(later_policy.LATER_KNOBS))  # the start and its Jacobian
