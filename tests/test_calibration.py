@@ -397,19 +397,25 @@ def test_data_describe_writes_the_tafeng_report(tmp_path: Path) -> None:
 
 
 def test_february_store_search_averages_several_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every point of the later window's store search is the mean of :data:`REPLICATES` stores, seeds ``seed`` on."""
+    """Every point of the later window's store search is the mean of :data:`REPLICATES` stores, seeds ``seed`` on,
+    each stepped through the earlier window once and continued from there at every point."""
     from shopgym.calibration import later_policy
-    from shopgym.calibration.store import StorePolicy
+    from shopgym.calibration.store import StorePolicy, StoreRun
     from shopgym.calibration.tafeng import tafeng_base, tafeng_windows
 
     seeds: list[int] = []
-    simulate = later_policy.simulate_store
+    continued: list[int] = []
 
-    def recorded(scenario: object, days: int, shoppers: int, seed: int, *rest: object) -> TransactionLog:
-        seeds.append(seed)
-        return simulate(scenario, days, shoppers, seed, *rest)
+    class Recorded(StoreRun):
+        def __init__(self, scenario: object, days: int, shoppers: int, seed: int, *rest: object) -> None:
+            seeds.append(seed)
+            super().__init__(scenario, days, shoppers, seed, *rest)
 
-    monkeypatch.setattr(later_policy, "simulate_store", recorded)
+        def with_policy(self, index: int, policy: StorePolicy) -> StoreRun:
+            continued.append(self.seed)
+            return super().with_policy(index, policy)
+
+    monkeypatch.setattr(later_policy, "StoreRun", Recorded)
     (_, fitted), (_, held) = tafeng_windows(_tafeng_file(tmp_path / "ta_feng.csv", seed=1)).items()
     first_day = int(fitted.day.max()) + 1
     policy = StorePolicy(rise_chance=0.01, checkout_chance=0.1)
@@ -417,5 +423,6 @@ def test_february_store_search_averages_several_stores(tmp_path: Path, monkeypat
         held, tafeng_base(), policy, first_day, seed=5, shoppers=40, steps=0, burn_in=20
     )
     assert later_policy.REPLICATES > 1
-    assert seeds == [5 + r for r in range(later_policy.REPLICATES)] * (len(seeds) // later_policy.REPLICATES)
-    assert len(seeds) == later_policy.REPLICATES * (1 + len(later_policy.LATER_KNOBS))  # the start and its Jacobian
+    assert seeds == [5 + r for r in range(later_policy.REPLICATES)]  # each store stepped once
+    points = 1 + len(later_policy.LATER_KNOBS)  # the start and its Jacobian
+    assert continued == seeds * points  # every point continues every store

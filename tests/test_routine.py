@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.calibration.store import StorePolicy, StoreRun, simulate_store
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
 from shopgym.params import ParameterError
 from shopgym.promote_bound import check_reduced, promote_reduction
@@ -302,6 +302,25 @@ def test_store_discounts_show_as_lines_below_the_regular_price():
     some = simulate_store(scenario, 30, 300, 0, StorePolicy(discount_chance=0.2, discount_depth=0.15), burn_in=30)
     np.testing.assert_allclose(none.unit_price, none.regular_price, rtol=1e-9, atol=0.006)
     assert (some.unit_price < 0.98 * some.regular_price).mean() > 0.05
+
+
+def test_a_store_run_continued_under_another_policy_is_a_run_started_with_it():
+    """A later window's store search steps the earlier window once and continues it under each policy it tries:
+    each continuation must be, line for line, the store started with that calendar (the later policies differ in
+    the chains the shelf spawns: sales, rises, none)."""
+    earlier = StorePolicy(discount_chance=0.1, discount_days=20.0, rise_chance=0.02, checkout_chance=0.1)
+    run = StoreRun(grocer(), 40, 300, 3, [(0, earlier), (25, earlier)], burn_in=30).run(25)
+    for later in (
+        StorePolicy(discount_chance=0.1, discount_days=20.0, sale_chance=0.05, checkout_chance=0.3),
+        StorePolicy(discount_chance=0.1, discount_days=20.0, rise_chance=0.1, rise_size=0.3),
+    ):
+        fresh = simulate_store(grocer(), 40, 300, 3, [(0, earlier), (25, later)], burn_in=30)
+        continued = run.with_policy(1, later).run().log()
+        for name in ("customer", "day", "product", "units", "paid", "cost"):
+            np.testing.assert_array_equal(getattr(continued, name), getattr(fresh, name))
+    assert run.day == 25  # the continuations stepped copies
+    with pytest.raises(ParameterError, match="past policy 1's first day 20"):
+        StoreRun(grocer(), 40, 300, 3, [(0, earlier), (20, earlier)], burn_in=30).run(25).with_policy(1, earlier)
 
 
 def test_a_store_with_churn_sees_new_customers_arrive():

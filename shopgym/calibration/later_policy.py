@@ -4,7 +4,8 @@ November to January): the store changed its shelf, the shoppers stayed.
 :func:`calibrate_later_policy` keeps the earlier policy's long promotions, whose spells outlast a month, and moves
 its rises, its till and a chain of short sales (:class:`shopgym.calibration.store.StorePolicy`) until stores
 simulated through both windows give, on average, the later window's store statistics, by the search of
-:mod:`shopgym.calibration.search`.
+:mod:`shopgym.calibration.search`. Each store steps the earlier window once; every point of the search continues it
+from the later window's first day (:meth:`shopgym.calibration.store.StoreRun.with_policy`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.search import Knob, Search, days_knob, identity, logit, sigmoid
-from shopgym.calibration.store import StorePolicy, simulate_store
+from shopgym.calibration.store import StorePolicy, StoreRun
 from shopgym.calibration.store_fit import BLOCKS, KNOBS, TARGETS, store_statistics
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.params import Scenario
@@ -65,16 +66,23 @@ def calibrate_later_policy(
     days = int(real.day.max()) + 1 if len(real) else 0
     share = recorded_share(real)
 
-    def store(later: StorePolicy, seed: int) -> dict[str, float]:
-        calendar = [(0, policy), (first_day, later)]
-        log = simulate_store(scenario, first_day + days, shoppers, seed, calendar, burn_in, kept)
+    # the earlier window, stepped once per store; the later policy's place is held by the earlier one
+    earlier = [
+        StoreRun(scenario, first_day + days, shoppers, seed + r, [(0, policy), (first_day, policy)], burn_in, kept).run(
+            first_day
+        )
+        for r in range(REPLICATES)
+    ]
+
+    def store(later: StorePolicy, r: int) -> dict[str, float]:
+        log = earlier[r].with_policy(1, later).run().log()
         window = log.take(np.flatnonzero(log.day >= first_day))
         window = replace(window, day=window.day - first_day)
-        return store_statistics(record(window, share, np.random.default_rng(seed)))
+        return store_statistics(record(window, share, np.random.default_rng(seed + r)))
 
     def simulate(values: dict[str, float]) -> dict[str, float]:
         later = StorePolicy(**(policy.model_dump() | {k.split(".")[1]: v for k, v in values.items()}))
-        stores = [store(later, seed + r) for r in range(REPLICATES)]
+        stores = [store(later, r) for r in range(REPLICATES)]
         return {name: float(np.mean([s[name] for s in stores])) for name in STORE_TARGETS}
 
     real_statistics = store_statistics(real)

@@ -20,6 +20,7 @@ by 15 % between burn-ins of one year and twelve.)
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,7 +33,7 @@ from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import resolve_scenario
 from shopgym.shoppers import ShopperState, churn_hazard
 
-__all__ = ["StorePolicy", "item_sales", "simulate_store"]
+__all__ = ["StorePolicy", "StoreRun", "item_sales", "simulate_store"]
 
 #: New shoppers drawn per slot, from which :func:`_steady_slots` picks the store's first ones.
 POOL = 4
@@ -192,6 +193,99 @@ def _log(lines: list[tuple[np.ndarray, ...]], catalog_category: np.ndarray) -> T
     )  # fmt: skip
 
 
+class StoreRun:
+    """A simulated store being stepped day by day (:func:`simulate_store`), which can be continued from where it
+    stands under another policy from a later day on (:meth:`with_policy`): a later window's store search steps the
+    earlier window once per store, not once per point. Arguments as :func:`simulate_store`."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str,
+        days: int,
+        shoppers: int,
+        seed: int,
+        policy: StorePolicy | Sequence[tuple[int, StorePolicy]] | None = None,
+        burn_in: int = 365,
+        kept: float = 1.0,
+    ) -> None:
+        scenario = resolve_scenario(scenario)
+        calendar = [(0, StorePolicy() if policy is None else policy)] if not isinstance(policy, Sequence) else policy
+        if days < 1 or shoppers < 1 or burn_in < 0 or not 0 < kept <= 1:
+            raise ParameterError(
+                f"days = {days}, shoppers = {shoppers}, burn_in = {burn_in}, kept = {kept}: allowed ≥ 1, ≥ 1, ≥ 0,"
+                " (0, 1]"
+            )
+        starts = [day for day, _ in calendar]
+        if not calendar or starts != sorted(starts):
+            raise ParameterError(f"policy starts on days {starts}: give at least one, in order of day")
+        simulator_seed, store_seed, slots_seed, till_seed = np.random.SeedSequence(seed).spawn(4)
+        self.simulator = MarketSimulator(scenario, 1, resolve_scenario)
+        self.simulator.seed(simulator_seed)
+        rng = np.random.default_rng(store_seed)
+        self.seed, self.calendar, self.starts, self.days, self.burn_in = seed, list(calendar), starts, days, burn_in
+        self._sales = item_sales(self.simulator.catalog)
+        # each shelf's stream as it was before its draw, so that a policy can be swapped for another (with_policy):
+        # a shelf's draws from the stream do not depend on its policy's values, so later shelves stay as they were
+        self._shelf_streams: list[np.random.Generator] = []
+        self._shelves: list[np.ndarray] = []
+        for _, store in calendar:
+            self._shelf_streams.append(copy.deepcopy(rng))
+            self._shelves.append(store.shelf(rng, burn_in + days, self._sales))
+        self.state, wait = _steady_slots(self.simulator, shoppers, rng)
+        self._visit_day = wait - burn_in  # each slot's shopper's next visit
+        self._customer = np.arange(shoppers)
+        self._keep = np.random.default_rng(slots_seed).random(shoppers) < kept
+        self._till = np.random.default_rng(till_seed)
+        self._lines: list[tuple[np.ndarray, ...]] = []
+        self.day = -burn_in  # the next day to step
+
+    def run(self, until: int | None = None) -> StoreRun:
+        """Step the days from :attr:`day` to ``until`` − 1 (None: to the last), and return the run."""
+        until = self.days if until is None else min(until, self.days)
+        simulator, catalog, state, shoppers = self.simulator, self.simulator.catalog, self.state, self._customer.size
+        for day in range(self.day, until):
+            rows = np.flatnonzero(self._visit_day == day)
+            if not rows.size:
+                continue
+            visitors = state.take(rows)
+            nothing = np.full((rows.size, 1), -1)  # the store shows no offers: what is bought is routine lines
+            policy_index = max(0, np.searchsorted(self.starts, day, side="right") - 1)
+            today = self._shelves[policy_index][day + self.burn_in]
+            outcome = simulator.step(visitors, nothing, np.ones((rows.size, 1)), shelf=today)
+            if day >= 0 and outcome.routine is not None:
+                row, column = np.nonzero((outcome.routine.item >= 0) & self._keep[rows][:, None])
+                item, units = outcome.routine.item[row, column], outcome.routine.units[row, column]
+                paid = units * catalog.price[item] * outcome.routine.paid_fraction[row, column]
+                paid *= self.calendar[policy_index][1].checkout(self._till, row.size)
+                lines = (self._customer[rows[row]], np.full(row.size, day), item, units, paid)
+                self._lines.append((*lines, units * catalog.cost[item]))
+            self._visit_day[rows] = day + (1 if outcome.gap is None else outcome.gap)
+            left = np.flatnonzero(outcome.churned)
+            if left.size:  # the slot's next shopper arrives when the leaver would have come back
+                self._customer[rows[left]] += shoppers
+                simulator.replace_shoppers(visitors, left)
+            state.assign(rows, visitors)
+        self.day = max(self.day, until)
+        return self
+
+    def with_policy(self, index: int, policy: StorePolicy) -> StoreRun:
+        """A copy of this run with the ``index``-th policy of its calendar replaced by ``policy`` (its shelf drawn
+        as it would have been): the same as a run started with that calendar, as long as this one has not reached
+        that policy's first day."""
+        first = self.starts[index] if index else -self.burn_in
+        if self.day > first:
+            raise ParameterError(f"the run is at day {self.day}, past policy {index}'s first day {first}")
+        other = copy.deepcopy(self)
+        other.calendar[index] = (self.calendar[index][0], policy)
+        stream = copy.deepcopy(self._shelf_streams[index])
+        other._shelves[index] = policy.shelf(stream, self.burn_in + self.days, self._sales)
+        return other
+
+    def log(self) -> TransactionLog:
+        """The lines recorded so far."""
+        return _log(self._lines, self.simulator.catalog.category)
+
+
 def simulate_store(
     scenario: Scenario | str,
     days: int,
@@ -208,47 +302,4 @@ def simulate_store(
     catalog's; the log's origin is a nominal date (day 0). Customer ``g·shoppers + s`` is the g-th shopper of slot s.
     The log keeps the lines of a random share ``kept`` of the slots (a thinned store whose kept slots step exactly
     as in the whole one, so a fit can move ``kept`` without redrawing them). Same seed, same log."""
-    scenario = resolve_scenario(scenario)
-    calendar = [(0, StorePolicy() if policy is None else policy)] if not isinstance(policy, Sequence) else policy
-    if days < 1 or shoppers < 1 or burn_in < 0 or not 0 < kept <= 1:
-        raise ParameterError(
-            f"days = {days}, shoppers = {shoppers}, burn_in = {burn_in}, kept = {kept}: allowed ≥ 1, ≥ 1, ≥ 0, (0, 1]"
-        )
-    starts = [day for day, _ in calendar]
-    if not calendar or starts != sorted(starts):
-        raise ParameterError(f"policy starts on days {starts}: give at least one, in order of day")
-    simulator_seed, store_seed, slots_seed, till_seed = np.random.SeedSequence(seed).spawn(4)
-    simulator = MarketSimulator(scenario, 1, resolve_scenario)
-    simulator.seed(simulator_seed)
-    rng = np.random.default_rng(store_seed)
-    catalog = simulator.catalog
-    sales = item_sales(catalog)
-    shelves = [store.shelf(rng, burn_in + days, sales) for _, store in calendar]
-    state, wait = _steady_slots(simulator, shoppers, rng)
-    visit_day = wait - burn_in  # each slot's shopper's next visit
-    customer = np.arange(shoppers)
-    keep = np.random.default_rng(slots_seed).random(shoppers) < kept
-    till = np.random.default_rng(till_seed)
-    lines: list[tuple[np.ndarray, ...]] = []
-    for day in range(-burn_in, days):
-        rows = np.flatnonzero(visit_day == day)
-        if not rows.size:
-            continue
-        visitors = state.take(rows)
-        nothing = np.full((rows.size, 1), -1)  # the store shows no offers: what is bought is routine lines
-        policy_index = max(0, np.searchsorted(starts, day, side="right") - 1)
-        today = shelves[policy_index][day + burn_in]
-        outcome = simulator.step(visitors, nothing, np.ones((rows.size, 1)), shelf=today)
-        if day >= 0 and outcome.routine is not None:
-            row, column = np.nonzero((outcome.routine.item >= 0) & keep[rows][:, None])
-            item, units = outcome.routine.item[row, column], outcome.routine.units[row, column]
-            paid = units * catalog.price[item] * outcome.routine.paid_fraction[row, column]
-            paid *= calendar[policy_index][1].checkout(till, row.size)
-            lines.append((customer[rows[row]], np.full(row.size, day), item, units, paid, units * catalog.cost[item]))
-        visit_day[rows] = day + (1 if outcome.gap is None else outcome.gap)
-        left = np.flatnonzero(outcome.churned)
-        if left.size:  # the slot's next shopper arrives when the leaver would have come back
-            customer[rows[left]] += shoppers
-            simulator.replace_shoppers(visitors, left)
-        state.assign(rows, visitors)
-    return _log(lines, catalog.category)
+    return StoreRun(scenario, days, shoppers, seed, policy, burn_in, kept).run().log()
