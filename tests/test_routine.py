@@ -306,13 +306,14 @@ def test_store_discounts_show_as_lines_below_the_regular_price():
 
 def test_a_store_run_continued_under_another_policy_is_a_run_started_with_it():
     """A later window's store search steps the earlier window once and continues it under each policy it tries:
-    each continuation must be, line for line, the store started with that calendar (the later policies differ in
-    the chains the shelf spawns: sales, rises, none)."""
+    each continuation must be, line for line, the store started with that calendar, whatever the later policy
+    changes: short sales and the till, rises, or the promotions themselves."""
     earlier = StorePolicy(discount_chance=0.1, discount_days=20.0, rise_chance=0.02, checkout_chance=0.1)
     run = StoreRun(grocer(), 40, 300, 3, [(0, earlier), (25, earlier)], burn_in=30).run(25)
     for later in (
         StorePolicy(discount_chance=0.1, discount_days=20.0, sale_chance=0.05, checkout_chance=0.3),
         StorePolicy(discount_chance=0.1, discount_days=20.0, rise_chance=0.1, rise_size=0.3),
+        StorePolicy(discount_chance=0.3, discount_days=5.0, discount_depth=0.3, discount_focus=1.0),
     ):
         fresh = simulate_store(grocer(), 40, 300, 3, [(0, earlier), (25, later)], burn_in=30)
         continued = run.with_policy(1, later).run().log()
