@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,16 @@ from shopgym.calibration.clicks import (
     fit_clicks,
     simulate_impressions,
 )
-from shopgym.calibration.fidelity import CLICK_STATISTICS, FidelityRow, Statistic, compare, write_report
+from shopgym.calibration.fidelity import (
+    CLICK_STATISTICS,
+    FidelityRow,
+    Statistic,
+    compare,
+    compare_again,
+    fidelity_records,
+    fidelity_table,
+    write_report,
+)
 from shopgym.calibration.store_fit import BLOCKS, KNOBS, START_CYCLES, TARGETS, calibrate_store
 from shopgym.calibration.tafeng import TAFENG_START
 from shopgym.calibration.transaction_log import TransactionLog
@@ -169,6 +179,33 @@ def test_report_files_follow_the_schema(tmp_path: Path) -> None:
     assert "![figure](figure.png)" in text
 
 
+def test_compare_again_judges_other_logs_against_the_same_real_side() -> None:
+    real = logged_model(-3.0, 0.2, 0.3, 40, 20_000, 1)
+    same = [logged_model(-3.0, 0.2, 0.3, 40, 20_000, seed) for seed in range(10, 30)]
+    other = [logged_model(-1.0, 0.2, 0.3, 40, 20_000, seed) for seed in range(10, 30)]
+    rate = Statistic("click rate", lambda log: log.click_rate, percent=True)
+    rows = compare([rate], real, other, bootstrap=200)
+    assert compare_again(rows, [rate], same) == compare([rate], real, same, bootstrap=200)  # one rule, one real side
+    assert not compare_again(rows, [rate], other)[0].within
+
+
+def test_a_baseline_adds_its_columns_count_and_record_keys() -> None:
+    rows = [
+        FidelityRow("a", 0.5, (0.4, 0.6), 0.55, (0.5, 0.6), True, percent=True),
+        FidelityRow("b", 2.0, (1.8, 2.2), 1.0, (0.9, 1.1), False),
+        FidelityRow("c", float("nan"), (float("nan"), float("nan")), 1.0, (0.9, 1.1), None),
+    ]
+    past = [replace(rows[0], simulated=0.9, within=False), replace(rows[1], simulated=2.1, within=True), rows[2]]
+    text = "\n".join(fidelity_table(rows, ("past", past)))
+    assert "| within | past | past within |" in text
+    assert "| a | 50.00 % | [40.00 %, 60.00 %] | 55.00 % | [50.00 %, 60.00 %] | yes | 90.00 % | **no** |" in text
+    assert "1 of 2 statistics within" in text and "; past: 1 of 2." in text
+    records = fidelity_records(rows, ("past", past), window="w")
+    assert [r["past_within"] for r in records] == [False, True, None] and records[1]["past"] == 2.1
+    assert records[0]["past_range"] == [0.5, 0.6] and records[0]["window"] == "w"
+    assert "past" not in fidelity_records(rows)[0]
+
+
 def test_click_statistics_on_a_tiny_log() -> None:
     log = ClickLog(np.array([1, 1, 2, 3]), np.array([1, 2, 1, 3]), np.array([1, 1, 0, 0], np.int8))
     values = {s.name: s.compute(log) for s in CLICK_STATISTICS}
@@ -292,10 +329,25 @@ def test_calibrate_and_fidelity_commands_on_transactions(tmp_path: Path) -> None
     assert {p.name for p in out.iterdir()} >= {"fidelity.json", "fidelity.md", "tafeng_fidelity.png"}
     records = json.loads((out / "fidelity.json").read_text())
     assert {r["window"] for r in records} == {"Nov 2000 – Jan 2001", "Feb 2001 (held out)"}
+    # the held-out month has the persistence baseline beside it; the fitted months, with no log before them, do not
+    assert all(("persistence_within" in r) == (r["window"] == "Feb 2001 (held out)") for r in records)
+    held_out = [r for r in records if r["window"] == "Feb 2001 (held out)" and r["within"] is not None]
+    assert all(isinstance(r["persistence_within"], bool) for r in held_out)
     assert all(r["tolerance"] > 0 for r in records if r["real"])  # a real 0 has a tolerance of 0, left out
     report = (out / "fidelity.md").read_text()
     assert "under the store policies (shelf and till) in the scenario's provenance" in report
     assert "-item catalog pooled" in report  # a thinned fit: the report pools stores of the scenario's own catalog
+    persistent = sum(r["persistence_within"] for r in held_out)
+    assert "2001-01-04 to 2001-01-31" in report and f"; persistence: {persistent} of {len(held_out)}." in report
+
+
+def test_the_persistence_forecast_reads_as_many_days_just_before_the_window() -> None:
+    from shopgym.calibration.tafeng import WINDOWS, days_before
+
+    first, last = days_before("Feb 2001 (held out)")
+    assert (first, last) == (np.datetime64("2001-01-04"), np.datetime64("2001-01-31"))
+    held_out = [np.datetime64(day) for day in WINDOWS["Feb 2001 (held out)"]]
+    assert last - first == held_out[1] - held_out[0] and last + 1 == held_out[0]
 
 
 def test_the_blocks_of_the_start_split_the_knobs_and_the_statistics() -> None:

@@ -11,7 +11,8 @@ For a statistic s and a real log of R rows:
 - ``within``: the two intervals overlap, or the values differ by at most the statistic's tolerance; null where
   the real log does not define the statistic (nothing to compare), and such a row is not counted.
 
-:func:`compare` computes the rows; :func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real,
+:func:`compare` computes the rows, :func:`compare_again` judges other logs (a baseline's) against the same real side;
+:func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real,
 real_ci, simulated, simulated_ci, within}``) and ``fidelity.md``, which shows the figures its caller drew.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "Statistic",
     "bootstrap_statistics",
     "compare",
+    "compare_again",
     "fidelity_markdown",
     "fidelity_records",
     "fidelity_table",
@@ -130,14 +132,24 @@ def compare(
     """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size. A row is
     within when the real interval and the simulated range overlap, or when the simulated median is within the
     statistic's tolerance of the real value; neither (None) when the real log does not define the statistic."""
-    sims = _table(statistics, simulated)
     reals = bootstrap_statistics(statistics, real, bootstrap, seed)
-    rows = []
-    for k, (statistic, (value, real_ci)) in enumerate(zip(statistics, reals, strict=True)):
+    rows = [FidelityRow(s.name, value, ci, float("nan"), (float("nan"),) * 2, None) for s, (value, ci) in
+            zip(statistics, reals, strict=True)]  # fmt: skip
+    return compare_again(rows, statistics, simulated)
+
+
+def compare_again(
+    rows: Sequence[FidelityRow], statistics: Sequence[Statistic[LogT]], simulated: Sequence[LogT]
+) -> list[FidelityRow]:
+    """``rows``' real side (of :func:`compare`, for ``statistics``) against other ``simulated`` logs, judged by the
+    same rule: e.g. a baseline's logs in the place of the scenario's."""
+    sims = _table(statistics, simulated)
+    judged = []
+    for k, (statistic, row) in enumerate(zip(statistics, rows, strict=True)):
         sim_ci = _interval(sims[:, k])
         median = float(np.nanmedian(sims[:, k])) if not np.isnan(sims[:, k]).all() else float("nan")
-        allowed = statistic.allowed(value)
-        rows.append(
+        value, real_ci, allowed = row.real, row.real_ci, statistic.allowed(row.real)
+        judged.append(
             FidelityRow(
                 statistic=statistic.name,
                 real=value,
@@ -151,7 +163,7 @@ def compare(
                 tolerance=allowed,
             )
         )
-    return rows
+    return judged
 
 
 # ---------------------------------------------------------------------------------------------- click statistics
@@ -217,12 +229,29 @@ def _show_ci(ci: tuple[float, float], percent: bool) -> str:
     return f"[{show_value(ci[0], percent)}, {show_value(ci[1], percent)}]"
 
 
-def fidelity_table(rows: Sequence[FidelityRow]) -> list[str]:
-    """The rows as a Markdown table, with a tolerance column where some statistic has one, and the count within."""
+def _verdict(row: FidelityRow) -> str:
+    return "n/a" if row.within is None else "yes" if row.within else "**no**"
+
+
+def _within(rows: Sequence[FidelityRow]) -> tuple[int, int]:
+    """(rows within, rows counted): a row the real log does not define is not counted."""
+    defined = [row for row in rows if row.within is not None]
+    return sum(row.within for row in defined), len(defined)
+
+
+def fidelity_table(rows: Sequence[FidelityRow], baseline: tuple[str, Sequence[FidelityRow]] | None = None) -> list[str]:
+    """The rows as a Markdown table, with a tolerance column where some statistic has one, and the count within.
+    ``baseline`` (a name, and rows of :func:`compare_again` for the same statistics) adds its value and verdict as
+    two more columns, and its count."""
     tolerant = any(row.tolerance for row in rows)
     head = ["statistic", "real", "real 95 % CI", "simulated", "simulated 95 % range", *(["tolerance"] * tolerant)]
-    lines = ["| " + " | ".join(head) + " | within |", "|---|" + "---:|" * (len(head) - 1) + ":---:|"]
-    for row in rows:
+    extra = [] if baseline is None else [baseline[0], f"{baseline[0]} within"]
+    lines = [
+        "| " + " | ".join([*head, "within", *extra]) + " |",
+        "|---|" + "---:|" * (len(head) - 1) + ":---:|" + "---:|:---:|" * (baseline is not None),
+    ]
+    others = [None] * len(rows) if baseline is None else baseline[1]
+    for row, other in zip(rows, others, strict=True):
         cells = [
             row.statistic,
             show_value(row.real, row.percent),
@@ -230,14 +259,17 @@ def fidelity_table(rows: Sequence[FidelityRow]) -> list[str]:
             show_value(row.simulated, row.percent),
             _show_ci(row.simulated_ci, row.percent),
             *([f"± {show_value(row.tolerance, row.percent)}"] * tolerant),
+            _verdict(row),
+            *([] if other is None else [show_value(other.simulated, other.percent), _verdict(other)]),
         ]
-        verdict = "n/a" if row.within is None else "yes" if row.within else "**no**"
-        lines.append("| " + " | ".join(cells) + f" | {verdict} |")
+        lines.append("| " + " | ".join(cells) + " |")
     rule = "the intervals overlap" + (", or the values differ by at most the tolerance" if tolerant else "")
-    defined = [row for row in rows if row.within is not None]
-    undefined = len(rows) - len(defined)
+    within, counted = _within(rows)
+    undefined = len(rows) - counted
     note = f"; {undefined} not defined by the real log, n/a" if undefined else ""
-    return [*lines, "", f"{sum(row.within for row in defined)} of {len(defined)} statistics within ({rule}){note}."]
+    if baseline is not None:
+        note += f"; {baseline[0]}: {_within(baseline[1])[0]} of {counted}"
+    return [*lines, "", f"{within} of {counted} statistics within ({rule}){note}."]
 
 
 def fidelity_markdown(title: str, rows: Sequence[FidelityRow], notes: Sequence[str], figures: Sequence[str]) -> str:
@@ -259,13 +291,17 @@ def write_report(
     write_atomic(folder / "fidelity.md", fidelity_markdown(title, rows, notes, figures))
 
 
-def fidelity_records(rows: Sequence[FidelityRow], **extra: str) -> list[dict]:
+def fidelity_records(
+    rows: Sequence[FidelityRow], baseline: tuple[str, Sequence[FidelityRow]] | None = None, **extra: str
+) -> list[dict]:
     """The rows as ``fidelity.json`` records (``{statistic, real, real_ci, simulated, simulated_ci, within}``, plus
-    ``tolerance`` where a statistic has one, and the ``extra`` keys); JSON has no NaN, so undefined values are None."""
+    ``tolerance`` where a statistic has one, and the ``extra`` keys); JSON has no NaN, so undefined values are None.
+    ``baseline`` (a name, and rows of :func:`compare_again`) adds ``<name>``, ``<name>_range`` and ``<name>_within``."""
 
     def number(value: float) -> float | None:
         return float(value) if np.isfinite(value) else None
 
+    others = [None] * len(rows) if baseline is None else baseline[1]
     return [
         {
             **extra,
@@ -276,6 +312,15 @@ def fidelity_records(rows: Sequence[FidelityRow], **extra: str) -> list[dict]:
             "simulated_ci": [number(v) for v in row.simulated_ci],
             "within": row.within,
             **({"tolerance": number(row.tolerance)} if row.tolerance else {}),
+            **(
+                {}
+                if other is None or baseline is None
+                else {
+                    baseline[0]: number(other.simulated),
+                    f"{baseline[0]}_range": [number(v) for v in other.simulated_ci],
+                    f"{baseline[0]}_within": other.within,
+                }
+            ),
         }
-        for row in rows
+        for row, other in zip(rows, others, strict=True)
     ]

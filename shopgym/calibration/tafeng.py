@@ -36,7 +36,15 @@ from shopgym.files import write_atomic
 from shopgym.params import Scenario
 from shopgym.scenarios import get_scenario
 
-__all__ = ["WINDOWS", "calibrate_tafeng", "describe_tafeng", "tafeng_base", "tafeng_windows"]
+__all__ = [
+    "WINDOWS",
+    "calibrate_tafeng",
+    "days_before",
+    "describe_tafeng",
+    "tafeng_base",
+    "tafeng_windows",
+    "windows_of",
+]
 
 #: The calibration's windows: the fitted months and the held-out month.
 WINDOWS = {"Nov 2000 – Jan 2001": ("2000-11-01", "2001-01-31"), "Feb 2001 (held out)": ("2001-02-01", "2001-02-28")}
@@ -87,8 +95,19 @@ TAFENG_START: dict[str, float] = {
 
 def tafeng_windows(path: str | os.PathLike[str] | None = None) -> dict[str, TransactionLog]:
     """The Ta Feng log cut into :data:`WINDOWS`, each with its first day as day 0."""
-    log = TransactionLog.of(load_tafeng(path))
+    return windows_of(TransactionLog.of(load_tafeng(path)))
+
+
+def windows_of(log: TransactionLog) -> dict[str, TransactionLog]:
+    """``log`` (Ta Feng's, or one in its layout) cut into :data:`WINDOWS`, each with its first day as day 0."""
     return {name: log.between(*window) for name, window in WINDOWS.items()}
+
+
+def days_before(name: str) -> tuple[np.datetime64, np.datetime64]:
+    """The first and last day of as many days as window ``name`` of :data:`WINDOWS` has, just before it: the span
+    of the log that the persistence forecast of that window (the log's own past as the prediction) reads."""
+    first, last = (np.datetime64(day, "D") for day in WINDOWS[name])
+    return first - (last - first) - 1, first - 1
 
 
 def tafeng_base() -> Scenario:

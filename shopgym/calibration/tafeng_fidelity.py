@@ -13,7 +13,10 @@ with enough slots. Each simulated window is recorded through the real window's r
 (:mod:`shopgym.calibration.recording`), as the fit's are. Every statistic of :mod:`shopgym.calibration.transactions`
 and the reference-price regression's coefficients are then compared per window
 (:func:`shopgym.calibration.fidelity.compare`), with figures: gaps between visits, discount depth, the response of
-units sold to the price against the reference price, and retention.
+units sold to the price against the reference price, and retention. Beside each held-out window's rows stands a
+baseline that needs no model: the persistence forecast, the log's own days just before the window (as many as it has,
+:func:`shopgym.calibration.tafeng.days_before`) taken as its prediction, its range from bootstrap resamples of them
+over customers, judged by the same rule (:func:`shopgym.calibration.fidelity.compare_again`).
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from shopgym.calibration.fidelity import FidelityRow, compare, fidelity_records, fidelity_table
+from shopgym.calibration.fidelity import FidelityRow, compare, compare_again, fidelity_records, fidelity_table
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
-from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
+from shopgym.calibration.tafeng import WINDOWS, days_before, windows_of
 from shopgym.calibration.transaction_log import TransactionLog, product_days
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS, discounted_lines, retention_curve, visit_gaps
+from shopgym.datasets import load_tafeng
 from shopgym.files import write_atomic
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import list_scenarios, preset_provenance, read_provenance, resolve_scenario
@@ -46,6 +50,8 @@ __all__ = ["store_calendar", "tafeng_fidelity"]
 STATISTICS = (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)
 #: Slots of the pilot run that sizes the replicates.
 PILOT_SHOPPERS = 2000
+#: The name of a held-out window's baseline: the log's own days just before it as the prediction (no change).
+PERSISTENCE = "persistence"
 
 
 def _provenance(scenario: str) -> dict[str, Any]:
@@ -122,7 +128,8 @@ def tafeng_fidelity(
             "sells nothing to compare; calibrate one with `shopgym calibrate tafeng`"
         )
     calendar, source = store_calendar(scenario)
-    real = tafeng_windows(path)
+    log = TransactionLog.of(load_tafeng(path))
+    real = windows_of(log)
     first = next(iter(WINDOWS))
     customers = np.unique(real[first].customer).size
     per_item = _provenance(scenario).get("customers_per_item")
@@ -142,23 +149,45 @@ def tafeng_fidelity(
         for r in range(replicates)
     ]
     rows = {name: compare(STATISTICS, real[name], [sim[name] for sim in sims], bootstrap, seed) for name in WINDOWS}
+    rng = np.random.default_rng(seed)
+    persistence: dict[str, tuple[str, list[FidelityRow]]] = {}  # the held-out windows' baseline
+    for name in list(WINDOWS)[1:]:
+        before = _resamples(log.between(*days_before(name)), replicates, rng)
+        persistence[name] = (PERSISTENCE, compare_again(rows[name], STATISTICS, before))
     out.mkdir(parents=True, exist_ok=True)
     figures = _figures(real, sims[0], out)
-    records = [record for name in WINDOWS for record in fidelity_records(rows[name], window=name)]
+    records = [
+        record for name in WINDOWS for record in fidelity_records(rows[name], persistence.get(name), window=name)
+    ]
     write_atomic(out / "fidelity.json", json.dumps(records, indent=2) + "\n")
     about = {"scenario": market.name, "replicates": replicates, "shoppers": stores * shoppers, "source": source}
-    write_atomic(out / "fidelity.md", _markdown(rows, real, about, bootstrap, figures))
+    write_atomic(out / "fidelity.md", _markdown(rows, persistence, real, about, bootstrap, figures))
     return rows
 
 
+def _resamples(log: TransactionLog, count: int, rng: np.random.Generator) -> list[TransactionLog]:
+    """``count`` bootstrap resamples of ``log`` by customer: the range a log like it shows by chance."""
+    return [log.resample(rng) for _ in range(count)]
+
+
 def _markdown(
-    rows: dict[str, list[FidelityRow]], real: dict[str, TransactionLog], about: dict[str, Any], bootstrap: int,
-    figures: list[str],
+    rows: dict[str, list[FidelityRow]], persistence: dict[str, tuple[str, list[FidelityRow]]],
+    real: dict[str, TransactionLog], about: dict[str, Any], bootstrap: int, figures: list[str],
 ) -> str:  # fmt: skip
     lines = [f"# `{about['scenario']}` against the Ta Feng grocery log", ""]
     for name, window in rows.items():
         customers = np.unique(real[name].customer).size
-        lines += [f"## {name}: {len(real[name]):,} lines of {customers:,} customers", "", *fidelity_table(window), ""]
+        lines += [f"## {name}: {len(real[name]):,} lines of {customers:,} customers", ""]
+        if name in persistence:
+            first, last = days_before(name)
+            lines += [
+                f"Column *{PERSISTENCE}*: the log's own {(last - first).astype(int) + 1} days just before this window"
+                f" ({first} to {last}) taken as its prediction, with the median and 2.5–97.5 percentiles of "
+                f"{about['replicates']} bootstrap resamples of them over customers, judged by the same rule: what a "
+                "model that reproduced the log's recent past exactly, and no change, would score.",
+                "",
+            ]
+        lines += [*fidelity_table(window, persistence.get(name)), ""]
     lines += [
         f"Real 95 % CI: percentile bootstrap over customers ({bootstrap} resamples). Simulated: the median and the "
         f"2.5–97.5 percentiles of {about['replicates']} store logs simulated from the scenario with "
