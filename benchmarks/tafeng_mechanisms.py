@@ -14,6 +14,7 @@ each table keeps is in its caption (:data:`CAPTIONS`).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import time
 from collections.abc import Callable
@@ -22,18 +23,22 @@ from pathlib import Path
 import numpy as np
 
 from shopgym.calibration.clicks import Estimate
+from shopgym.calibration.fidelity import compare, compare_again
+from shopgym.calibration.later_policy import STORE_TARGETS
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import fit_category_response, fit_price_response, fit_reference_price
 from shopgym.calibration.store import StorePolicy, item_sales, simulate_store
-from shopgym.calibration.tafeng import WINDOWS, tafeng_windows
-from shopgym.calibration.tafeng_fidelity import store_calendar
+from shopgym.calibration.tafeng import WINDOWS, days_before, tafeng_windows
+from shopgym.calibration.tafeng_fidelity import STATISTICS, store_calendar
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS, customer_means, visit_gaps
 from shopgym.core import MarketSimulator
+from shopgym.datasets import load_tafeng
 from shopgym.params import Scenario
 from shopgym.scenarios import list_scenarios, preset_provenance, read_provenance, resolve_scenario
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "docs" / "calibration.md"
+REPORT = CALIBRATION.parent / "calibration" / "tafeng_fit" / "fidelity.json"
 SLOTS, DAYS = 6000, 92
 NAMED = {s.name: s.compute for s in TRANSACTION_STATISTICS}
 PERCENT = {s.name for s in TRANSACTION_STATISTICS if s.percent}
@@ -98,6 +103,7 @@ class Store:
     """The preset's November to January store, simulated on demand for a variant of the scenario or shelf."""
 
     def __init__(self, name: str) -> None:
+        self.name = name
         self.scenario = resolve_scenario(name)
         calendar, _ = store_calendar(name)
         self.policy: StorePolicy = calendar[0][1]
@@ -335,6 +341,38 @@ def fit(store: Store) -> list[str]:
     return table(["statistic", "Ta Feng, Nov – Jan", "simulated store"], rows)
 
 
+def persistence(store: Store) -> list[str]:
+    """February predicted by the log's own earlier days, 28 at a time (no model, no change), judged as the fidelity
+    report judges the preset: what a model that reproduced the log's past exactly would score on February. The
+    preset's row is its shipped report's (docs/calibration/tafeng_fit); its February shelf is fitted to February's
+    store statistics, so the last column leaves those out."""
+    log = TransactionLog.of(load_tafeng())
+    held = store.real[HELD]
+    rows = compare(STATISTICS, held, [held], bootstrap=200, seed=0)  # the real side: February's 95 % intervals
+    spans = {"1–28 November": ("2000-11-01", "2000-11-28"), "1–28 December": ("2000-12-01", "2000-12-28"),
+             "4–31 January (the report's persistence)": tuple(str(day) for day in days_before(HELD))}  # fmt: skip
+    verdicts = {}
+    for label, span in spans.items():
+        before = log.between(*span)
+        rng = np.random.default_rng(0)  # each span's resamples as the report draws its persistence's
+        judged = compare_again(rows, STATISTICS, [before.resample(rng) for _ in range(20)])
+        verdicts[label] = {row.statistic: row.within for row in judged if row.within is not None}
+    if store.name == "tafeng":
+        report = json.loads(REPORT.read_text(encoding="utf-8"))
+        verdicts["the preset (its fidelity report)"] = {
+            r["statistic"]: r["within"] for r in report if r["window"] == HELD and r["within"] is not None
+        }
+
+    def cells(verdict: dict[str, bool], leave_out: tuple[str, ...] = ()) -> str:
+        kept = [within for name, within in verdict.items() if name not in leave_out]
+        return f"{sum(kept)} of {len(kept)}"
+
+    always = set.intersection(*({n for n, w in verdicts[label].items() if not w} for label in spans))
+    header = ["the prediction of February", "statistics within", "without the 8 of February's store fit"]
+    out = [(label, [cells(v), cells(v, tuple(STORE_TARGETS))]) for label, v in verdicts.items()]
+    return [*table(header, out), "", f"Missed by all three spans of the log: {'; '.join(sorted(always))}."]
+
+
 #: Each table by its marker name, and the function that computes it.
 TABLES: dict[str, Callable[[Store], list[str]]] = {
     "fit": fit,
@@ -349,6 +387,7 @@ TABLES: dict[str, Callable[[Store], list[str]]] = {
     "prices": prices,
     "visits": visits,
     "focus": focus,
+    "persistence": persistence,
 }
 CAPTIONS = {
     "fit": "the fit's statistics, from the preset's provenance block",
@@ -364,6 +403,8 @@ CAPTIONS = {
     "prices": "seed 1, the fitted share of slots kept; 95 % intervals clustered by product",
     "visits": "seed 1, the fitted share of slots kept, recorded through the log's gaps but the last row",
     "focus": "the promotions' share of days per item, from the catalog's sales at list price",
+    "persistence": "the log alone; 20 bootstrap resamples of each span over customers, February's 95 % intervals "
+    "from 200",
 }
 
 
