@@ -12,8 +12,8 @@ For a statistic s and a real log of R rows:
   the real log does not define the statistic (nothing to compare), and such a row is not counted.
 
 :func:`compare` computes the rows, :func:`compare_again` judges other logs (a baseline's) against the same real side;
-:func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real,
-real_ci, simulated, simulated_ci, within}``) and ``fidelity.md``, which shows the figures its caller drew.
+:func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real, real_ci, simulated, simulated_ci,
+within}``) and ``fidelity.md``, which shows the figures its caller drew.
 """
 
 from __future__ import annotations
