@@ -1,7 +1,7 @@
 """Regenerate the ablation tables of docs/calibration.md (the `tafeng` preset): which mechanism makes which of the
 log's structures, each measured by turning it off in the preset's simulated store.
 
-Run: ``python benchmarks/tafeng_mechanisms.py`` (about 5 minutes on 2 cores; needs ``shopgym data fetch tafeng``).
+Run: ``python benchmarks/tafeng_mechanisms.py`` (about 10 minutes on 2 cores; needs ``shopgym data fetch tafeng``).
 It rewrites docs/calibration.md between each table's ``<!-- tafeng-mechanisms:NAME:begin -->`` and
 ``<!-- tafeng-mechanisms:NAME:end -->`` markers, and prints the tables. ``--scenario FILE`` measures a scenario
 file with a provenance block instead (a refit's output) and only prints; ``--check`` says whether the page's tables
