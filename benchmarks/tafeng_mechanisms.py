@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from shopgym.calibration.clicks import Estimate
-from shopgym.calibration.fidelity import compare, compare_again
+from shopgym.calibration.fidelity import compare_again, real_side
 from shopgym.calibration.later_policy import STORE_TARGETS
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import fit_category_response, fit_price_response, fit_reference_price
@@ -345,8 +345,7 @@ def _judged(log: TransactionLog, target: tuple[str, str], before: tuple[str, str
     """Each statistic's verdict on the log's days ``target`` (first, last) predicted by its days ``before``: 20
     bootstrap resamples of those over customers, judged by the fidelity report's rule against the target's 95 %
     intervals (200 resamples), as the report judges its persistence forecast (the same seeds)."""
-    real = log.between(*target)
-    rows = compare(STATISTICS, real, [real], bootstrap=200, seed=0)  # the real side; the simulated one is replaced
+    rows = real_side(STATISTICS, log.between(*target), bootstrap=200, seed=0)
     rng = np.random.default_rng(0)
     past = log.between(*before)
     judged = compare_again(rows, STATISTICS, [past.resample(rng) for _ in range(20)])

@@ -43,6 +43,7 @@ __all__ = [
     "fidelity_markdown",
     "fidelity_records",
     "fidelity_table",
+    "real_side",
     "show_value",
     "write_report",
 ]
@@ -132,17 +133,24 @@ def compare(
     """The report's rows: ``real`` is the real log, ``simulated`` replicate logs of the real log's size. A row is
     within when the real interval and the simulated range overlap, or when the simulated median is within the
     statistic's tolerance of the real value; neither (None) when the real log does not define the statistic."""
+    return compare_again(real_side(statistics, real, bootstrap, seed), statistics, simulated)
+
+
+def real_side(
+    statistics: Sequence[Statistic[LogT]], real: LogT, bootstrap: int = 1000, seed: int = 0
+) -> list[FidelityRow]:
+    """Rows with only the real log's values and intervals (:func:`bootstrap_statistics`) filled in, for
+    :func:`compare_again` to judge simulated logs against."""
     reals = bootstrap_statistics(statistics, real, bootstrap, seed)
-    rows = [FidelityRow(s.name, value, ci, float("nan"), (float("nan"),) * 2, None) for s, (value, ci) in
+    return [FidelityRow(s.name, value, ci, float("nan"), (float("nan"),) * 2, None) for s, (value, ci) in
             zip(statistics, reals, strict=True)]  # fmt: skip
-    return compare_again(rows, statistics, simulated)
 
 
 def compare_again(
     rows: Sequence[FidelityRow], statistics: Sequence[Statistic[LogT]], simulated: Sequence[LogT]
 ) -> list[FidelityRow]:
-    """``rows``' real side (of :func:`compare`, for ``statistics``) against other ``simulated`` logs, judged by the
-    same rule: e.g. a baseline's logs in the place of the scenario's."""
+    """``rows``' real side (of :func:`real_side` or :func:`compare`, for ``statistics``) against other ``simulated``
+    logs, judged by the same rule: e.g. a baseline's logs in the place of the scenario's."""
     sims = _table(statistics, simulated)
     judged = []
     for k, (statistic, row) in enumerate(zip(statistics, rows, strict=True)):
