@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from shopgym.calibration.clicks import Estimate
-from shopgym.calibration.fidelity import compare_again, real_side
+from shopgym.calibration.fidelity import real_side
 from shopgym.calibration.later_policy import STORE_TARGETS
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import fit_category_response, fit_price_response, fit_reference_price
 from shopgym.calibration.store import StorePolicy, item_sales, simulate_store
 from shopgym.calibration.tafeng import WINDOWS, days_before, tafeng_windows
-from shopgym.calibration.tafeng_fidelity import STATISTICS, store_calendar
+from shopgym.calibration.tafeng_fidelity import STATISTICS, persistence_rows, store_calendar
 from shopgym.calibration.transaction_log import TransactionLog
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS, customer_means, visit_gaps
 from shopgym.core import MarketSimulator
@@ -343,12 +343,10 @@ def fit(store: Store) -> list[str]:
 
 def _judged(log: TransactionLog, target: tuple[str, str], before: tuple[str, str]) -> dict[str, bool]:
     """Each statistic's verdict on the log's days ``target`` (first, last) predicted by its days ``before``: 20
-    bootstrap resamples of those over customers, judged by the fidelity report's rule against the target's 95 %
-    intervals (200 resamples), as the report judges its persistence forecast (the same seeds)."""
+    bootstrap resamples of those (by each statistic's unit), judged by the fidelity report's rule against the
+    target's 95 % intervals (200 resamples), as the report judges its persistence forecast (the same seeds)."""
     rows = real_side(STATISTICS, log.between(*target), bootstrap=200, seed=0)
-    rng = np.random.default_rng(0)
-    past = log.between(*before)
-    judged = compare_again(rows, STATISTICS, [past.resample(rng) for _ in range(20)])
+    judged = persistence_rows(rows, log.between(*before), 20, np.random.default_rng(0))
     return {row.statistic: row.within for row in judged if row.within is not None}
 
 
@@ -423,8 +421,8 @@ CAPTIONS = {
     "prices": "seed 1, the fitted share of slots kept; 95 % intervals clustered by product",
     "visits": "seed 1, the fitted share of slots kept, recorded through the log's gaps but the last row",
     "focus": "the promotions' share of days per item, from the catalog's sales at list price",
-    "persistence": "the log alone; 20 bootstrap resamples of each span over customers, the predicted span's 95 % "
-    "intervals from 200",
+    "persistence": "the log alone; 20 bootstrap resamples of each span (by each statistic's unit), the predicted "
+    "span's 95 % intervals from 200",
 }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from shopgym.calibration.fidelity import compare
+from shopgym.calibration.fidelity import bootstrap_statistics, compare, resampled_values
 from shopgym.calibration.reference_prices import fit_category_response, fit_price_response, fit_reference_price
 from shopgym.calibration.transaction_log import TransactionLog, regular_prices
 from shopgym.calibration.transactions import TRANSACTION_STATISTICS
@@ -175,6 +176,65 @@ def test_resample_keeps_each_customers_rows_together_and_relabels_repeats() -> N
         sources.append(source)
     assert len(set(sources)) < customers  # some customer was drawn twice and became two customers
     assert len(resampled) == sum(len(by_customer[s]) for s in sources)
+
+
+def test_resample_by_product_or_category_keeps_their_rows_together_and_relabels_repeats() -> None:
+    rng = np.random.default_rng(2)
+    units = [(category, 10 * category + product) for category in range(8) for product in range(int(rng.integers(1, 4)))]
+    lines = [unit for unit in units for _ in range(int(rng.integers(1, 6)))]
+    # paid = the row's index, so a resampled row names its source row
+    log = make_log([(int(rng.integers(0, 50)), 0, p, c, 1, float(k), 1.0) for k, (c, p) in enumerate(lines)])
+    for unit in ("product", "category"):
+        column = getattr(log, unit)
+        ids = np.unique(column)
+        resampled = log.resample(np.random.default_rng(0), unit)
+        labels = getattr(resampled, unit)
+        assert np.unique(labels).tolist() == list(range(ids.size))  # as many units as the log has, relabelled
+        sources = []
+        for label in range(ids.size):
+            rows = resampled.paid[labels == label].astype(int)
+            [source] = np.unique(column[rows])
+            assert sorted(rows) == np.flatnonzero(column == source).tolist()  # all of one unit's rows, nothing else
+            sources.append(source)
+        assert len(set(sources)) < ids.size  # some unit was drawn twice and became two
+    # by category, a category drawn twice has products of its own: no product spans two categories
+    by_category = log.resample(np.random.default_rng(0), "category")
+    pairs = np.unique(np.column_stack([by_category.product, by_category.category]), axis=0)
+    assert np.unique(pairs[:, 0]).size == pairs.shape[0]
+    with pytest.raises(ParameterError, match="unit = 'visit': allowed customer, product, category"):
+        log.resample(np.random.default_rng(0), "visit")
+
+
+def test_product_statistics_are_bootstrapped_by_product() -> None:
+    """A customer bootstrap shifts a statistic of products' regular prices: each product here sells once at 10 and
+    once at 8 to two customers, so half the lines are discounted (a tie goes to the higher price), but a resample
+    that draws one of the two customers more often moves the product's regular price. By product, every resample
+    keeps the product's lines, and the estimate is inside its interval."""
+    log = make_log([(2 * p + k, 0, p, 0, 1, 10.0 - 2 * k, 5.0) for p in range(200) for k in (0, 1)])
+    share = STATISTICS["lines discounted > 2 % below regular (share)"]
+    assert share.unit == "product"
+    [(value, (low, high))] = bootstrap_statistics([share], log, bootstrap=100)
+    assert value == 0.5 and low <= value <= high
+    [(value, (low, high))] = bootstrap_statistics([replace(share, unit=None)], log, bootstrap=100)
+    assert high < value  # by customer the interval lies below the log's own value
+
+
+def test_resampled_values_draw_each_unit_in_turn_and_fix_what_is_not_resamplable() -> None:
+    rng = np.random.default_rng(3)
+    log = make_log(
+        [(int(rng.integers(0, 40)), int(rng.integers(0, 30)), p, 0, 1, float(rng.choice([8, 10])), 5.0)
+         for p in range(30) for _ in range(6)]
+    )  # fmt: skip
+    visits, share = STATISTICS["visits per customer"], STATISTICS["lines discounted > 2 % below regular (share)"]
+    fixed = STATISTICS["products sold per customer"]
+    values = resampled_values([visits, share, fixed], log, 30, np.random.default_rng(0))
+    # the log's default unit (customers) draws first, so its statistics do not move when others stand beside them
+    assert np.array_equal(values[:, 0], resampled_values([visits], log, 30, np.random.default_rng(0))[:, 0])
+    draws = np.random.default_rng(0)
+    by_customer = [visits.compute(log.resample(draws)) for _ in range(30)]
+    by_product = [share.compute(log.resample(draws, "product")) for _ in range(30)]
+    assert values[:, 0].tolist() == by_customer and values[:, 1].tolist() == by_product
+    assert (values[:, 2] == fixed.compute(log)).all()  # no interval: the log's own value in every row
 
 
 def test_compare_bootstraps_a_transaction_log_by_customer() -> None:

@@ -71,10 +71,13 @@ class ClickLog:
         """The log of the given rows."""
         return ClickLog(self.item_id[rows], self.position[rows], self.click[rows])
 
-    def resample(self, rng: np.random.Generator) -> ClickLog:
-        """A bootstrap resample by item: as many items as the log has, drawn with replacement, each with all its
-        rows; an item drawn twice counts as two items. Rows of one item share its attractiveness, so resampling
-        rows would understate the uncertainty and make clicks look more concentrated than they are."""
+    def resample(self, rng: np.random.Generator, unit: str | None = None) -> ClickLog:
+        """A bootstrap resample by item (``unit`` None or "item", the only unit): as many items as the log has, drawn
+        with replacement, each with all its rows; an item drawn twice counts as two items. Rows of one item share
+        its attractiveness, so resampling rows would understate the uncertainty and make clicks look more
+        concentrated than they are."""
+        if unit not in (None, "item"):
+            raise ParameterError(f"unit = {unit!r}: a click log resamples by item only")
         items, index = np.unique(self.item_id, return_inverse=True)
         order = np.argsort(index, kind="stable")
         starts = np.searchsorted(index[order], np.arange(items.size + 1))

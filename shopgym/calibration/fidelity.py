@@ -3,7 +3,8 @@
 For a statistic s and a real log of R rows:
 
 - ``real``: s on the real log; ``real_ci``: the 2.5 and 97.5 percentiles of s over bootstrap resamples of it,
-  drawn by the unit the rows depend on (items of a click log, customers of a transaction log).
+  drawn by the unit the rows depend on through s (items of a click log; customers of a transaction log, or its
+  products for a statistic of products' prices, :attr:`Statistic.unit`).
 - ``simulated``: the median of s over replicate logs of R rows simulated from the scenario under the real
   log's policy; ``simulated_ci``: their 2.5 and 97.5 percentiles, the range a log like the real one would show if
   the scenario were true. Replicates of the real size keep statistics that depend on the amount of data (how
@@ -43,17 +44,19 @@ __all__ = [
     "fidelity_markdown",
     "fidelity_records",
     "fidelity_table",
+    "judge",
     "real_side",
+    "resampled_values",
     "show_value",
     "write_report",
 ]
 
 
 class Resamplable(Protocol):
-    """A log that can be bootstrapped: a resample drawn the way the log's rows depend on each other (by item, by
-    customer)."""
+    """A log that can be bootstrapped: a resample drawn by a ``unit`` the log's rows depend on through a statistic
+    (item; customer, product, category), None for the log's default."""
 
-    def resample(self, rng: np.random.Generator) -> Self: ...
+    def resample(self, rng: np.random.Generator, unit: str | None = None) -> Self: ...
 
 
 LogT = TypeVar("LogT", bound=Resamplable)
@@ -73,6 +76,9 @@ class Statistic(Generic[LogT]):
     #: False where resampling the log's units biases the statistic (it counts distinct things across units, which
     #: a resample's repeated units do not add): no bootstrap interval then, and the verdict is the tolerance's
     resamplable: bool = True
+    #: the unit a bootstrap resample draws for this statistic (:meth:`Resamplable.resample`; None: the log's
+    #: default): the unit whose rows the statistic ties together, e.g. a product for a statistic of its regular price
+    unit: str | None = None
 
     def allowed(self, real: float) -> float:
         """The difference from ``real`` the verdict accepts besides overlapping intervals."""
@@ -106,19 +112,32 @@ def _table(statistics: Sequence[Statistic[LogT]], logs: Sequence[LogT]) -> np.nd
     return np.array(values, dtype=np.float64).reshape(-1, len(statistics))
 
 
+def resampled_values(
+    statistics: Sequence[Statistic[LogT]], log: LogT, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """[count, statistics]: each statistic on ``count`` bootstrap resamples of ``log`` drawn by its ``unit`` (the
+    units in the order the statistics first name them, each drawing ``count`` resamples from ``rng`` in turn); a
+    statistic that is not ``resamplable`` has its value on ``log`` itself in every row."""
+    values = np.empty((count, len(statistics)))
+    fixed = [k for k, statistic in enumerate(statistics) if not statistic.resamplable]
+    if fixed:
+        values[:, fixed] = _table([statistics[k] for k in fixed], [log])[0]
+    for unit in dict.fromkeys(statistic.unit for statistic in statistics if statistic.resamplable):
+        columns = [k for k, s in enumerate(statistics) if s.resamplable and s.unit == unit]
+        values[:, columns] = _table([statistics[k] for k in columns], [log.resample(rng, unit) for _ in range(count)])
+    return values
+
+
 def bootstrap_statistics(
     statistics: Sequence[Statistic[LogT]], log: LogT, bootstrap: int = 1000, seed: int = 0
 ) -> list[tuple[float, tuple[float, float]]]:
-    """Each statistic of ``log`` with its 95 % percentile-bootstrap interval (``log.resample``, ``bootstrap``
-    times); nan for a statistic that is not ``resamplable``."""
-    rng = np.random.default_rng(seed)
-    resampled = [statistic for statistic in statistics if statistic.resamplable]
-    boot = _table(resampled, [log.resample(rng) for _ in range(bootstrap)]) if resampled else np.zeros((0, 0))
+    """Each statistic of ``log`` with its 95 % percentile-bootstrap interval (:func:`resampled_values`,
+    ``bootstrap`` resamples per unit); nan for a statistic that is not ``resamplable``."""
+    boot = resampled_values(statistics, log, bootstrap, np.random.default_rng(seed))
     values = _table(statistics, [log])[0]
-    intervals = iter([_interval(boot[:, k]) for k in range(len(resampled))])
     no_interval = (float("nan"), float("nan"))
     return [
-        (float(values[k]), next(intervals) if statistic.resamplable else no_interval)
+        (float(values[k]), _interval(boot[:, k]) if statistic.resamplable else no_interval)
         for k, statistic in enumerate(statistics)
     ]
 
@@ -151,7 +170,12 @@ def compare_again(
 ) -> list[FidelityRow]:
     """``rows``' real side (of :func:`real_side` or :func:`compare`, for ``statistics``) against other ``simulated``
     logs, judged by the same rule: e.g. a baseline's logs in the place of the scenario's."""
-    sims = _table(statistics, simulated)
+    return judge(rows, statistics, _table(statistics, simulated))
+
+
+def judge(rows: Sequence[FidelityRow], statistics: Sequence[Statistic], sims: np.ndarray) -> list[FidelityRow]:
+    """``rows``' real side against values [logs, statistics] of the ``statistics`` on other logs (e.g.
+    :func:`resampled_values` of a baseline log), by the report's rule (:func:`compare`)."""
     judged = []
     for k, (statistic, row) in enumerate(zip(statistics, rows, strict=True)):
         sim_ci = _interval(sims[:, k])

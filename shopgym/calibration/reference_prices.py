@@ -229,8 +229,15 @@ def _coefficient(fit: Callable[[TransactionLog], object], name: str) -> Callable
 
 #: The reference-price regression's coefficients (:func:`fit_reference_price`, memory 0.7), the price response's
 #: slopes (:func:`fit_price_response`) and the category response's (:func:`fit_category_response`), as statistics.
+#: Each is bootstrapped by the groups its regression clusters by: products, or categories for the category response.
 REFERENCE_STATISTICS: tuple[Statistic[TransactionLog], ...] = tuple(
-    Statistic(name, _coefficient(fit, field), tolerance=COEFFICIENT_TOLERANCE, relative=False)
+    Statistic(
+        name,
+        _coefficient(fit, field),
+        tolerance=COEFFICIENT_TOLERANCE,
+        relative=False,
+        unit="category" if fit is fit_category_response else "product",
+    )
     for name, fit, field in (
         ("reference regression: log(price / regular)", fit_reference_price, "price_elasticity"),
         ("reference regression: gain", fit_reference_price, "gain"),

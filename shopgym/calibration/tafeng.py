@@ -221,8 +221,8 @@ def describe_tafeng(
     out: Path, path: str | os.PathLike[str] | None = None, bootstrap: int = 200, seed: int = 0, memory: float = 0.7
 ) -> dict:
     """Write the Ta Feng report into ``out`` and return its content: per window, every statistic with a 95 %
-    percentile-bootstrap interval over customers (``bootstrap`` resamples), and the reference-price regression
-    (smoothing ``memory``) on each window."""
+    percentile-bootstrap interval over customers or products (``bootstrap`` resamples, by each statistic's unit),
+    and the reference-price regression (smoothing ``memory``) on each window."""
     logs = tafeng_windows(path)
     statistics: tuple[Statistic[TransactionLog], ...] = TRANSACTION_STATISTICS
     report: dict = {"data": "Ta Feng grocery transactions", "bootstrap": bootstrap, "seed": seed, "windows": {}}
@@ -273,8 +273,9 @@ def _markdown(report: dict, statistics: tuple[Statistic, ...], figures: list[str
     sizes = ", ".join(f"{n}: {w['lines']:,} lines of {w['customers']:,} customers" for n, w in windows.items())
     lines += [
         "",
-        f"{sizes}. Intervals: 95 % percentile bootstrap over customers ({report['bootstrap']} resamples, seed "
-        f"{report['seed']}). A visit is a customer's day in the store (the log has no receipt id).",
+        f"{sizes}. Intervals: 95 % percentile bootstrap over customers, or over products for the statistics of "
+        f"products' prices and sales ({report['bootstrap']} resamples each, seed {report['seed']}). A visit is a "
+        "customer's day in the store (the log has no receipt id).",
         "",
         "## Reference prices (log units sold per product-day, product fixed effects, clustered by product)",
         "",

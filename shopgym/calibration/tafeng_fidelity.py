@@ -16,7 +16,7 @@ and the reference-price regression's coefficients are then compared per window
 units sold to the price against the reference price, and retention. Beside each held-out window's rows stands a
 baseline that needs no model: the persistence forecast, the log's own days just before the window (as many as it has,
 :func:`shopgym.calibration.tafeng.days_before`) taken as its prediction, its range from bootstrap resamples of them
-over customers, judged by the same rule (:func:`shopgym.calibration.fidelity.compare_again`).
+(each statistic's unit), judged by the same rule (:func:`persistence_rows`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from shopgym.calibration.fidelity import FidelityRow, compare, compare_again, fidelity_records, fidelity_table
+from shopgym.calibration.fidelity import (
+    FidelityRow,
+    compare,
+    fidelity_records,
+    fidelity_table,
+    judge,
+    resampled_values,
+)
 from shopgym.calibration.recording import record, recorded_share
 from shopgym.calibration.reference_prices import REFERENCE_STATISTICS
 from shopgym.calibration.store import StorePolicy, simulate_store
@@ -45,7 +52,7 @@ from shopgym.files import write_atomic
 from shopgym.params import ParameterError, Scenario
 from shopgym.scenarios import list_scenarios, preset_provenance, read_provenance, resolve_scenario
 
-__all__ = ["store_calendar", "tafeng_fidelity"]
+__all__ = ["persistence_rows", "store_calendar", "tafeng_fidelity"]
 
 STATISTICS = (*TRANSACTION_STATISTICS, *REFERENCE_STATISTICS)
 #: Slots of the pilot run that sizes the replicates.
@@ -152,8 +159,10 @@ def tafeng_fidelity(
     rng = np.random.default_rng(seed)
     persistence: dict[str, tuple[str, list[FidelityRow]]] = {}  # the held-out windows' baseline
     for name in list(WINDOWS)[1:]:
-        before = _resamples(log.between(*days_before(name)), replicates, rng)
-        persistence[name] = (PERSISTENCE, compare_again(rows[name], STATISTICS, before))
+        persistence[name] = (
+            PERSISTENCE,
+            persistence_rows(rows[name], log.between(*days_before(name)), replicates, rng),
+        )
     out.mkdir(parents=True, exist_ok=True)
     figures = _figures(real, sims[0], out)
     records = [
@@ -165,9 +174,13 @@ def tafeng_fidelity(
     return rows
 
 
-def _resamples(log: TransactionLog, count: int, rng: np.random.Generator) -> list[TransactionLog]:
-    """``count`` bootstrap resamples of ``log`` by customer: the range a log like it shows by chance."""
-    return [log.resample(rng) for _ in range(count)]
+def persistence_rows(
+    rows: list[FidelityRow], past: TransactionLog, count: int, rng: np.random.Generator
+) -> list[FidelityRow]:
+    """``rows`` (a window's real side, of :data:`STATISTICS`) judged against the ``past`` log as its prediction: the
+    median and range of each statistic over ``count`` bootstrap resamples of ``past``, drawn by the statistic's
+    unit (a statistic with no interval: its value on ``past``), the range a log like it shows by chance."""
+    return judge(rows, STATISTICS, resampled_values(STATISTICS, past, count, rng))
 
 
 def _markdown(
@@ -183,13 +196,15 @@ def _markdown(
             lines += [
                 f"Column *{PERSISTENCE}*: the log's own {(last - first).astype(int) + 1} days just before this window"
                 f" ({first} to {last}) taken as its prediction, with the median and 2.5–97.5 percentiles of "
-                f"{about['replicates']} bootstrap resamples of them over customers, judged by the same rule: what a "
-                "model that reproduced the log's recent past exactly, and no change, would score.",
+                f"{about['replicates']} bootstrap resamples of them (by each statistic's unit), judged by the same "
+                "rule: what a model that reproduced the log's recent past exactly, and no change, would score.",
                 "",
             ]
         lines += [*fidelity_table(window, persistence.get(name)), ""]
     lines += [
-        f"Real 95 % CI: percentile bootstrap over customers ({bootstrap} resamples). Simulated: the median and the "
+        f"Real 95 % CI: percentile bootstrap over customers, or over products for the statistics of products' prices "
+        f"and sales and the price regressions, over categories for the category response ({bootstrap} resamples "
+        "each). Simulated: the median and the "
         f"2.5–97.5 percentiles of {about['replicates']} store logs simulated from the scenario with "
         f"{about['shoppers']:,} shopper slots each (about the real log's customers in the first window), under "
         f"{about['source']}. Tolerance: 10 % of the real value for the log's statistics, 0.5 for the regression's "

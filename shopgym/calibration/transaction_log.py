@@ -4,9 +4,9 @@ read.
 
 **The log.** :class:`TransactionLog` has one row per product line: who bought, on which day, which product of
 which category, how many units, the line total paid and the line's ASSET. Ta Feng has no receipt id, so a *visit*
-is one (customer, day) pair: two trips on one day count as one visit. It bootstraps by customer
-(:meth:`TransactionLog.resample`), so it serves :func:`shopgym.calibration.fidelity.compare`. A product's regular
-price is its most frequent unit price (:func:`regular_prices`).
+is one (customer, day) pair: two trips on one day count as one visit. It bootstraps by customer, product or
+category (:meth:`TransactionLog.resample`), so it serves :func:`shopgym.calibration.fidelity.compare`. A product's
+regular price is its most frequent unit price (:func:`regular_prices`).
 
 **Product-days.** :func:`product_days` aggregates the lines per product and day, with each day's reference price
 (the product's smoothed earlier prices).
@@ -22,7 +22,18 @@ import numpy as np
 from shopgym.datasets import Transactions
 from shopgym.params import ParameterError
 
-__all__ = ["DISCOUNT_THRESHOLD", "ProductDays", "TransactionLog", "group_rows", "product_days", "regular_prices"]
+__all__ = [
+    "DISCOUNT_THRESHOLD",
+    "RESAMPLING_UNITS",
+    "ProductDays",
+    "TransactionLog",
+    "group_rows",
+    "product_days",
+    "regular_prices",
+]
+
+#: The columns :meth:`TransactionLog.resample` can draw by.
+RESAMPLING_UNITS = ("customer", "product", "category")
 
 #: A line is discounted (raised) when its unit price is this far below (above) the product's regular price.
 DISCOUNT_THRESHOLD = 0.02
@@ -118,19 +129,33 @@ class TransactionLog:
         window = self.take(rows)
         return replace(window, day=window.day - start, origin=first)
 
-    def resample(self, rng: np.random.Generator) -> TransactionLog:
-        """A bootstrap resample by customer: as many customers as the log has, drawn with replacement, each with
-        all their rows; a customer drawn twice becomes two customers (customers are relabelled 0, 1, …). A
-        customer's visits depend on each other, so resampling rows would understate the uncertainty."""
+    def resample(self, rng: np.random.Generator, unit: str | None = None) -> TransactionLog:
+        """A bootstrap resample by ``unit``, one of :data:`RESAMPLING_UNITS` (None: customer): as many units as the
+        log has, drawn with replacement, each with all its rows; a unit drawn twice becomes two (the unit's ids are
+        relabelled 0, 1, …; by category the products are relabelled too, so that each copy has products of its
+        own). Draw the unit the rows depend on through the statistic: a customer's visits depend on each other; a
+        product's lines share its regular price and its days of discount; a category's lines share its days.
+        Resampling rows would understate the uncertainty, and resampling customers for a statistic of products
+        would shift it (a resample drops about a third of the customers, and with them a product's modal price)."""
+        unit = unit or "customer"
+        if unit not in RESAMPLING_UNITS:
+            raise ParameterError(f"unit = {unit!r}: allowed {', '.join(RESAMPLING_UNITS)}")
         if not len(self):
             raise ParameterError("the transaction log is empty: nothing to resample")
-        order, starts = self._by_customer
-        customers = starts.size - 1
-        drawn = rng.integers(0, customers, customers)
+        if unit not in self._groups:
+            self._groups[unit] = group_rows(getattr(self, unit))
+        order, starts = self._groups[unit]
+        count = starts.size - 1
+        drawn = rng.integers(0, count, count)
         lengths = starts[drawn + 1] - starts[drawn]
         offset = np.repeat(starts[drawn] - (np.cumsum(lengths) - lengths), lengths)
         rows = order[offset + np.arange(lengths.sum())]
-        return replace(self.take(rows), customer=np.repeat(np.arange(customers), lengths))
+        copy = np.repeat(np.arange(count), lengths)
+        relabelled = {unit: copy}
+        if unit == "category":
+            product = self.product[rows]
+            relabelled["product"] = np.unique(copy * (int(product.max()) + 1) + product, return_inverse=True)[1]
+        return replace(self.take(rows), **relabelled)
 
     @property
     def unit_price(self) -> np.ndarray:
@@ -143,8 +168,9 @@ class TransactionLog:
         return regular_prices(self.product, self.unit_price)
 
     @cached_property
-    def _by_customer(self) -> tuple[np.ndarray, np.ndarray]:
-        return group_rows(self.customer)
+    def _groups(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per resampling unit drawn so far, its :func:`group_rows`."""
+        return {}
 
     @cached_property
     def visits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

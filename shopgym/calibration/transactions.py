@@ -193,9 +193,19 @@ COEFFICIENT_TOLERANCE = 0.5
 
 
 def _statistic(
-    name: str, compute: Callable[[TransactionLog], float], percent: bool = False, resamplable: bool = True
+    name: str,
+    compute: Callable[[TransactionLog], float],
+    percent: bool = False,
+    resamplable: bool = True,
+    unit: str | None = None,
 ) -> Statistic:
-    return Statistic(name, compute, percent, tolerance=RELATIVE_TOLERANCE, resamplable=resamplable)
+    return Statistic(name, compute, percent, tolerance=RELATIVE_TOLERANCE, resamplable=resamplable, unit=unit)
+
+
+def _of_products(name: str, compute: Callable[[TransactionLog], float], percent: bool = False) -> Statistic:
+    """A statistic of products' prices or sales (their regular price, days of sale, share of lines): bootstrapped
+    by product, since a resample of customers changes a product's regular price and days, which shifts it."""
+    return _statistic(name, compute, percent, unit="product")
 
 
 TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
@@ -219,42 +229,38 @@ TRANSACTION_STATISTICS: tuple[Statistic[TransactionLog], ...] = (
     _statistic(
         "spend per visit (median)", lambda log: _summary(np.bincount(log.visits[0], weights=log.paid), np.median)
     ),
-    # a customer drawn twice adds no product and no product-day of their own: statistics of the products sold or of
-    # product-days (resamplable=False) have no bootstrap interval
+    # counts products and customers both, so neither resample leaves it unbiased: no bootstrap interval
     _statistic(
         "products sold per customer",
         lambda log: np.unique(log.product).size / np.unique(log.customer).size if len(log) else NAN,
         resamplable=False,
     ),
-    _statistic("lines of the top 10 % of products (share)", _top_product_share, percent=True, resamplable=False),
+    _of_products("lines of the top 10 % of products (share)", _top_product_share, percent=True),
     _statistic("unit price (median)", lambda log: _summary(log.unit_price, np.median)),
     _statistic("unit price p75 / p25", _price_spread),
-    _statistic(
+    _of_products(
         "lines discounted > 2 % below regular (share)", lambda log: _summary(discounted_lines(log)), percent=True
     ),
-    _statistic(
+    _of_products(
         "discount depth (mean, discounted lines)",
         lambda log: _distance_from_regular(log, discounted_lines(log)),
         percent=True,
     ),
-    _statistic("discounted days of sale in a row (mean)", _discount_spell),
-    _statistic("discounted lines beside a regular-price line (share)", _mixed_days, percent=True, resamplable=False),
-    _statistic(
+    _of_products("discounted days of sale in a row (mean)", _discount_spell),
+    _of_products("discounted lines beside a regular-price line (share)", _mixed_days, percent=True),
+    _of_products(
         "discount depth (mean, lines beside a regular-price line)",
         lambda log: _distance_from_regular(log, _beside_regular(log)),
         percent=True,
-        resamplable=False,
     ),
-    _statistic("lines > 2 % above regular (share)", lambda log: _summary(raised_lines(log)), percent=True),
-    _statistic(
+    _of_products("lines > 2 % above regular (share)", lambda log: _summary(raised_lines(log)), percent=True),
+    _of_products(
         "price rise (mean, lines above regular)",
         lambda log: _distance_from_regular(log, raised_lines(log)),
         percent=True,
     ),
-    _statistic(
-        "lines above regular of the top 10 % of products (share)", _top_product_rises, percent=True, resamplable=False
-    ),
+    _of_products("lines above regular of the top 10 % of products (share)", _top_product_rises, percent=True),
     _statistic("spend in the top 10 categories (share)", _top_category_share, percent=True),
-    _statistic("gross margin (products priced above ASSET)", _margin, percent=True),
-    _statistic("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
+    _of_products("gross margin (products priced above ASSET)", _margin, percent=True),
+    _of_products("lines paid below ASSET (share)", lambda log: _summary(log.cost > log.paid), percent=True),
 )
