@@ -12,9 +12,10 @@ For a statistic s and a real log of R rows:
 - ``within``: the two intervals overlap, or the values differ by at most the statistic's tolerance; null where
   the real log does not define the statistic (nothing to compare), and such a row is not counted.
 
-:func:`compare` computes the rows, :func:`compare_again` judges other logs (a baseline's) against the same real side;
-:func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real, real_ci, simulated, simulated_ci,
-within}``) and ``fidelity.md``, which shows the figures its caller drew.
+:func:`compare` computes the rows, :func:`compare_again` judges other logs (a baseline's) against the same real side,
+and :func:`judge` judges values of the statistics instead (e.g. :func:`resampled_values` of a past log, each statistic
+resampled by its unit); :func:`write_report` writes ``fidelity.json`` (a list of ``{statistic, real, real_ci,
+simulated, simulated_ci, within}``) and ``fidelity.md``, which shows the figures its caller drew.
 """
 
 from __future__ import annotations
